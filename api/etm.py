@@ -1,0 +1,370 @@
+"""ETM iPro client (https://ipro.etm.ru/api/v1): prices, remains, product cards, SgGds catalogue.
+
+Decisions where the ETM document is silent or where working clients know better
+(see shared/api-docs/FIELD-NOTES.md):
+
+- Status: every answer carries ``status.code`` (200 ok, 400 error, 403 session, 404 not found);
+  clients also see the HTTP status itself set to 403. Either 403 means "session expired": log in
+  once more and repeat the call once; a second 403 raises SessionExpired, never a loop. An answer
+  without ``status`` but with ``data`` is taken as 200. Other codes are BadResponse.
+- Login throttling (suppliers block accounts that hammer login): never two logins within
+  ``min_login_interval`` (120 s): a 403 right after a fresh login raises SessionExpired instead of
+  logging in again. A *rejected* login (body status not 200, no session, HTTP 400/401/403) blocks
+  further logins for ``login_retry_delay`` (1 h) and raises LoginBlocked without sending anything.
+  A 5xx/timeout at login is the service's fault: ServiceUnavailable, no block.
+- Session lifetime: the document says 2 h (``session_ttl``), reused until 60 s before expiry,
+  across runs through ``session_state`` which the caller persists.
+- Codes: ETM codes are sent without the "ETM" prefix ('ETM9536092' → '9536092'); results are
+  keyed by the code as the caller passed it. Each code is percent-quoted, and codes are joined by
+  a literal '%2C' in the path (requests leaves an existing escape alone).
+- Prices: at most 50 codes per request (field notes), so larger batches are clamped. The answer is
+  one object (doc, one code), a list of rows, or ``data.rows`` (field notes): all accepted. Rows
+  are matched back by ``gdscode``; when one code was asked and one row came back it is that code's
+  row whatever its ``gdscode`` (asked by client code or article, ETM may answer with its own code).
+  Missing codes are absent from the result; a body 404 for a batch means none was found.
+- Values: numbers may come as strings; a hidden price (Cyrillic "XXX") is None. Store types beyond
+  rc/crs/op (rc2sum, all) are kept as given. Store dates are dd/mm/YYYY.
+- Every GET carries ``type`` and ``session-id``; POSTs carry ``session-id`` only.
+- SgGds job states: '0' created, '3' waiting for its start time, '1' done (file links in
+  ``urls``), '2' failed (``msg``). Any other state is treated as still running.
+- Downloads (images, the catalogue file) go only to https hosts on ``allowed_hosts`` ('etm.ru'
+  covers its subdomains) or the API host itself; relative image links hang off the API origin,
+  '//host/x' links get https. No session id is sent with downloads.
+"""
+
+from urllib.parse import quote
+
+from .base import HttpClient, LoginGuard, SessionState
+from .errors import (
+    AuthError,
+    BadResponse,
+    NotFound,
+    RequestRejected,
+    ServiceUnavailable,
+    SessionExpired,
+)
+from .etm_data import (
+    EtmCatalogueItem,
+    EtmGoods,
+    EtmJob,
+    EtmManufacturer,
+    EtmPrice,
+    EtmRemains,
+    EtmStore,
+    parse_catalogue,
+    parse_goods,
+    parse_job,
+    parse_manufacturers,
+    parse_price,
+    parse_remains,
+    price_rows,
+    text,
+    to_int,
+)
+
+__all__ = [
+    "ETM_DEFAULT_URL",
+    "EtmCatalogueItem",
+    "EtmClient",
+    "EtmGoods",
+    "EtmJob",
+    "EtmManufacturer",
+    "EtmPrice",
+    "EtmRemains",
+    "EtmStore",
+]
+
+ETM_DEFAULT_URL = "https://ipro.etm.ru/api/v1"
+CODE_TYPES = ("etm", "cli", "mnf")
+MAX_PRICE_BATCH = 50
+CATALOGUE_REPORT = "40029846"  # the SgGds report id from the document
+JOB_DONE, JOB_FAILED = "1", "2"
+REJECTED_LOGIN_HTTP = (400, 401, 403)
+
+
+def _quote(code):
+    return quote(code, safe="")
+
+
+class EtmClient(HttpClient):
+    service_name = "ETM iPro"
+    secret_params = ("pwd", "log", "session-id")
+    rate_limit_per_endpoint = True  # ETM counts ~1 request/s per endpoint group
+
+    def __init__(
+        self,
+        *,
+        login,
+        password,
+        base_url=ETM_DEFAULT_URL,
+        code_type="etm",
+        price_batch_size=MAX_PRICE_BATCH,
+        session_state=None,
+        session_ttl=7200,
+        login_retry_delay=3600,
+        min_login_interval=120,
+        allowed_hosts=("etm.ru",),
+        rate_limit=1.0,
+        **http_options,
+    ):
+        super().__init__(base_url or ETM_DEFAULT_URL, rate_limit=rate_limit, **http_options)
+        if code_type not in CODE_TYPES:
+            raise ValueError(f"code_type must be one of {CODE_TYPES}")
+        self._login_name = login or ""
+        self._password = password or ""
+        self.code_type = code_type
+        self.price_batch_size = max(
+            1, min(int(price_batch_size or MAX_PRICE_BATCH), MAX_PRICE_BATCH)
+        )
+        self.allowed_hosts = tuple(allowed_hosts or ())
+        self._guard = LoginGuard(
+            session_state or SessionState(),
+            now=self.now,
+            ttl=session_ttl,
+            retry_delay=login_retry_delay,
+            min_interval=min_login_interval,
+            service=self.service_name,
+        )
+        # Every token this client has held: a service message may still quote an old one.
+        self._tokens = set()
+        self._remember(self._guard.state.token)
+
+    @property
+    def session_state(self):
+        return self._guard.state
+
+    @session_state.setter
+    def session_state(self, state):
+        self._guard.state = state or SessionState()
+        self._remember(self._guard.state.token)
+
+    def _remember(self, token):
+        if token:
+            self._tokens.add(token)
+
+    def _secret_values(self):
+        return (self._password, self._login_name, *self._tokens)
+
+    def normalize_code(self, code):
+        code = text(code)
+        if self.code_type == "etm" and code[:3].upper() == "ETM":
+            code = code[3:].strip()
+        return code
+
+    # -- session ----------------------------------------------------------------------------
+    def login(self, forced=False):
+        """Log in, return the token; LoginBlocked/SessionExpired instead when a login is unwise.
+
+        ``forced``: the service refused the current session (see ``LoginGuard.check_allowed``).
+        """
+        if not (self._login_name and self._password):
+            # Not worth a request: an empty login would only count as a rejected attempt.
+            raise AuthError("No ETM iPro login or password is configured")
+        self._guard.check_allowed(forced=forced)
+        response = self._request(
+            "POST",
+            "user/login",
+            params={"log": self._login_name, "pwd": self._password},
+            endpoint="login",
+        )
+        status, message, data = self._login_answer(response)
+        token = text(data.get("session")) if isinstance(data, dict) else ""
+        if status != 200 or not token:
+            until = self._guard.record_rejection()
+            raise AuthError(
+                f"ETM iPro rejected the login (status {status}); no new attempt before "
+                f"{until:%Y-%m-%d %H:%M} UTC",
+                status=status,
+                detail=message,
+            )
+        self._guard.record_success(token, forced=forced)
+        self._remember(token)
+        return token
+
+    def _login_answer(self, response):
+        if response.status_code in REJECTED_LOGIN_HTTP:
+            return self._error_answer(response)
+        if response.status_code >= 300:
+            raise BadResponse(
+                f"Unexpected HTTP {response.status_code} from the ETM iPro login",
+                status=response.status_code,
+            )
+        body = self.json_or_raise(response, "a JSON login answer")
+        status, message = self._body_status(body)
+        return status, message, body.get("data")
+
+    def ensure_session(self):
+        """The saved token while it is valid (60 s margin), else a fresh login."""
+        return self._guard.usable_token() or self.login()
+
+    # -- the call protocol --------------------------------------------------------------------
+    def _call(self, method, path, *, endpoint, params=None):
+        """Send with the session, re-login once on a 403; return ``data`` of a 200 answer."""
+        token = self.ensure_session()
+        status, message, data = self._exchange(method, path, token, endpoint, params)
+        if status == 403:
+            self._guard.invalidate()
+            token = self.login(forced=True)
+            status, message, data = self._exchange(method, path, token, endpoint, params)
+            if status == 403:
+                self._guard.invalidate()
+                raise SessionExpired(
+                    "ETM iPro refused a freshly created session", status=403, detail=message
+                )
+        return self._data_or_raise(status, message, data, endpoint)
+
+    def _data_or_raise(self, status, message, data, endpoint):
+        if status == 200:
+            return data
+        if status == 400:
+            raise RequestRejected(
+                f"ETM iPro rejected the {endpoint} request", status=400, detail=message
+            )
+        if status == 404:
+            raise NotFound(
+                f"ETM iPro found nothing for the {endpoint} request", status=404, detail=message
+            )
+        raise BadResponse(
+            f"Unexpected status {status} in the ETM iPro {endpoint} answer",
+            status=status,
+            detail=message,
+        )
+
+    def _exchange(self, method, path, token, endpoint, params):
+        query = {"type": self.code_type} if method == "GET" else {}
+        query["session-id"] = token
+        query.update(params or {})
+        response = self._request(method, path, params=query, endpoint=endpoint)
+        if response.status_code >= 400:
+            return self._error_answer(response)
+        body = self.json_or_raise(response, f"a JSON {endpoint} answer")
+        status, message = self._body_status(body)
+        return status, message, body.get("data")
+
+    def _error_answer(self, response):
+        """An HTTP error: the body's status code when it has a meaningful one, else the HTTP one.
+
+        HTTP 403 always wins: it is how some clients see an expired session.
+        """
+        body = self._json_or_none(response)
+        status = body.get("status") if isinstance(body, dict) else None
+        status = status if isinstance(status, dict) else {}
+        code = to_int(status.get("code"))
+        message = self.redact(text(status.get("message")))
+        if response.status_code == 403 or code in (None, 200):
+            code = response.status_code
+        return code, message, None
+
+    def _body_status(self, body):
+        if not isinstance(body, dict):
+            raise BadResponse("Expected a JSON object from ETM iPro")
+        status = body.get("status")
+        if isinstance(status, dict):
+            code = to_int(status.get("code"))
+            if code is None:
+                raise BadResponse("The ETM iPro answer has no status code")
+            return code, self.redact(text(status.get("message")))
+        if "data" in body:
+            return 200, ""
+        raise BadResponse("The ETM iPro answer has neither status nor data")
+
+    def _json_or_none(self, response):
+        try:
+            return self.json_or_raise(response)
+        except BadResponse:
+            return None
+
+    # -- prices, remains, goods -----------------------------------------------------------
+    def get_prices(self, codes):
+        """Prices keyed by the caller's codes; codes ETM does not know are absent."""
+        callers = {}
+        for code in codes:
+            normalized = self.normalize_code(code)
+            if normalized:
+                callers.setdefault(normalized, []).append(code)
+        asked = list(callers)
+        prices = {}
+        for start in range(0, len(asked), self.price_batch_size):
+            chunk = asked[start : start + self.price_batch_size]
+            for normalized, row in self._price_chunk(chunk):
+                for code in callers[normalized]:
+                    prices[code] = parse_price(code, row)
+        return prices
+
+    def _price_chunk(self, chunk):
+        path = "goods/{}/price".format("%2C".join(_quote(code) for code in chunk))
+        try:
+            rows = price_rows(self._call("GET", path, endpoint="price"))
+        except NotFound:
+            return []
+        if len(chunk) == 1 and len(rows) == 1:
+            return [(chunk[0], rows[0])]
+        by_key = {code.casefold(): code for code in chunk}
+        matched = []
+        for row in rows:
+            normalized = by_key.get(self.normalize_code(row.get("gdscode")).casefold())
+            if normalized is not None:
+                matched.append((normalized, row))
+        return matched
+
+    def _code_path(self, code, suffix=""):
+        normalized = self.normalize_code(code)
+        if not normalized:
+            raise RequestRejected("An empty product code cannot be looked up")
+        return f"goods/{_quote(normalized)}{suffix}"
+
+    def get_remains(self, code):
+        data = self._call("GET", self._code_path(code, "/remains"), endpoint="remains")
+        return parse_remains(code, data)
+
+    def get_goods(self, code, *, manufacturer_code=None):
+        """The product card; ``manufacturer_code`` narrows an article lookup (type 'mnf')."""
+        params = {"mnf": manufacturer_code} if manufacturer_code else None
+        data = self._call("GET", self._code_path(code), endpoint="goods", params=params)
+        return parse_goods(code, data)
+
+    def download_image(self, url, max_bytes=5_000_000):
+        return self.download(
+            url, max_bytes=max_bytes, allowed_hosts=self.allowed_hosts, endpoint="image"
+        )
+
+    def get_manufacturers(self):
+        data = self._call("GET", "info/search/r-manuf/", endpoint="manufacturers")
+        return parse_manufacturers(data)
+
+    # -- SgGds catalogue ------------------------------------------------------------------
+    def create_catalogue_job(self):
+        data = self._call("POST", f"job/create/{CATALOGUE_REPORT}", endpoint="job")
+        uuid = text(data.get("uuid")) if isinstance(data, dict) else ""
+        if not uuid:
+            raise BadResponse("The ETM iPro job answer has no uuid")
+        return uuid
+
+    def get_job(self, uuid):
+        job = parse_job(uuid, self._call("GET", f"job/{_quote(uuid)}", endpoint="job"))
+        if job is None:
+            raise NotFound("ETM iPro does not know this catalogue job", status=404)
+        return job
+
+    def wait_for_job(self, uuid, *, poll_interval=10, timeout=3600):
+        """Poll until done; RequestRejected when the job failed, ServiceUnavailable on timeout."""
+        started, slept = self.clock(), 0.0
+        while True:
+            job = self.get_job(uuid)
+            if job.state == JOB_DONE:
+                return job
+            if job.state == JOB_FAILED:
+                raise RequestRejected(
+                    "ETM iPro could not prepare the catalogue", detail=self.redact(job.message)
+                )
+            # Sleeps are counted too: an injected sleep does not move the clock.
+            if max(self.clock() - started, slept) >= timeout:
+                raise ServiceUnavailable("ETM iPro catalogue job still running")
+            self.sleep(poll_interval)
+            slept += poll_interval
+
+    def download_catalogue(self, url, max_bytes=200_000_000):
+        content = self.download(
+            url, max_bytes=max_bytes, allowed_hosts=self.allowed_hosts, endpoint="catalogue"
+        )
+        return parse_catalogue(self.parse_json(content, "a JSON catalogue file"))

@@ -1,0 +1,88 @@
+"""Run an emulator in the foreground: ``python -m emulators <service> [options]``.
+
+Each service registers a subcommand in ``SERVICES``: a function adding its own options and a
+function building the emulator from the parsed arguments. Common options (--host, --port,
+--latency, --rate-limit) are added to every subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from .etm import EtmEmulator
+
+
+def _etm_options(parser: argparse.ArgumentParser):
+    parser.add_argument("--catalogue", default="demo",
+                        help="'demo' (36 products) or a number of synthetic products")
+    parser.add_argument("--session-ttl", type=float, default=7200, help="seconds (default 7200)")
+    parser.add_argument("--user", action="append", metavar="LOGIN:PASSWORD",
+                        help="accepted credentials, repeatable (default demo:demo)")
+    parser.add_argument("--job-polls", type=int, default=2,
+                        help="SgGds job polls before the file is ready (default 2)")
+
+
+def _etm_build(args, common: dict) -> tuple[EtmEmulator, str]:
+    if args.catalogue == "demo":
+        catalogue = None
+    elif args.catalogue.isdigit():
+        catalogue = EtmEmulator.generate_catalogue(int(args.catalogue))
+    else:
+        raise SystemExit(f"--catalogue must be 'demo' or a number, not {args.catalogue!r}")
+    users = dict(u.split(":", 1) for u in args.user) if args.user else {"demo": "demo"}
+    emulator = EtmEmulator(catalogue=catalogue, users=users, session_ttl=args.session_ttl,
+                           job_polls_until_done=args.job_polls, **common)
+    login, password = next(iter(users.items()))
+    return emulator, f"(login {login}/{password})"
+
+
+# name → (default port, add options, build(args, common kwargs) → (emulator, banner suffix))
+SERVICES = {
+    "etm": (8801, _etm_options, _etm_build),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m emulators",
+                                     description="Local emulators of the supplier APIs.")
+    subparsers = parser.add_subparsers(dest="service", required=True, metavar="SERVICE")
+    for name, (port, add_options, _build) in SERVICES.items():
+        sub = subparsers.add_parser(name, help=f"{name} emulator (default port {port})")
+        sub.add_argument("--host", default="127.0.0.1")
+        sub.add_argument("--port", type=int, default=port)
+        sub.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+        sub.add_argument("--rate-limit", type=float, default=0,
+                         help="requests per second before 429 (0 = off)")
+        add_options(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _port, _add, build = SERVICES[args.service]
+    common = {"host": args.host, "port": args.port, "latency": args.latency,
+              "rate_limit_per_second": args.rate_limit}
+    emulator, suffix = build(args, common)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    emulator.start()
+    url = getattr(emulator, "api_url", emulator.base_url)
+    if args.host not in ("127.0.0.1", "localhost"):
+        url = url.replace("127.0.0.1", args.host, 1) if args.host not in ("", "0.0.0.0") else url
+    print(f"{type(emulator).__name__.removesuffix('Emulator').upper()} emulator on {url} {suffix}",
+          flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

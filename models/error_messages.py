@@ -1,0 +1,77 @@
+"""Plain-words, translated explanations of what went wrong, for records, logs and notifications.
+
+API errors carry a stable ``code`` (api/errors.py); the user reads the sentence chosen here in
+their own language, followed by what the service itself said, if anything.
+"""
+
+import logging
+
+from odoo import fields
+
+from ..api.errors import ApiError
+
+_logger = logging.getLogger(__name__)
+
+
+def _error_sentences(env):
+    _ = env._
+    return {
+        "auth": _(
+            "The service rejected the login or password. Check the credentials on the connection."
+        ),
+        "login_blocked": _(
+            "Login is paused after a rejected login, so that the supplier does not block the "
+            "account. Fix the credentials, then press Reset session."
+        ),
+        "session": _("The service refused the session even right after a new login."),
+        "not_found": _("The supplier does not know this code."),
+        "rejected": _("The service rejected the request."),
+        "rate_limited": _(
+            "The service's request limit was reached; the next run continues where this one "
+            "stopped."
+        ),
+        "unavailable": _(
+            "The service did not answer (time-outs or server errors, retried); the next run "
+            "tries again."
+        ),
+        "bad_response": _("The service sent an answer that could not be read."),
+        "unsafe_url": _("A download from a host that is not trusted was refused."),
+        "too_large": _("A download was larger than allowed and was stopped."),
+    }
+
+
+def error_code(exc):
+    return getattr(exc, "code", None) or "internal"
+
+
+def describe_error(env, exc):
+    """One sentence for the user; never includes credentials (API errors are redacted)."""
+    if not isinstance(exc, ApiError):
+        _logger.exception("Unexpected error in a supplier sync")
+        return env._("Unexpected error: %(error)s", error=f"{type(exc).__name__}: {exc}")
+    sentence = _error_sentences(env).get(exc.code, exc.message)
+    blocked_until = getattr(exc, "blocked_until", None)
+    if blocked_until:
+        sentence += " " + env._(
+            "Next login attempt after %(time)s (UTC).",
+            time=fields.Datetime.to_string(blocked_until),
+        )
+    detail = getattr(exc, "detail", "") or ""
+    if detail and detail not in sentence:
+        sentence += " " + env._("The service said: %(detail)s", detail=detail)
+    return sentence
+
+
+def describe_item(env, code, params=None, detail=""):
+    """The message stored on a binding for a per-item outcome."""
+    params = params or {}
+    sentences = {
+        "not_found": env._(
+            "The supplier does not know the code %(code)s.", code=params.get("code", "")
+        ),
+        "no_stock": env._("Price found, but the supplier gave no stock for it."),
+    }
+    sentence = sentences.get(code) or _error_sentences(env).get(code) or detail
+    if detail and detail not in sentence:
+        sentence += " " + env._("The service said: %(detail)s", detail=detail)
+    return sentence

@@ -1,0 +1,198 @@
+from collections import Counter
+
+from odoo import fields
+from odoo.tools.float_utils import float_compare
+
+from .bulk import bulk_write
+from .error_messages import describe_item
+
+# Binding fields whose change makes a product count as "updated" rather than "unchanged".
+COMPARED = ("price", "price_with_vat", "price_tariff", "price_retail", "qty_available",
+            "delivery_days", "sync_state")
+
+
+class OfferWriter:
+    """Applies a batch of pull results to Odoo in a constant number of queries.
+
+    Bindings get their prices and stock (one bulk UPDATE), offers are replaced per binding (one
+    DELETE, one INSERT), stores the service reports for the first time are created, and vendor
+    prices (``product.supplierinfo`` of the connection's partner) are updated or created in bulk
+    so purchase orders pick them up natively.
+    """
+
+    def __init__(self, backend):
+        self.env = backend.env
+        self.backend = backend
+        self.locations = {loc.code: loc for loc in backend.location_ids}
+        self._currencies = {}
+
+    def apply(self, bindings, results):
+        """Write ``results`` (ItemResult list) for ``bindings``; returns (counts, failed lines)."""
+        now = fields.Datetime.now()
+        by_id = {binding.id: binding for binding in bindings}
+        counts = Counter()
+        lines = []
+        binding_vals = {}
+        replaced_offers = []
+        offer_vals = []
+        priced = []
+        self._create_new_locations(results)
+        for result in results:
+            binding = by_id[result.binding_id]
+            counts["processed"] += 1
+            if result.state == "ok":
+                vals = self._ok_values(result, now)
+                if result.offers is not None:
+                    included = [
+                        offer for offer in result.offers
+                        if self.locations[offer.location_code].use_for_stock
+                    ]
+                    vals["qty_available"] = sum(offer.quantity for offer in included)
+                    replaced_offers.append(binding.id)
+                    offer_vals += [self._offer_values(binding, offer, now) for offer in included]
+                counts["updated" if self._changed(binding, vals) else "unchanged"] += 1
+                priced.append((binding, result))
+            else:
+                code = result.error_code or result.state
+                message = describe_item(
+                    self.env, code, {"code": binding.external_code}, result.message
+                )
+                vals = {"sync_state": result.state, "sync_message": message, "last_sync": now}
+                counts["not_found" if result.state == "not_found" else "failed"] += 1
+                lines.append((code, message, binding))
+            binding_vals[binding.id] = vals
+        bulk_write(bindings.browse(), binding_vals)
+        if replaced_offers:
+            Offer = self.env["supplier.offer"].sudo()
+            Offer.search([("binding_id", "in", replaced_offers)]).unlink()
+            Offer.create(offer_vals)
+        self._write_vendor_prices(priced)
+        return counts, lines
+
+    def _ok_values(self, result, now):
+        vals = {
+            "price": result.price or 0.0,
+            "price_with_vat": result.price_with_vat or 0.0,
+            "price_tariff": result.price_tariff or 0.0,
+            "price_retail": result.price_retail or 0.0,
+            "currency_id": self._currency(result.currency),
+            "sync_state": "ok",
+            "sync_message": (
+                describe_item(self.env, result.error_code, {}, result.message)
+                if result.error_code else False
+            ),
+            "last_sync": now,
+        }
+        if result.offers is not None:
+            vals["delivery_days"] = result.delivery_days or 0
+            vals["delivery_label"] = result.delivery_label or False
+        if result.unit:
+            vals["unit_name"] = result.unit
+        if result.external_id:
+            vals["external_id"] = result.external_id
+        return vals
+
+    def _offer_values(self, binding, offer, now):
+        return {
+            "binding_id": binding.id,
+            "location_id": self.locations[offer.location_code].id,
+            "location_code": offer.location_code,
+            "quantity": offer.quantity,
+            "price": offer.price if offer.price is not None else False,
+            "currency_id": self._currency(offer.currency) if offer.price is not None else False,
+            "delivery_days": offer.delivery_days or 0,
+            "delivery_label": offer.delivery_label or False,
+            "stock_date": offer.stock_date or False,
+            "external_offer_id": offer.external_offer_id or False,
+            "fetched_at": now,
+        }
+
+    @staticmethod
+    def _changed(binding, vals):
+        for name in COMPARED:
+            if name not in vals:
+                continue
+            old, new = binding[name], vals[name]
+            if isinstance(new, float):
+                if float_compare(old or 0.0, new, precision_digits=4):
+                    return True
+            elif old != new:
+                return True
+        return False
+
+    def _create_new_locations(self, results):
+        new = {}
+        for result in results:
+            for offer in result.offers or ():
+                if offer.location_code not in self.locations:
+                    new.setdefault(offer.location_code, {
+                        "backend_id": self.backend.id,
+                        "code": offer.location_code,
+                        "name": offer.location_name or offer.location_code,
+                        "location_type": offer.location_type or False,
+                    })
+        if new:
+            for location in self.env["supplier.location"].sudo().create(list(new.values())):
+                self.locations[location.code] = location
+
+    def _currency(self, code):
+        if not code:
+            return self.backend.currency_id.id or self.env.company.currency_id.id
+        if code not in self._currencies:
+            currency = self.env["res.currency"].with_context(active_test=False).search(
+                [("name", "=", code)], limit=1
+            )
+            self._currencies[code] = currency.id or self.backend.currency_id.id
+        return self._currencies[code]
+
+    def _write_vendor_prices(self, priced):
+        """Vendor price = price without VAT, on the connection partner's supplierinfo."""
+        partner = self.backend.partner_id
+        priced = [(binding, result) for binding, result in priced if result.price]
+        if not partner or not priced:
+            return
+        Supplierinfo = self.env["product.supplierinfo"].sudo()
+        products = self.env["product.product"].browse({b.product_id.id for b, _r in priced})
+        existing = Supplierinfo.search([
+            ("partner_id", "=", partner.id),
+            ("product_tmpl_id", "in", products.product_tmpl_id.ids),
+            ("company_id", "in", [self.backend.company_id.id, False]),
+        ], order="sequence, min_qty, id")
+        by_variant, by_template = {}, {}
+        for info in existing:
+            if info.product_id:
+                by_variant.setdefault(info.product_id.id, info)
+            else:
+                by_template.setdefault(info.product_tmpl_id.id, info)
+        updates, creates = {}, []
+        for binding, result in priced:
+            product = binding.product_id
+            info = by_variant.get(product.id)
+            if not info and len(product.product_tmpl_id.product_variant_ids) == 1:
+                info = by_template.get(product.product_tmpl_id.id)
+            vals = {
+                "price": result.price,
+                "currency_id": self._currency(result.currency),
+                "product_code": binding.external_code,
+            }
+            if result.delivery_days is not None:
+                vals["delay"] = result.delivery_days
+            if not info:
+                creates.append(dict(
+                    vals,
+                    partner_id=partner.id,
+                    product_id=product.id,
+                    product_tmpl_id=product.product_tmpl_id.id,
+                    company_id=self.backend.company_id.id,
+                ))
+            elif self._info_differs(info, vals):
+                updates[info.id] = vals
+        bulk_write(Supplierinfo, updates)
+        Supplierinfo.create(creates)
+
+    @staticmethod
+    def _info_differs(info, vals):
+        return any(
+            (info[name].id if name == "currency_id" else info[name]) != value
+            for name, value in vals.items()
+        )

@@ -1,0 +1,135 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+
+from .error_messages import describe_error
+
+
+class ProductTemplate(models.Model):
+    _inherit = "product.template"
+
+    manufacturer_name = fields.Char(string="Manufacturer")
+    manufacturer_article = fields.Char(string="Manufacturer article", index="btree_not_null")
+    supplier_binding_ids = fields.One2many(
+        "supplier.product", "product_tmpl_id", string="Supplier mappings"
+    )
+    supplier_offer_ids = fields.One2many(
+        "supplier.offer", "product_tmpl_id", string="Supplier offers"
+    )
+    supplier_binding_count = fields.Integer(compute="_compute_supplier_summary")
+    supplier_best_price = fields.Float(
+        compute="_compute_supplier_summary", string="Best supplier price",
+        help="Lowest price without VAT among the connections this product is mapped to.",
+    )
+    supplier_qty_available = fields.Float(
+        compute="_compute_supplier_summary", string="Supplier stock",
+        digits="Product Unit of Measure",
+    )
+
+    @api.depends("supplier_binding_ids.price", "supplier_binding_ids.qty_available")
+    def _compute_supplier_summary(self):
+        for template in self:
+            bindings = template.supplier_binding_ids
+            prices = [price for price in bindings.mapped("price") if price]
+            template.supplier_binding_count = len(bindings)
+            template.supplier_best_price = min(prices) if prices else 0.0
+            template.supplier_qty_available = sum(bindings.mapped("qty_available"))
+
+    def action_supplier_sync(self):
+        """Refresh prices and stock of these products from every connection they are mapped to."""
+        return self.product_variant_ids.action_supplier_sync()
+
+    def action_supplier_enrich(self):
+        return self.product_variant_ids.action_supplier_enrich()
+
+
+class ProductProduct(models.Model):
+    _inherit = "product.product"
+
+    supplier_binding_ids = fields.One2many(
+        "supplier.product", "product_id", string="Supplier mappings"
+    )
+    supplier_offer_ids = fields.One2many("supplier.offer", "product_id", string="Supplier offers")
+
+    def _check_supplier_user(self):
+        if not self.env.user.has_group("supplier_connector.group_supplier_user"):
+            raise AccessError(_("Only supplier connector users can run supplier syncs."))
+
+    def action_supplier_sync(self):
+        """Refresh these products now from every active connection they are mapped to.
+
+        Returns a notification listing what changed (price and stock per connection), then
+        reloads the view so the form shows the new values.
+        """
+        self._check_supplier_user()
+        bindings = self.env["supplier.product"].search(
+            [("product_id", "in", self.ids), ("backend_id.active", "=", True)]
+        )
+        if not bindings:
+            return self._supplier_notification(
+                _("These products are not mapped to any supplier connection."), "warning"
+            )
+        before = {b.id: (b.price, b.qty_available, b.sync_state) for b in bindings}
+        engine = self.env["supplier.sync.engine"]
+        logs = self.env["supplier.sync.log"]
+        for backend in bindings.backend_id:
+            logs |= engine._run_offers(
+                backend, trigger="manual", bindings=bindings.filtered(lambda b: b.backend_id == backend)
+            )
+        bindings.invalidate_recordset()
+        lines = [self._describe_change(binding, before[binding.id]) for binding in bindings]
+        lines = [line for line in lines if line]
+        stopped = logs.filtered(lambda log: log.state in ("failed", "partial"))
+        if not lines:
+            lines.append(_("Nothing changed: prices and stock are as they were."))
+        lines += [log.message for log in stopped if log.message]
+        kind = "danger" if stopped and all(log.state == "failed" for log in stopped) else (
+            "warning" if stopped else "success"
+        )
+        return self._supplier_notification("\n".join(lines), kind)
+
+    def _describe_change(self, binding, before):
+        old_price, old_qty, _old_state = before
+        prefix = f"{binding.backend_id.name} · {binding.product_id.display_name}: "
+        if binding.sync_state != "ok":
+            return prefix + (binding.sync_message or "")
+        changes = []
+        currency = binding.currency_id.name or ""
+        if round(old_price, 4) != round(binding.price, 4):
+            changes.append(
+                _("price %(old).2f → %(new).2f %(currency)s", old=old_price, new=binding.price,
+                  currency=currency)
+            )
+        if round(old_qty, 4) != round(binding.qty_available, 4):
+            changes.append(
+                _("stock %(old)s → %(new)s", old=f"{old_qty:g}", new=f"{binding.qty_available:g}")
+            )
+        return prefix + ", ".join(changes) if changes else ""
+
+    def action_supplier_enrich(self):
+        """Fill name, manufacturer, article, characteristics and image from the supplier."""
+        self._check_supplier_user()
+        bindings = self.env["supplier.product"].search(
+            [("product_id", "in", self.ids), ("backend_id.active", "=", True)]
+        )
+        if not bindings:
+            return self._supplier_notification(
+                _("These products are not mapped to any supplier connection."), "warning"
+            )
+        try:
+            log = self.env["supplier.product.enricher"]._enrich(bindings)
+        except Exception as exc:  # noqa: BLE001 — shown to the user in plain words
+            return self._supplier_notification(describe_error(self.env, exc), "danger")
+        return log._notification()
+
+    def _supplier_notification(self, message, kind):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Supplier sync"),
+                "message": message,
+                "type": kind,
+                "sticky": kind != "success",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }

@@ -1,0 +1,127 @@
+import base64
+from markupsafe import Markup, escape
+
+from odoo import api, models
+from odoo.tools import groupby
+
+from ..api.errors import ApiError, NotFound, RequestRejected
+from .error_messages import describe_error, describe_item
+from .sync_run import SyncRun
+
+# Units as suppliers spell them → Odoo's standard units of measure.
+UNIT_XMLIDS = {
+    "шт": "uom.product_uom_unit",
+    "шт.": "uom.product_uom_unit",
+    "pcs": "uom.product_uom_unit",
+    "м": "uom.product_uom_meter",
+    "m": "uom.product_uom_meter",
+    "км": "uom.product_uom_km",
+    "кг": "uom.product_uom_kgm",
+    "kg": "uom.product_uom_kgm",
+    "г": "uom.product_uom_gram",
+    "л": "uom.product_uom_litre",
+}
+
+
+class SupplierProductEnricher(models.AbstractModel):
+    """"Enrich from supplier": name, manufacturer, article, unit, characteristics and image.
+
+    Characteristics go to the product's internal description as a table (attributes would
+    create variants). The unit is only changed while the product has no stock moves, since
+    Odoo forbids changing it afterwards. Images are downloaded with a size cap from trusted
+    hosts only (see the API client).
+    """
+
+    _name = "supplier.product.enricher"
+    _description = "Supplier product enrichment"
+
+    @api.model
+    def _enrich(self, bindings):
+        logs = self.env["supplier.sync.log"]
+        for backend, backend_bindings in groupby(bindings.sudo(), key=lambda b: b.backend_id):
+            backend._check_operation("enrich")
+            logs |= self._enrich_backend(backend, backend_bindings)
+        return logs[:1]
+
+    @api.model
+    def _enrich_backend(self, backend, bindings):
+        run = SyncRun(self.env, backend, "enrich", "manual")
+        adapter = backend._adapter()
+        for binding in bindings:
+            run.add(processed=1)
+            try:
+                details = adapter.product_details(binding.external_code)
+            except (NotFound, RequestRejected) as exc:
+                run.add(failed=1)
+                run.item_failed(
+                    exc.code, describe_item(self.env, exc.code, {"code": binding.external_code},
+                                            exc.detail), binding
+                )
+                continue
+            except ApiError as exc:
+                run.stop(exc)
+                break
+            try:
+                with self.env.cr.savepoint():
+                    warnings = self._write_details(binding.product_id, details)
+            except Exception as exc:  # noqa: BLE001 — e.g. an image Odoo cannot decode
+                run.add(failed=1)
+                run.item_failed("internal", describe_error(self.env, exc), binding)
+                continue
+            binding.write({"external_name": details.name or binding.external_name,
+                           "external_brand": details.manufacturer or binding.external_brand})
+            run.add(updated=1)
+            for warning in warnings:
+                run.note(f"{binding.product_id.display_name}: {warning}")
+        return run.finish(adapter)
+
+    @api.model
+    def _write_details(self, product, details):
+        template = product.product_tmpl_id
+        warnings = []
+        vals = {}
+        if details.name:
+            vals["name"] = details.name
+        if details.manufacturer:
+            vals["manufacturer_name"] = details.manufacturer
+        if details.article:
+            vals["manufacturer_article"] = details.article
+        if details.characteristics or details.description:
+            vals["description"] = self._description_html(details)
+        if details.image:
+            vals["image_1920"] = base64.b64encode(details.image)
+        elif details.image_error:
+            warnings.append(self.env._(
+                "image not loaded: %(reason)s", reason=describe_error(self.env, details.image_error)
+            ))
+        uom = self._uom(details.unit)
+        if uom and uom != template.uom_id:
+            has_moves = self.env["stock.move"].sudo().search_count(
+                [("product_id", "in", template.product_variant_ids.ids)], limit=1
+            )
+            if has_moves:
+                warnings.append(self.env._("unit not changed: the product already has stock moves"))
+            else:
+                vals.update(uom_id=uom.id, uom_po_id=uom.id)
+        template.write(vals)
+        return warnings
+
+    @api.model
+    def _uom(self, unit_name):
+        xmlid = UNIT_XMLIDS.get((unit_name or "").strip().lower())
+        return self.env.ref(xmlid, raise_if_not_found=False) if xmlid else None
+
+    @api.model
+    def _description_html(self, details):
+        rows = Markup("").join(
+            Markup("<tr><td>%s</td><td>%s</td></tr>") % (name, value)
+            for name, value in details.characteristics
+        )
+        parts = []
+        if details.description:
+            parts.append(Markup("<p>%s</p>") % details.description)
+        if details.country:
+            parts.append(Markup("<p>%s: %s</p>") % (self.env._("Country"), details.country))
+        if rows:
+            parts.append(Markup("<table class='table table-sm'><tbody>%s</tbody></table>") % rows)
+        return escape("") + Markup("").join(parts)

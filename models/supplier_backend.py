@@ -1,0 +1,312 @@
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..api.session import SessionState
+from ..services import ADAPTERS, get_adapter
+from .error_messages import describe_error
+
+SERVICES = [("etm", "ETM iPro")]
+
+
+class SupplierBackend(models.Model):
+    """A connection to one account of one service (ETM, Shate-M, MoySklad, IMSKLAD, UDOMA)."""
+
+    _name = "supplier.backend"
+    _description = "Supplier connection"
+    _inherit = ["mail.thread"]
+    _order = "sequence, name, id"
+
+    name = fields.Char(required=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True, tracking=True)
+    service = fields.Selection(SERVICES, required=True, default="etm", tracking=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, tracking=True
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Vendor",
+        tracking=True,
+        check_company=True,
+        help="The vendor in Odoo: vendor prices and purchase orders use this partner.",
+    )
+    currency_id = fields.Many2one(
+        "res.currency",
+        default=lambda self: self.env.ref("base.RUB", raise_if_not_found=False)
+        or self.env.company.currency_id,
+        help="Currency the service quotes prices in when the answer does not say.",
+    )
+    api_url = fields.Char(
+        string="API URL",
+        compute="_compute_api_url",
+        store=True,
+        readonly=False,
+        tracking=True,
+        help="The service's address. Change it for a test server, a proxy or the local emulator.",
+    )
+    trusted_hosts = fields.Char(
+        default="etm.ru",
+        help="Comma-separated hosts (and their subdomains) files and images may be downloaded "
+        "from, besides the API host.",
+    )
+
+    # Credentials: system administrators only; never tracked, never logged.
+    login = fields.Char(groups="base.group_system", copy=False)
+    password = fields.Char(groups="base.group_system", copy=False)
+    api_key = fields.Char(string="API key", groups="base.group_system", copy=False)
+    session_token = fields.Char(groups="base.group_system", copy=False)
+    session_expires_at = fields.Datetime(groups="base.group_system", copy=False)
+    session_logged_in_at = fields.Datetime(groups="base.group_system", copy=False)
+    login_blocked_until = fields.Datetime(
+        copy=False,
+        readonly=True,
+        help="After the service rejected the login, no new login is tried before this time, "
+        "so the supplier does not block the account.",
+    )
+
+    # Transport settings
+    timeout = fields.Integer(default=30, help="Seconds to wait for an answer.")
+    max_retries = fields.Integer(default=3, help="Retries after timeouts, 429 and 5xx answers.")
+    rate_limit = fields.Float(
+        string="Requests per second",
+        default=1.0,
+        help="Client-side limit. 0 means no limit.",
+    )
+    batch_size = fields.Integer(
+        compute="_compute_batch_size",
+        store=True,
+        readonly=False,
+        help="Items per API request (ETM: at most 50 codes per price request).",
+    )
+    max_items_per_run = fields.Integer(
+        default=0,
+        help="Stop a scheduled run after this many products (0 = all). The stalest products "
+        "are refreshed first, so the next run continues where this one stopped.",
+    )
+    stale_after_hours = fields.Integer(
+        default=24, help="Mapped products not refreshed for this long are shown as stale."
+    )
+    pull_stock = fields.Boolean(default=True, help="Also pull stock per store.")
+
+    # ETM
+    etm_code_type = fields.Selection(
+        [("etm", "ETM code"), ("cli", "Client code"), ("mnf", "Manufacturer article")],
+        string="Code type",
+        default="etm",
+        help="Which code the mapped products are asked by.",
+    )
+    catalogue_job_ref = fields.Char(copy=False, readonly=True, string="Catalogue job")
+    catalogue_poll_count = fields.Integer(
+        default=6, help="How many times the button asks whether the catalogue file is ready."
+    )
+    catalogue_poll_seconds = fields.Integer(default=10, help="Seconds between two polls.")
+    catalogue_create_products = fields.Boolean(
+        string="Create missing products",
+        help="When importing the catalogue, create products that match nothing in Odoo.",
+    )
+
+    location_ids = fields.One2many("supplier.location", "backend_id", string="Stores")
+    schedule_ids = fields.One2many("supplier.backend.schedule", "backend_id", string="Schedule")
+    binding_ids = fields.One2many("supplier.product", "backend_id", string="Mapped products")
+    product_count = fields.Integer(compute="_compute_counts")
+    log_count = fields.Integer(compute="_compute_counts")
+    last_sync_state = fields.Selection(
+        [("running", "Running"), ("done", "Done"), ("partial", "Partly failed"), ("failed", "Failed")],
+        string="Last run",
+        compute="_compute_counts",
+    )
+
+    _sql_constraints = [
+        ("batch_size_positive", "CHECK(batch_size > 0)", "The batch size must be positive."),
+    ]
+
+    @api.depends("service")
+    def _compute_api_url(self):
+        for backend in self:
+            if not backend.api_url and backend.service in ADAPTERS:
+                backend.api_url = ADAPTERS[backend.service].default_url
+
+    @api.depends("service")
+    def _compute_batch_size(self):
+        for backend in self:
+            if not backend.batch_size and backend.service in ADAPTERS:
+                backend.batch_size = ADAPTERS[backend.service].batch_size
+
+    def _compute_counts(self):
+        bindings = dict(
+            self.env["supplier.product"]._read_group(
+                [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]
+            )
+        )
+        logs = {
+            backend: (count, max_id)
+            for backend, count, max_id in self.env["supplier.sync.log"]._read_group(
+                [("backend_id", "in", self.ids)], ["backend_id"], ["__count", "id:max"]
+            )
+        }
+        for backend in self:
+            backend.product_count = bindings.get(backend, 0)
+            count, max_id = logs.get(backend, (0, False))
+            backend.log_count = count
+            backend.last_sync_state = self.env["supplier.sync.log"].browse(max_id).state
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        backends = super().create(vals_list)
+        backends._ensure_schedules()
+        return backends
+
+    def _ensure_schedules(self):
+        """Every connection gets one schedule line per scheduled operation of its service."""
+        Schedule = self.env["supplier.backend.schedule"]
+        vals_list = []
+        for backend in self:
+            present = set(backend.schedule_ids.mapped("operation"))
+            for operation, interval in Schedule._default_intervals(backend.service):
+                if operation not in present:
+                    vals_list.append({"backend_id": backend.id, "operation": operation, **interval})
+        Schedule.create(vals_list)
+
+    # -- session cache ----------------------------------------------------------------------
+    def _get_session_state(self):
+        self.ensure_one()
+        backend = self.sudo()
+        return SessionState(
+            token=backend.session_token or None,
+            expires_at=backend.session_expires_at or None,
+            login_blocked_until=backend.login_blocked_until or None,
+            logged_in_at=backend.session_logged_in_at or None,
+        )
+
+    def _save_session_state(self, state):
+        """Persist the client's session so the next run reuses it until it expires."""
+        self.ensure_one()
+        if state is None:
+            return
+        backend = self.sudo()
+        vals = {
+            "session_token": state.token or False,
+            "session_expires_at": state.expires_at or False,
+            "login_blocked_until": state.login_blocked_until or False,
+            "session_logged_in_at": state.logged_in_at or False,
+        }
+        current = {name: backend[name] for name in vals}
+        if vals != current:
+            backend.write(vals)
+
+    def _adapter(self):
+        self.ensure_one()
+        if not self.active:
+            raise UserError(_("The connection %s is archived.", self.name))
+        return get_adapter(self.sudo())
+
+    def _check_operation(self, operation):
+        self.ensure_one()
+        if operation not in ADAPTERS[self.service].operations:
+            raise UserError(
+                _("%(service)s does not support this operation.", service=self._service_label())
+            )
+
+    def _service_label(self):
+        return dict(self._fields["service"]._description_selection(self.env)).get(self.service)
+
+    # -- buttons ----------------------------------------------------------------------------
+    def action_test_connection(self):
+        """Log in and ask one price: say what worked, or why not, in plain words."""
+        self.ensure_one()
+        adapter = self._adapter()
+        samples = self.binding_ids.filtered("external_code")[:3].mapped("external_code")
+        try:
+            probe = adapter.test_connection(samples)
+        except Exception as exc:  # noqa: BLE001 — any failure is shown, never raised at the user
+            self._save_session_state(adapter.session_state())
+            message = _("Connection test failed: %s", describe_error(self.env, exc))
+            self.message_post(body=message)
+            return self._notify(message, "danger", sticky=True)
+        self._save_session_state(adapter.session_state())
+        parts = [
+            _("Connection test succeeded."),
+            _("The saved session is still valid.") if probe["session_reused"]
+            else _("Logged in."),
+        ]
+        if probe["found"] is None:
+            parts.append(_("No products are mapped yet, so no price was asked."))
+        else:
+            parts.append(
+                _(
+                    "Price request answered: %(found)s of %(total)s sample codes found.",
+                    found=probe["found"],
+                    total=probe["samples"],
+                )
+            )
+        message = " ".join(parts)
+        self.message_post(body=message)
+        return self._notify(message, "success")
+
+    def action_sync_offers(self):
+        """Pull prices and stock for every product mapped to these connections, now."""
+        logs = self.env["supplier.sync.log"]
+        for backend in self:
+            backend._check_operation("sync_offers")
+            logs |= self.env["supplier.sync.engine"]._run_offers(backend, trigger="manual")
+        if len(logs) == 1:
+            return logs._notification()
+        return logs._action_open()
+
+    def action_map_products(self):
+        self.ensure_one()
+        self._check_operation("map_products")
+        log = self.env["supplier.product.mapper"]._auto_map(self)
+        return log._notification()
+
+    def action_import_catalogue(self):
+        self.ensure_one()
+        self._check_operation("import_catalogue")
+        log = self.env["supplier.catalogue.importer"]._import(self, trigger="manual")
+        return log._notification()
+
+    def action_open_products(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "supplier_connector.action_supplier_product"
+        )
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["context"] = {"default_backend_id": self.id}
+        return action
+
+    def action_open_logs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "supplier_connector.action_supplier_sync_log"
+        )
+        action["domain"] = [("backend_id", "=", self.id)]
+        return action
+
+    def action_reset_session(self):
+        """Forget the cached session and the login block (after fixing the credentials)."""
+        self.sudo().write(
+            {
+                "session_token": False,
+                "session_expires_at": False,
+                "session_logged_in_at": False,
+                "login_blocked_until": False,
+            }
+        )
+        return True
+
+    def _notify(self, message, kind="info", sticky=False):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.display_name,
+                "message": message,
+                "type": kind,
+                "sticky": sticky,
+            },
+        }
+
+    def _is_stale_before(self):
+        return fields.Datetime.now() - timedelta(hours=self.stale_after_hours or 24)

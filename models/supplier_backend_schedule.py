@@ -1,0 +1,106 @@
+import logging
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+
+from .sync_run import commit_progress, running_tests
+
+_logger = logging.getLogger(__name__)
+
+OPERATIONS = [
+    ("sync_offers", "Prices and stock"),
+    ("import_catalogue", "Import catalogue"),
+]
+
+# Operations a service runs on a schedule, with the default interval of a new connection.
+SCHEDULED_BY_DEFAULT = {
+    "etm": [
+        ("sync_offers", {"interval_number": 1, "interval_type": "hours", "enabled": True}),
+        ("import_catalogue", {"interval_number": 7, "interval_type": "days", "enabled": False}),
+    ],
+}
+
+
+class SupplierBackendSchedule(models.Model):
+    """When a connection runs one operation unattended (one line per operation)."""
+
+    _name = "supplier.backend.schedule"
+    _description = "Supplier connection schedule"
+    _order = "backend_id, operation"
+
+    backend_id = fields.Many2one("supplier.backend", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="backend_id.company_id", store=True)
+    operation = fields.Selection(OPERATIONS, required=True)
+    enabled = fields.Boolean(default=True)
+    interval_number = fields.Integer(string="Every", default=1, required=True)
+    interval_type = fields.Selection(
+        [("minutes", "Minutes"), ("hours", "Hours"), ("days", "Days")],
+        default="hours",
+        required=True,
+    )
+    last_call = fields.Datetime(readonly=True, copy=False)
+    next_call = fields.Datetime(default=fields.Datetime.now, copy=False)
+    last_log_id = fields.Many2one("supplier.sync.log", readonly=True, copy=False)
+    last_state = fields.Selection(related="last_log_id.state")
+
+    _sql_constraints = [
+        ("operation_unique", "UNIQUE(backend_id, operation)", "One schedule per operation."),
+        ("interval_positive", "CHECK(interval_number > 0)", "The interval must be positive."),
+    ]
+
+    @api.model
+    def _default_intervals(self, service):
+        return SCHEDULED_BY_DEFAULT.get(service, [])
+
+    def _interval(self):
+        return relativedelta(**{self.interval_type: self.interval_number})
+
+    @api.model
+    def _cron_run_due(self):
+        """Run every due operation of every active connection, stalest first.
+
+        Each one runs in its own savepoint and is committed on its own (in crons), so a
+        connection that fails never blocks the others.
+        """
+        now = fields.Datetime.now()
+        due = self.search(
+            [
+                ("backend_id.active", "=", True),
+                "|", ("next_call", "=", False), ("next_call", "<=", now),
+                # A catalogue the supplier is still preparing is polled even when the import
+                # itself is not scheduled (it was started by the button).
+                "|", ("enabled", "=", True),
+                "&", ("operation", "=", "import_catalogue"),
+                ("backend_id.catalogue_job_ref", "!=", False),
+            ],
+            order="next_call asc nulls first, id",
+        )
+        engine = self.env["supplier.sync.engine"]
+        for done, schedule in enumerate(due, start=1):
+            schedule._run_once(engine)
+            commit_progress(self.env, done=done, remaining=len(due) - done)
+        return len(due)
+
+    def _run_once(self, engine):
+        self.ensure_one()
+        started = fields.Datetime.now()
+        try:
+            log = engine._run_scheduled(self.backend_id, self.operation)
+        except Exception:  # noqa: BLE001 — one connection must never block the others
+            _logger.exception(
+                "Scheduled %s failed for supplier connection %s", self.operation, self.backend_id.id
+            )
+            # Batches already done were committed; drop only the broken one (crons only: in
+            # tests there is nothing committed to fall back to).
+            if not running_tests():
+                self.env.cr.rollback()
+            log = self.env["supplier.sync.log"]._record_crash(self.backend_id, self.operation)
+        self.write(
+            {
+                "last_call": started,
+                "next_call": started + self._interval(),
+                "last_log_id": log.id,
+            }
+        )
+

@@ -1,0 +1,29 @@
+from odoo import fields, models
+
+
+class SupplierOffer(models.Model):
+    """One purchasable offer of a mapped product: a store or location, its stock, its price."""
+
+    _name = "supplier.offer"
+    _description = "Supplier offer"
+    _order = "binding_id, price, delivery_days, location_code"
+
+    binding_id = fields.Many2one("supplier.product", required=True, ondelete="cascade", index=True)
+    backend_id = fields.Many2one(related="binding_id.backend_id", store=True, index=True)
+    company_id = fields.Many2one(related="binding_id.company_id", store=True)
+    product_id = fields.Many2one(related="binding_id.product_id", store=True, index=True)
+    product_tmpl_id = fields.Many2one(
+        related="binding_id.product_tmpl_id", store=True, index=True, string="Product template"
+    )
+    location_id = fields.Many2one("supplier.location", string="Store", ondelete="cascade")
+    location_code = fields.Char(string="Store code")
+    location_name = fields.Char(related="location_id.name", string="Store name")
+    location_type = fields.Char(related="location_id.location_type", string="Store type")
+    quantity = fields.Float(digits="Product Unit of Measure")
+    currency_id = fields.Many2one("res.currency")
+    price = fields.Monetary()
+    delivery_days = fields.Integer()
+    delivery_label = fields.Char(string="Delivery")
+    stock_date = fields.Date(help="Date the supplier computed this stock.")
+    external_offer_id = fields.Char(string="Supplier offer ID")
+    fetched_at = fields.Datetime(string="Received", readonly=True)

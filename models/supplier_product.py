@@ -1,0 +1,96 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+SYNC_STATES = [
+    ("new", "New"),
+    ("ok", "Up to date"),
+    ("not_found", "Not found"),
+    ("error", "Error"),
+]
+
+
+class SupplierProduct(models.Model):
+    """The binding of one Odoo product to one connection, with what the service last said."""
+
+    _name = "supplier.product"
+    _description = "Supplier product mapping"
+    _order = "backend_id, last_sync asc nulls first, id"
+    _rec_name = "external_code"
+    _check_company_auto = True
+
+    backend_id = fields.Many2one(
+        "supplier.backend", string="Connection", required=True, ondelete="cascade", index=True
+    )
+    service = fields.Selection(related="backend_id.service")
+    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
+    product_id = fields.Many2one(
+        "product.product", required=True, ondelete="cascade", index=True, check_company=True
+    )
+    product_tmpl_id = fields.Many2one(
+        related="product_id.product_tmpl_id", store=True, index=True, string="Product template"
+    )
+    external_code = fields.Char(
+        string="Supplier code", required=True, index=True,
+        help="The code the service is asked by (e.g. the ETM code, client code or article).",
+    )
+    external_id = fields.Char(
+        string="Supplier ID", copy=False, index=True, help="The service's own id, once known."
+    )
+    external_brand = fields.Char(string="Brand")
+    external_name = fields.Char(string="Name at the supplier")
+
+    currency_id = fields.Many2one("res.currency", string="Currency")
+    price = fields.Monetary(string="Price (excl. VAT)", readonly=True)
+    price_with_vat = fields.Monetary(string="Price incl. VAT", readonly=True)
+    price_tariff = fields.Monetary(string="Manufacturer tariff", readonly=True)
+    price_retail = fields.Monetary(string="Retail price", readonly=True)
+    qty_available = fields.Float(string="Supplier stock", readonly=True, digits="Product Unit of Measure")
+    delivery_days = fields.Integer(readonly=True)
+    delivery_label = fields.Char(string="Delivery", readonly=True)
+    unit_name = fields.Char(string="Supplier unit", readonly=True)
+
+    sync_state = fields.Selection(SYNC_STATES, default="new", required=True, readonly=True, index=True)
+    sync_message = fields.Char(readonly=True)
+    last_sync = fields.Datetime(readonly=True, copy=False, index=True)
+    offer_ids = fields.One2many("supplier.offer", "binding_id", string="Offers", readonly=True)
+
+    _sql_constraints = [
+        ("product_unique", "UNIQUE(backend_id, product_id)",
+         "A product is mapped at most once per connection."),
+        ("external_id_unique", "UNIQUE(backend_id, external_id)",
+         "This supplier ID is already mapped to another product on this connection."),
+    ]
+
+    @api.constrains("external_code")
+    def _check_external_code(self):
+        for binding in self:
+            if not (binding.external_code or "").strip():
+                raise ValidationError(_("The supplier code cannot be empty."))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("external_code"):
+                vals["external_code"] = vals["external_code"].strip()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if vals.get("external_code"):
+            vals["external_code"] = vals["external_code"].strip()
+            # A new code means the old answers no longer apply.
+            vals.setdefault("sync_state", "new")
+            vals.setdefault("external_id", False)
+        return super().write(vals)
+
+    def _compute_display_name(self):
+        for binding in self:
+            binding.display_name = f"{binding.backend_id.name} / {binding.external_code}"
+
+    def action_sync(self):
+        """Refresh these bindings now (the Sync button on a mapping)."""
+        return self.product_id.action_supplier_sync()
+
+    def action_enrich(self):
+        """Fill the product from the supplier's product card."""
+        log = self.env["supplier.product.enricher"]._enrich(self)
+        return log._notification()

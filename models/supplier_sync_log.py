@@ -1,0 +1,138 @@
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models
+
+from .supplier_backend_schedule import OPERATIONS
+
+LOG_OPERATIONS = OPERATIONS + [("map_products", "Map products"), ("enrich", "Enrich products"),
+                               ("test", "Test connection")]
+
+
+class SupplierSyncLog(models.Model):
+    """One run of one operation on one connection: what it did, what failed and why."""
+
+    _name = "supplier.sync.log"
+    _description = "Supplier sync log"
+    _order = "id desc"
+
+    name = fields.Char(compute="_compute_name")
+    backend_id = fields.Many2one(
+        "supplier.backend", string="Connection", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
+    operation = fields.Selection(LOG_OPERATIONS, required=True)
+    trigger = fields.Selection(
+        [("cron", "Scheduled"), ("manual", "Button"), ("webhook", "Webhook")],
+        default="manual",
+        required=True,
+    )
+    user_id = fields.Many2one("res.users", default=lambda self: self.env.user, readonly=True)
+    start = fields.Datetime(default=fields.Datetime.now, readonly=True)
+    end = fields.Datetime(readonly=True)
+    duration = fields.Float(compute="_compute_duration", string="Duration (s)")
+    state = fields.Selection(
+        [("running", "Running"), ("done", "Done"), ("partial", "Partly failed"), ("failed", "Failed")],
+        default="running",
+        required=True,
+        index=True,
+    )
+    processed = fields.Integer(readonly=True)
+    created = fields.Integer(readonly=True)
+    updated = fields.Integer(readonly=True)
+    unchanged = fields.Integer(readonly=True)
+    failed = fields.Integer(readonly=True)
+    not_found = fields.Integer(readonly=True)
+    remaining = fields.Integer(readonly=True, help="Items left for the next run.")
+    request_count = fields.Integer(string="HTTP requests", readonly=True)
+    request_details = fields.Char(string="Requests per endpoint", readonly=True)
+    message = fields.Text(readonly=True)
+    line_ids = fields.One2many("supplier.sync.log.line", "log_id", string="Failed items")
+
+    def _compute_name(self):
+        operations = dict(self._fields["operation"]._description_selection(self.env))
+        for log in self:
+            log.name = f"{log.backend_id.name} · {operations.get(log.operation, '')} #{log.id}"
+
+    @api.depends("start", "end")
+    def _compute_duration(self):
+        for log in self:
+            log.duration = (log.end - log.start).total_seconds() if log.start and log.end else 0.0
+
+    @api.model
+    def _record_crash(self, backend, operation):
+        """A log for a run that died before it could write its own (shown, never silent)."""
+        return self.create({
+            "backend_id": backend.id,
+            "operation": operation,
+            "trigger": "cron",
+            "state": "failed",
+            "end": fields.Datetime.now(),
+            "message": _("The run stopped on an unexpected error; see the server log."),
+        })
+
+    @api.model
+    def _cron_clean_old_logs(self):
+        days = int(
+            self.env["ir.config_parameter"].sudo().get_param("supplier_connector.log_retention_days", 30)
+        )
+        limit = fields.Datetime.now() - relativedelta(days=max(days, 1))
+        old = self.search([("start", "<", limit), ("state", "!=", "running")])
+        old.unlink()
+        return len(old)
+
+    def _summary(self):
+        self.ensure_one()
+        parts = [
+            _("%(count)s processed", count=self.processed),
+            _("%(count)s updated", count=self.updated),
+            _("%(count)s unchanged", count=self.unchanged),
+        ]
+        if self.created:
+            parts.append(_("%(count)s created", count=self.created))
+        if self.not_found:
+            parts.append(_("%(count)s not found", count=self.not_found))
+        if self.failed:
+            parts.append(_("%(count)s failed", count=self.failed))
+        if self.remaining:
+            parts.append(_("%(count)s left for the next run", count=self.remaining))
+        text = ", ".join(parts) + "."
+        if self.message:
+            text += " " + self.message
+        return text
+
+    def _notification(self):
+        self.ensure_one()
+        kind = {"done": "success", "partial": "warning", "failed": "danger"}.get(self.state, "info")
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.name,
+                "message": self._summary(),
+                "type": kind,
+                "sticky": self.state != "done",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def _action_open(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "supplier_connector.action_supplier_sync_log"
+        )
+        action["domain"] = [("id", "in", self.ids)]
+        return action
+
+
+class SupplierSyncLogLine(models.Model):
+    """One item that failed in a run: which record, the error code, the reason in plain words."""
+
+    _name = "supplier.sync.log.line"
+    _description = "Supplier sync log line"
+    _order = "id"
+
+    log_id = fields.Many2one("supplier.sync.log", required=True, ondelete="cascade", index=True)
+    binding_id = fields.Many2one("supplier.product", string="Mapping", ondelete="set null")
+    product_id = fields.Many2one("product.product", ondelete="set null")
+    reference = fields.Char(help="The code or id the service was asked with.")
+    error_code = fields.Char(string="Code")
+    message = fields.Char(string="Reason")

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# `make demo`: a ready-to-click Odoo with supplier_connector.
+#
+#   1. PostgreSQL running, Odoo 18 source, virtualenv, .build/addons/supplier_connector link;
+#   2. database $DEMO_DB (default supplier_demo) dropped and created again with the addon and
+#      demo data (admin / admin);
+#   3. the ETM iPro emulator on http://127.0.0.1:8801 (the demo connection points there),
+#      log .build/emulator-etm.log, pid .build/emulator-etm.pid;
+#   4. a first "Sync now" of every supplier connection;
+#   5. Odoo in the foreground on http://localhost:$PORT (default 8069). Ctrl-C stops Odoo and
+#      the emulator.
+#
+# Environment: DEMO_DB, PORT, ODOO_SRC, VENV, PYTHON, PGUSER (see scripts/lib.sh).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+DEMO_DB="${DEMO_DB:-supplier_demo}"
+PORT="${PORT:-8069}"
+ETM_PORT=8801  # the demo connection (demo/supplier_demo.xml) points at this port
+EMU_PID_FILE="$BUILD_DIR/emulator-etm.pid"
+EMU_LOG="$BUILD_DIR/emulator-etm.log"
+INSTALL_LOG="$BUILD_DIR/demo-install.log"
+
+# ------------------------------------------------------------------ 1. environment
+ensure_postgres
+ensure_odoo_src
+ensure_venv
+ensure_addons_link
+
+if port_in_use "$PORT"; then
+    die "port $PORT is already in use (another Odoo, or an earlier 'make demo'?). Stop it or run: PORT=8070 make demo"
+fi
+
+# ------------------------------------------------------------------ emulator helpers
+stop_emulator() {
+    [ -f "$EMU_PID_FILE" ] || return 0
+    local pid
+    pid="$(cat "$EMU_PID_FILE" 2>/dev/null || true)"
+    # only a process that is really our emulator (the pid may have been reused)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null \
+        && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '-m emulators etm'; then
+        kill "$pid" 2>/dev/null || true
+        local i
+        for i in $(seq 1 20); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.25
+        done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$EMU_PID_FILE"
+}
+
+start_emulator() {
+    stop_emulator
+    if port_in_use "$ETM_PORT"; then
+        die "port $ETM_PORT (ETM emulator) is already in use by another program"
+    fi
+    log "starting the ETM emulator on http://127.0.0.1:$ETM_PORT (log: ${EMU_LOG#"$REPO_ROOT"/})"
+    "$VENV/bin/python" -m emulators etm --port "$ETM_PORT" --catalogue demo >"$EMU_LOG" 2>&1 </dev/null &
+    echo $! >"$EMU_PID_FILE"
+    local i
+    for i in $(seq 1 60); do
+        port_in_use "$ETM_PORT" && return 0
+        kill -0 "$(cat "$EMU_PID_FILE")" 2>/dev/null || break
+        sleep 0.25
+    done
+    tail -n 30 "$EMU_LOG" >&2 || true
+    die "the ETM emulator did not start (see ${EMU_LOG#"$REPO_ROOT"/})"
+}
+
+trap stop_emulator EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------ 2. database
+log "(re)creating database $DEMO_DB with supplier_connector and demo data (a few minutes; log: ${INSTALL_LOG#"$REPO_ROOT"/})"
+drop_db "$DEMO_DB"
+if ! odoo_bin -d "$DEMO_DB" -i supplier_connector --stop-after-init --no-http \
+    --max-cron-threads=0 --log-level=warn >"$INSTALL_LOG" 2>&1 </dev/null; then
+    tail -n 60 "$INSTALL_LOG" >&2
+    die "installing supplier_connector in $DEMO_DB failed (full log: ${INSTALL_LOG#"$REPO_ROOT"/})"
+fi
+if grep -Eq 'demo data failed to install' "$INSTALL_LOG"; then
+    grep -E -A 20 'demo data failed to install' "$INSTALL_LOG" | head -n 40 >&2
+    die "demo data failed to install (full log: ${INSTALL_LOG#"$REPO_ROOT"/})"
+fi
+
+# ------------------------------------------------------------------ 3. emulator
+start_emulator
+
+# ------------------------------------------------------------------ 4. first sync
+log "first sync of the supplier connections (odoo-bin shell)"
+SYNC_OUT="$BUILD_DIR/demo-first-sync.log"
+if odoo_bin shell -d "$DEMO_DB" --no-http --max-cron-threads=0 --log-level=warn >"$SYNC_OUT" 2>&1 <<'EOF'
+env.ref("base.user_admin").password = "admin"
+env.cr.commit()
+backends = env["supplier.backend"].search([])
+backends.action_sync_offers()
+env.cr.commit()
+print("SC_DEMO_SYNC_OK %d connection(s)" % len(backends))
+EOF
+then
+    grep '^SC_DEMO_SYNC_OK' "$SYNC_OUT" >&2 || true
+else
+    tail -n 40 "$SYNC_OUT" >&2
+    warn "the first sync failed (full log: ${SYNC_OUT#"$REPO_ROOT"/}); Odoo starts anyway - see the connection's sync logs"
+fi
+
+# ------------------------------------------------------------------ 5. Odoo
+banner "Open http://localhost:$PORT — login admin / admin — Inventory > Products: open a product, tab Supplier offers
+Supplier connections: Inventory > Configuration > Supplier connections.  ETM emulator: http://127.0.0.1:$ETM_PORT
+Ctrl-C stops Odoo and the emulator."
+# Not exec: the EXIT trap must stop the emulator when Odoo exits.
+set +e
+odoo_bin -d "$DEMO_DB" --db-filter="^${DEMO_DB}\$" --http-port="$PORT" </dev/null
+rc=$?
+set -e
+exit "$rc"

@@ -1,0 +1,10 @@
+"""Service adapters, by the value of ``supplier.backend.service``."""
+
+from .etm import EtmAdapter
+
+ADAPTERS = {adapter.service: adapter for adapter in (EtmAdapter,)}
+
+
+def get_adapter(backend):
+    """The adapter for a (sudo-ed) connection record."""
+    return ADAPTERS[backend.service](backend)

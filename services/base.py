@@ -1,0 +1,153 @@
+"""What every service adapter speaks: plain data in, plain data out.
+
+The sync engine (models/) never sees a supplier's JSON and an API client (api/) never sees an Odoo
+record: an adapter sits between them. It reads the connection's settings, builds the client, and
+turns answers into the dataclasses below. Adding a service = one api/ client + one adapter here.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass
+class ItemRef:
+    """One bound product as the engine hands it to an adapter."""
+
+    binding_id: int
+    code: str
+
+
+@dataclass
+class OfferData:
+    """One purchasable offer: a store / location with its stock and, where it differs, its price."""
+
+    location_code: str
+    location_name: str = ""
+    location_type: str = ""
+    quantity: float = 0.0
+    price: float | None = None
+    currency: str | None = None
+    delivery_days: int | None = None
+    delivery_label: str = ""
+    stock_date: date | None = None
+    external_offer_id: str = ""
+
+
+@dataclass
+class ItemResult:
+    """What a pull found for one bound product.
+
+    ``state`` is one of ``ok``, ``not_found``, ``error``; an ``error`` or ``not_found`` result
+    carries ``message`` and never wipes the last known price or stock (nothing is lost).
+    ``offers`` is None when stock was not asked (keep the previous offers).
+    """
+
+    binding_id: int
+    state: str = "ok"
+    message: str = ""
+    error_code: str = ""
+    price: float | None = None
+    price_with_vat: float | None = None
+    price_tariff: float | None = None
+    price_retail: float | None = None
+    currency: str | None = None
+    offers: list[OfferData] | None = None
+    delivery_days: int | None = None
+    delivery_label: str = ""
+    unit: str = ""
+    external_id: str = ""
+
+
+@dataclass
+class BatchResult:
+    """The outcome of one batch: per-item results, plus the error that stopped it, if any.
+
+    An adapter that hits a connection-level error (credentials, service down, rate limit) returns
+    the results it already has and sets ``fatal``: the engine applies them and stops the run.
+    """
+
+    results: list[ItemResult] = field(default_factory=list)
+    fatal: Exception | None = None
+
+
+@dataclass
+class CatalogueItem:
+    """One line of a supplier's catalogue, used to map or create products."""
+
+    external_id: str
+    name: str = ""
+    brand: str = ""
+    article: str = ""
+    client_code: str = ""
+    category: str = ""
+
+
+@dataclass
+class ProductDetails:
+    """A product card, used to enrich an Odoo product."""
+
+    name: str = ""
+    manufacturer: str = ""
+    article: str = ""
+    unit: str = ""
+    country: str = ""
+    characteristics: list[tuple[str, str]] = field(default_factory=list)
+    description: str = ""
+    image: bytes | None = None
+    image_error: Exception | None = None
+
+
+class ServiceAdapter:
+    """Base of the per-service adapters.
+
+    ``operations`` lists what the service supports (keys of ``OPERATIONS`` in models); the
+    engine and the views only offer those. ``batch_size`` is the default number of items per API
+    batch; the connection can lower it.
+    """
+
+    service = None
+    default_url = ""
+    batch_size = 50
+    operations = ()
+
+    def __init__(self, backend):
+        # ``backend`` is a sudo()-ed supplier.backend: credentials are read here, never logged.
+        self.backend = backend
+
+    @property
+    def client(self):
+        if getattr(self, "_client", None) is None:
+            self._client = self._build_client()
+        return self._client
+
+    def _build_client(self):
+        raise NotImplementedError
+
+    def session_state(self):
+        """The client's session after the calls, so the connection can reuse it next run."""
+        client = getattr(self, "_client", None)
+        return getattr(client, "session_state", None)
+
+    def request_stats(self):
+        client = getattr(self, "_client", None)
+        return dict(client.stats) if client is not None else {}
+
+    def test_connection(self, sample_codes):
+        """Log in and probe: ``{"session_reused": bool, "samples": n, "found": n or None}``."""
+        raise NotImplementedError
+
+    def pull_offers(self, items):
+        """Prices and stock for ``items`` (list of ItemRef) → BatchResult."""
+        raise NotImplementedError
+
+    def check_codes(self, codes):
+        """Which of ``codes`` the service knows → set of codes (used by auto-mapping)."""
+        raise NotImplementedError
+
+    def fetch_catalogue(self, job_state):
+        """Start or continue a catalogue export. Returns (items or None, new job_state)."""
+        raise NotImplementedError
+
+    def product_details(self, code):
+        """A ProductDetails for one code (enrichment)."""
+        raise NotImplementedError

@@ -1,0 +1,93 @@
+"""Shared fixtures: a real ETM emulator on 127.0.0.1 per test and a connection pointing at it."""
+
+import logging
+
+from odoo.tests import TransactionCase
+
+from odoo.addons.supplier_connector.emulators.etm import EtmEmulator
+from odoo.addons.supplier_connector.emulators.etm_demo import demo_catalogue
+
+PASSWORD = "Sup3r-Secret-Pwd!"
+
+
+class EtmCase(TransactionCase):
+    """A connection to a fresh emulator, with ``cls.products`` bound by ETM code."""
+
+    product_count = 12
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.catalogue = demo_catalogue()
+        cls.codes = list(cls.catalogue)[: cls.product_count]
+        cls.vendor = cls.env["res.partner"].create({"name": "ETM test vendor", "is_company": True})
+        cls.backend = cls.env["supplier.backend"].create({
+            "name": "ETM test",
+            "service": "etm",
+            "partner_id": cls.vendor.id,
+            "login": "tester",
+            "password": PASSWORD,
+            "rate_limit": 0,
+            "catalogue_poll_seconds": 0,
+            "api_url": "http://127.0.0.1:9/api/v1",
+        })
+        cls.products = cls.env["product.product"].create([
+            {"name": cls.catalogue[code].name, "default_code": cls.catalogue[code].article}
+            for code in cls.codes
+        ])
+        cls.bindings = cls.env["supplier.product"].create([
+            {"backend_id": cls.backend.id, "product_id": product.id, "external_code": code}
+            for product, code in zip(cls.products, cls.codes, strict=True)
+        ])
+        cls.rub = cls.env.ref("base.RUB")
+
+    def setUp(self):
+        super().setUp()
+        self.emulator = self.start_emulator()
+        self.backend.api_url = self.emulator.api_url
+
+    def start_emulator(self, **options):
+        options.setdefault("users", {"tester": PASSWORD})
+        emulator = EtmEmulator(catalogue=self.catalogue, **options).start()
+        self.addCleanup(emulator.stop)
+        return emulator
+
+    def binding_of(self, code):
+        return self.bindings.filtered(lambda b: b.external_code == code)
+
+    def last_log(self, operation="sync_offers"):
+        return self.env["supplier.sync.log"].search(
+            [("backend_id", "=", self.backend.id), ("operation", "=", operation)], limit=1
+        )
+
+    def labels(self):
+        return [request.label for request in self.emulator.requests]
+
+
+class CaptureLogs(logging.Handler):
+    """Collects every log record of the addon and its HTTP stack, formatted, for secret checks."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+    def __enter__(self):
+        self.targets = [logging.getLogger(name) for name in
+                        ("odoo.addons.supplier_connector", "urllib3", "requests")]
+        self.levels = [logger.level for logger in self.targets]
+        for logger in self.targets:
+            logger.addHandler(self)
+            logger.setLevel(logging.DEBUG)
+        return self
+
+    def __exit__(self, *exc):
+        for logger, level in zip(self.targets, self.levels, strict=True):
+            logger.removeHandler(self)
+            logger.setLevel(level)
+
+    @property
+    def text(self):
+        return "\n".join(self.lines)

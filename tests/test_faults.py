@@ -1,0 +1,112 @@
+from odoo.tests import tagged
+
+from .common import PASSWORD, EtmCase
+
+
+@tagged("post_install", "-at_install")
+class TestFaults(EtmCase):
+    """Every fault the emulator can raise ends with correct data, a clear log, nothing lost."""
+
+    product_count = 12
+
+    def setUp(self):
+        super().setUp()
+        self.backend.write({"batch_size": 4, "max_retries": 2, "timeout": 2})
+
+    def assertAllSynced(self):
+        for code in self.codes:
+            binding = self.binding_of(code)
+            self.assertEqual(binding.sync_state, "ok", binding.sync_message)
+            self.assertAlmostEqual(binding.price, self.catalogue[code].price, places=2)
+            self.assertEqual(binding.qty_available, self.catalogue[code].total_stock)
+
+    def test_session_expiry_mid_run_logs_in_again_once(self):
+        self.emulator.set_fault("expire_session", after=6)
+        self.backend.action_sync_offers()
+        self.assertAllSynced()
+        self.assertEqual(self.emulator.counts()["login"], 2)
+        self.assertEqual(self.last_log().state, "done")
+
+    def test_5xx_burst_is_retried(self):
+        self.emulator.set_fault("http_5xx", count=2, after=3)
+        self.backend.action_sync_offers()
+        self.assertAllSynced()
+        self.assertEqual(self.last_log().state, "done")
+        self.assertEqual(self.last_log().request_count, 1 + 3 + 12 + 2)
+
+    def test_429_with_retry_after_is_respected(self):
+        self.emulator.set_fault("rate_limit", count=1, after=2, retry_after=1)
+        self.backend.action_sync_offers()
+        self.assertAllSynced()
+        self.assertEqual(self.last_log().state, "done")
+
+    def test_malformed_json_fails_one_batch_and_keeps_the_old_data(self):
+        self.backend.action_sync_offers()
+        old = {b.id: b.price for b in self.bindings}
+        self.emulator.set_price(self.codes[0], price=1.0)  # the batch that breaks
+        self.emulator.reset()
+        # The second price request (second batch of 4) gets truncated JSON.
+        self.emulator.set_fault("malformed_json", count=1, after=1 + 4)
+        self.backend.action_sync_offers()
+        log = self.last_log()
+        self.assertEqual(log.state, "failed" if not log.processed else "partial")
+        self.assertIn("could not be read", log.message)
+        # Nothing lost: bindings not refreshed keep their previous values.
+        for binding in self.bindings:
+            self.assertEqual(binding.price, old[binding.id] if binding.external_code != self.codes[0]
+                             else 1.0)
+        # The next run completes.
+        self.backend.action_sync_offers()
+        self.assertEqual(self.last_log().state, "done")
+
+    def test_service_down_stops_the_run_cleanly_and_the_next_run_resumes(self):
+        self.emulator.set_fault("http_5xx", count=None, after=1 + 1 + 4)
+        self.backend.action_sync_offers()
+        log = self.last_log()
+        self.assertEqual(log.state, "partial")
+        self.assertEqual(log.processed, 4)
+        self.assertEqual(log.remaining, 8)
+        self.assertIn("did not answer", log.message)
+        self.assertEqual(len(self.bindings.filtered(lambda b: b.sync_state == "ok")), 4)
+        self.assertEqual(len(self.bindings.filtered(lambda b: b.sync_state == "new")), 8)
+        self.emulator.clear_faults()
+        self.backend.action_sync_offers()
+        self.assertAllSynced()
+
+    def test_timeout_is_reported_and_retried(self):
+        self.backend.max_retries = 1
+        self.emulator.set_fault("timeout", count=1, after=2, seconds=3)
+        self.backend.action_sync_offers()
+        self.assertAllSynced()
+
+    def test_connection_reset_is_retried(self):
+        self.emulator.set_fault("reset", count=1, after=2)
+        self.backend.action_sync_offers()
+        self.assertAllSynced()
+
+    def test_wrong_password_pauses_logins(self):
+        self.backend.sudo().password = "wrong"
+        self.backend.action_sync_offers()
+        log = self.last_log()
+        self.assertEqual(log.state, "failed")
+        self.assertIn("rejected the login", log.message)
+        self.assertTrue(self.backend.login_blocked_until)
+        self.assertEqual(self.emulator.counts().get("login"), 1)
+        self.emulator.reset()
+        self.backend.action_sync_offers()
+        self.assertFalse(self.emulator.counts(), "no new login while paused")
+        self.assertIn("paused", self.last_log().message)
+        self.assertEqual(self.bindings.mapped("sync_state"), ["new"] * 12)
+        # After fixing the password and resetting the session it works again.
+        self.backend.sudo().password = PASSWORD
+        self.backend.action_reset_session()
+        self.backend.action_sync_offers()
+        self.assertAllSynced()
+
+    def test_crashed_run_is_marked_interrupted(self):
+        stuck = self.env["supplier.sync.log"].create(
+            {"backend_id": self.backend.id, "operation": "sync_offers", "state": "running"}
+        )
+        self.backend.action_sync_offers()
+        self.assertEqual(stuck.state, "failed")
+        self.assertIn("Interrupted", stuck.message)

@@ -1,0 +1,64 @@
+from psycopg2 import IntegrityError
+
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import EtmCase
+
+
+@tagged("post_install", "-at_install")
+class TestMapping(EtmCase):
+    product_count = 0
+
+    def test_auto_map_by_vendor_code_reference_and_barcode(self):
+        codes = list(self.catalogue)
+        by_vendor = self.env["product.product"].create({"name": "Vendor coded"})
+        self.env["product.supplierinfo"].create({
+            "partner_id": self.vendor.id, "product_tmpl_id": by_vendor.product_tmpl_id.id,
+            "product_code": codes[0],
+        })
+        by_ref = self.env["product.product"].create({"name": "By ref", "default_code": codes[1]})
+        by_barcode = self.env["product.product"].create({"name": "By barcode", "barcode": codes[2]})
+        twin_a = self.env["product.product"].create({"name": "Twin A", "default_code": codes[3]})
+        twin_b = self.env["product.product"].create({"name": "Twin B", "barcode": codes[3]})
+        unknown = self.env["product.product"].create({"name": "Unknown", "default_code": "NOPE-1"})
+        action = self.backend.action_map_products()
+        bindings = self.env["supplier.product"].search([("backend_id", "=", self.backend.id)])
+        mapped = {b.product_id: b.external_code for b in bindings}
+        self.assertEqual(mapped.get(by_vendor), codes[0])
+        self.assertEqual(mapped.get(by_ref), codes[1])
+        self.assertEqual(mapped.get(by_barcode), codes[2])
+        for product in (twin_a, twin_b, unknown):
+            self.assertNotIn(product, mapped)
+        log = self.last_log("map_products")
+        self.assertEqual(log.created, 3)
+        self.assertEqual(log.failed, 2, "two ambiguous products")
+        self.assertGreaterEqual(log.not_found, 1)
+        self.assertIn("Ambiguous: 2", log.message)
+        self.assertTrue(any("Twin A" in ref for ref in log.line_ids.mapped("reference")))
+        self.assertIn("Mapped: 3", action["params"]["message"])
+        # Running it again maps nothing twice.
+        self.backend.action_map_products()
+        self.assertEqual(
+            self.env["supplier.product"].search_count([("backend_id", "=", self.backend.id)]), 3
+        )
+
+    def test_standard_import_creates_bindings(self):
+        product = self.env["product.product"].create({"name": "Imported", "default_code": "IMP-1"})
+        result = self.env["supplier.product"].load(
+            ["backend_id", "product_id", "external_code"],
+            [[self.backend.name, product.display_name, list(self.catalogue)[5]]],
+        )
+        self.assertFalse(result["messages"], result["messages"])
+        binding = self.env["supplier.product"].browse(result["ids"])
+        self.assertEqual(binding.product_id, product)
+        self.assertEqual(binding.sync_state, "new")
+
+    def test_a_product_is_mapped_once_per_connection(self):
+        product = self.env["product.product"].create({"name": "Once"})
+        Binding = self.env["supplier.product"]
+        Binding.create({"backend_id": self.backend.id, "product_id": product.id, "external_code": "1"})
+        with self.assertRaises(IntegrityError), self.cr.savepoint(), mute_logger("odoo.sql_db"):
+            Binding.create(
+                {"backend_id": self.backend.id, "product_id": product.id, "external_code": "2"}
+            )
