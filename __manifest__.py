@@ -23,6 +23,4 @@
         "demo/supplier_demo.xml",
         "demo/etm_demo_products.xml",
     ],
-    "installable": True,
-    "application": False,
 }

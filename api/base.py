@@ -56,6 +56,17 @@ RETRIED_TRANSPORT_ERRORS = (
 UTC = timezone.utc  # noqa: UP017
 
 
+_MALFORMED = object()
+
+
+def _decode_json(content):
+    """The parsed document, or ``_MALFORMED`` (never an exception that carries the body)."""
+    try:
+        return jsonlib.loads(content)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return _MALFORMED
+
+
 def utcnow():
     """Naive UTC now: what SessionState and the Odoo datetime fields use."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -74,8 +85,8 @@ class HttpClient:
     max_retry_after = 300.0
 
     def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
         register_log_secrets(cls.secret_params)
+        return super().__init_subclass__(**kwargs)
 
     def __init__(
         self,
@@ -159,10 +170,10 @@ class HttpClient:
         return self.parse_json(response.content, expected, status=response.status_code)
 
     def parse_json(self, content, expected="a JSON document", *, status=None):
-        try:
-            return jsonlib.loads(content)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            pass  # raised below, outside the except block: the decode error holds the body
+        document = _decode_json(content)
+        if document is not _MALFORMED:
+            return document
+        # Raised outside any except block: the decode error quotes the body (a session id…).
         where = f"HTTP {status}, " if status is not None else ""
         raise BadResponse(
             f"Expected {expected} from {self.service_name}, got malformed JSON "

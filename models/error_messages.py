@@ -14,29 +14,28 @@ _logger = logging.getLogger(__name__)
 
 
 def _error_sentences(env):
-    _ = env._
     return {
-        "auth": _(
+        "auth": env._(
             "The service rejected the login or password. Check the credentials on the connection."
         ),
-        "login_blocked": _(
+        "login_blocked": env._(
             "Login is paused after a rejected login, so that the supplier does not block the "
             "account. Fix the credentials, then press Reset session."
         ),
-        "session": _("The service refused the session even right after a new login."),
-        "not_found": _("The supplier does not know this code."),
-        "rejected": _("The service rejected the request."),
-        "rate_limited": _(
+        "session": env._("The service refused the session even right after a new login."),
+        "not_found": env._("The supplier does not know this code."),
+        "rejected": env._("The service rejected the request."),
+        "rate_limited": env._(
             "The service's request limit was reached; the next run continues where this one "
             "stopped."
         ),
-        "unavailable": _(
+        "unavailable": env._(
             "The service did not answer (time-outs or server errors, retried); the next run "
             "tries again."
         ),
-        "bad_response": _("The service sent an answer that could not be read."),
-        "unsafe_url": _("A download from a host that is not trusted was refused."),
-        "too_large": _("A download was larger than allowed and was stopped."),
+        "bad_response": env._("The service sent an answer that could not be read."),
+        "unsafe_url": env._("A download from a host that is not trusted was refused."),
+        "too_large": env._("A download was larger than allowed and was stopped."),
     }
 
 

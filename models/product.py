@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
 from .error_messages import describe_error
@@ -52,7 +52,7 @@ class ProductProduct(models.Model):
 
     def _check_supplier_user(self):
         if not self.env.user.has_group("supplier_connector.group_supplier_user"):
-            raise AccessError(_("Only supplier connector users can run supplier syncs."))
+            raise AccessError(self.env._("Only supplier connector users can run supplier syncs."))
 
     def action_supplier_sync(self):
         """Refresh these products now from every active connection they are mapped to.
@@ -66,21 +66,19 @@ class ProductProduct(models.Model):
         )
         if not bindings:
             return self._supplier_notification(
-                _("These products are not mapped to any supplier connection."), "warning"
+                self.env._("These products are not mapped to any supplier connection."), "warning"
             )
         before = {b.id: (b.price, b.qty_available, b.sync_state) for b in bindings}
         engine = self.env["supplier.sync.engine"]
         logs = self.env["supplier.sync.log"]
-        for backend in bindings.backend_id:
-            logs |= engine._run_offers(
-                backend, trigger="manual", bindings=bindings.filtered(lambda b: b.backend_id == backend)
-            )
+        for backend, backend_bindings in bindings.grouped("backend_id").items():
+            logs |= engine._run_offers(backend, trigger="manual", bindings=backend_bindings)
         bindings.invalidate_recordset()
         lines = [self._describe_change(binding, before[binding.id]) for binding in bindings]
         lines = [line for line in lines if line]
         stopped = logs.filtered(lambda log: log.state in ("failed", "partial"))
         if not lines:
-            lines.append(_("Nothing changed: prices and stock are as they were."))
+            lines.append(self.env._("Nothing changed: prices and stock are as they were."))
         lines += [log.message for log in stopped if log.message]
         kind = "danger" if stopped and all(log.state == "failed" for log in stopped) else (
             "warning" if stopped else "success"
@@ -96,12 +94,12 @@ class ProductProduct(models.Model):
         currency = binding.currency_id.name or ""
         if round(old_price, 4) != round(binding.price, 4):
             changes.append(
-                _("price %(old).2f → %(new).2f %(currency)s", old=old_price, new=binding.price,
+                self.env._("price %(old).2f → %(new).2f %(currency)s", old=old_price, new=binding.price,
                   currency=currency)
             )
         if round(old_qty, 4) != round(binding.qty_available, 4):
             changes.append(
-                _("stock %(old)s → %(new)s", old=f"{old_qty:g}", new=f"{binding.qty_available:g}")
+                self.env._("stock %(old)s → %(new)s", old=f"{old_qty:g}", new=f"{binding.qty_available:g}")
             )
         return prefix + ", ".join(changes) if changes else ""
 
@@ -113,7 +111,7 @@ class ProductProduct(models.Model):
         )
         if not bindings:
             return self._supplier_notification(
-                _("These products are not mapped to any supplier connection."), "warning"
+                self.env._("These products are not mapped to any supplier connection."), "warning"
             )
         try:
             log = self.env["supplier.product.enricher"]._enrich(bindings)
@@ -126,7 +124,7 @@ class ProductProduct(models.Model):
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": _("Supplier sync"),
+                "title": self.env._("Supplier sync"),
                 "message": message,
                 "type": kind,
                 "sticky": kind != "success",

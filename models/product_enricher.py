@@ -1,8 +1,8 @@
 import base64
+
 from markupsafe import Markup, escape
 
 from odoo import api, models
-from odoo.tools import groupby
 
 from ..api.errors import ApiError, NotFound, RequestRejected
 from .error_messages import describe_error, describe_item
@@ -38,7 +38,7 @@ class SupplierProductEnricher(models.AbstractModel):
     @api.model
     def _enrich(self, bindings):
         logs = self.env["supplier.sync.log"]
-        for backend, backend_bindings in groupby(bindings.sudo(), key=lambda b: b.backend_id):
+        for backend, backend_bindings in bindings.sudo().grouped("backend_id").items():
             backend._check_operation("enrich")
             logs |= self._enrich_backend(backend, backend_bindings)
         return logs[:1]

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..api.session import SessionState
@@ -108,7 +108,7 @@ class SupplierBackend(models.Model):
     )
 
     location_ids = fields.One2many("supplier.location", "backend_id", string="Stores")
-    schedule_ids = fields.One2many("supplier.backend.schedule", "backend_id", string="Schedule")
+    schedule_ids = fields.One2many("supplier.backend.schedule", "backend_id")
     binding_ids = fields.One2many("supplier.product", "backend_id", string="Mapped products")
     product_count = fields.Integer(compute="_compute_counts")
     log_count = fields.Integer(compute="_compute_counts")
@@ -199,14 +199,14 @@ class SupplierBackend(models.Model):
     def _adapter(self):
         self.ensure_one()
         if not self.active:
-            raise UserError(_("The connection %s is archived.", self.name))
+            raise UserError(self.env._("The connection %s is archived.", self.name))
         return get_adapter(self.sudo())
 
     def _check_operation(self, operation):
         self.ensure_one()
         if operation not in ADAPTERS[self.service].operations:
             raise UserError(
-                _("%(service)s does not support this operation.", service=self._service_label())
+                self.env._("%(service)s does not support this operation.", service=self._service_label())
             )
 
     def _service_label(self):
@@ -222,20 +222,20 @@ class SupplierBackend(models.Model):
             probe = adapter.test_connection(samples)
         except Exception as exc:  # noqa: BLE001 — any failure is shown, never raised at the user
             self._save_session_state(adapter.session_state())
-            message = _("Connection test failed: %s", describe_error(self.env, exc))
+            message = self.env._("Connection test failed: %s", describe_error(self.env, exc))
             self.message_post(body=message)
             return self._notify(message, "danger", sticky=True)
         self._save_session_state(adapter.session_state())
         parts = [
-            _("Connection test succeeded."),
-            _("The saved session is still valid.") if probe["session_reused"]
-            else _("Logged in."),
+            self.env._("Connection test succeeded."),
+            self.env._("The saved session is still valid.") if probe["session_reused"]
+            else self.env._("Logged in."),
         ]
         if probe["found"] is None:
-            parts.append(_("No products are mapped yet, so no price was asked."))
+            parts.append(self.env._("No products are mapped yet, so no price was asked."))
         else:
             parts.append(
-                _(
+                self.env._(
                     "Price request answered: %(found)s of %(total)s sample codes found.",
                     found=probe["found"],
                     total=probe["samples"],

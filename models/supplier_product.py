@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 SYNC_STATES = [
@@ -39,7 +39,7 @@ class SupplierProduct(models.Model):
     external_brand = fields.Char(string="Brand")
     external_name = fields.Char(string="Name at the supplier")
 
-    currency_id = fields.Many2one("res.currency", string="Currency")
+    currency_id = fields.Many2one("res.currency")
     price = fields.Monetary(string="Price (excl. VAT)", readonly=True)
     price_with_vat = fields.Monetary(string="Price incl. VAT", readonly=True)
     price_tariff = fields.Monetary(string="Manufacturer tariff", readonly=True)
@@ -65,7 +65,7 @@ class SupplierProduct(models.Model):
     def _check_external_code(self):
         for binding in self:
             if not (binding.external_code or "").strip():
-                raise ValidationError(_("The supplier code cannot be empty."))
+                raise ValidationError(self.env._("The supplier code cannot be empty."))
 
     @api.model_create_multi
     def create(self, vals_list):

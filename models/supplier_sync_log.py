@@ -1,6 +1,6 @@
 from dateutil.relativedelta import relativedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 from .supplier_backend_schedule import OPERATIONS
 
@@ -67,7 +67,7 @@ class SupplierSyncLog(models.Model):
             "trigger": "cron",
             "state": "failed",
             "end": fields.Datetime.now(),
-            "message": _("The run stopped on an unexpected error; see the server log."),
+            "message": self.env._("The run stopped on an unexpected error; see the server log."),
         })
 
     @api.model
@@ -83,18 +83,18 @@ class SupplierSyncLog(models.Model):
     def _summary(self):
         self.ensure_one()
         parts = [
-            _("%(count)s processed", count=self.processed),
-            _("%(count)s updated", count=self.updated),
-            _("%(count)s unchanged", count=self.unchanged),
+            self.env._("%(count)s processed", count=self.processed),
+            self.env._("%(count)s updated", count=self.updated),
+            self.env._("%(count)s unchanged", count=self.unchanged),
         ]
         if self.created:
-            parts.append(_("%(count)s created", count=self.created))
+            parts.append(self.env._("%(count)s created", count=self.created))
         if self.not_found:
-            parts.append(_("%(count)s not found", count=self.not_found))
+            parts.append(self.env._("%(count)s not found", count=self.not_found))
         if self.failed:
-            parts.append(_("%(count)s failed", count=self.failed))
+            parts.append(self.env._("%(count)s failed", count=self.failed))
         if self.remaining:
-            parts.append(_("%(count)s left for the next run", count=self.remaining))
+            parts.append(self.env._("%(count)s left for the next run", count=self.remaining))
         text = ", ".join(parts) + "."
         if self.message:
             text += " " + self.message

@@ -62,6 +62,8 @@ class SupplierSyncEngine(models.AbstractModel):
                 run.stop(batch.fatal)
                 break
             run.checkpoint(adapter, remaining=len(ids) - done + left_for_later)
+            # Forget the batch's records: memory stays flat however large the catalogue.
+            self.env.invalidate_all()
         return run.finish(adapter, remaining=len(ids) - done + left_for_later)
 
     @api.model

@@ -4,13 +4,13 @@
 #   1. PostgreSQL running, Odoo 18 source, virtualenv, .build/addons/supplier_connector link;
 #   2. database $DEMO_DB (default supplier_demo) dropped and created again with the addon and
 #      demo data (admin / admin);
-#   3. the ETM iPro emulator on http://127.0.0.1:8801 (the demo connection points there),
+#   3. the ETM iPro emulator on http://127.0.0.1:8801 (ETM_PORT; the demo connection points there),
 #      log .build/emulator-etm.log, pid .build/emulator-etm.pid;
 #   4. a first "Sync now" of every supplier connection;
 #   5. Odoo in the foreground on http://localhost:$PORT (default 8069). Ctrl-C stops Odoo and
 #      the emulator.
 #
-# Environment: DEMO_DB, PORT, ODOO_SRC, VENV, PYTHON, PGUSER (see scripts/lib.sh).
+# Environment: DEMO_DB, PORT, ETM_PORT, ODOO_SRC, VENV, PYTHON, PGUSER (see scripts/lib.sh).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -18,7 +18,9 @@ cd "$REPO_ROOT"
 
 DEMO_DB="${DEMO_DB:-supplier_demo}"
 PORT="${PORT:-8069}"
-ETM_PORT=8801  # the demo connection (demo/supplier_demo.xml) points at this port
+# The demo connection (demo/supplier_demo.xml) points at 127.0.0.1:8801; with another ETM_PORT
+# the first-sync step below re-points it.
+ETM_PORT="${ETM_PORT:-8801}"
 EMU_PID_FILE="$BUILD_DIR/emulator-etm.pid"
 EMU_LOG="$BUILD_DIR/emulator-etm.log"
 INSTALL_LOG="$BUILD_DIR/demo-install.log"
@@ -55,7 +57,7 @@ stop_emulator() {
 start_emulator() {
     stop_emulator
     if port_in_use "$ETM_PORT"; then
-        die "port $ETM_PORT (ETM emulator) is already in use by another program"
+        die "port $ETM_PORT (ETM emulator) is already in use by another program; free it or run: ETM_PORT=8811 make demo"
     fi
     log "starting the ETM emulator on http://127.0.0.1:$ETM_PORT (log: ${EMU_LOG#"$REPO_ROOT"/})"
     "$VENV/bin/python" -m emulators etm --port "$ETM_PORT" --catalogue demo >"$EMU_LOG" 2>&1 </dev/null &
@@ -93,10 +95,16 @@ start_emulator
 # ------------------------------------------------------------------ 4. first sync
 log "first sync of the supplier connections (odoo-bin shell)"
 SYNC_OUT="$BUILD_DIR/demo-first-sync.log"
-if odoo_bin shell -d "$DEMO_DB" --no-http --max-cron-threads=0 --log-level=warn >"$SYNC_OUT" 2>&1 <<'EOF'
+if SC_ETM_PORT="$ETM_PORT" odoo_bin shell -d "$DEMO_DB" --no-http --max-cron-threads=0 --log-level=warn \
+    >"$SYNC_OUT" 2>&1 <<'EOF'
+import os
 env.ref("base.user_admin").password = "admin"
-env.cr.commit()
 backends = env["supplier.backend"].search([])
+port = os.environ["SC_ETM_PORT"]
+if port != "8801":
+    for backend in backends.filtered(lambda b: "127.0.0.1:8801" in (b.api_url or "")):
+        backend.api_url = backend.api_url.replace("127.0.0.1:8801", "127.0.0.1:" + port)
+env.cr.commit()
 backends.action_sync_offers()
 env.cr.commit()
 print("SC_DEMO_SYNC_OK %d connection(s)" % len(backends))

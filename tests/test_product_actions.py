@@ -16,7 +16,7 @@ class TestProductActions(EtmCase):
         self.assertEqual(binding.sync_state, "ok")
         self.assertEqual(self.emulator.counts()["remains"], 1, "only this product is asked")
         self.assertEqual(action["params"]["type"], "success")
-        self.assertIn("%.2f" % self.catalogue[self.codes[0]].price, action["params"]["message"])
+        self.assertIn(f"{self.catalogue[self.codes[0]].price:.2f}", action["params"]["message"])
         self.assertEqual(action["params"]["next"]["tag"], "soft_reload")
         # Second click: nothing changed, and the user is told so.
         action = product.action_supplier_sync()
