@@ -47,7 +47,8 @@ def describe_error(env, exc):
     """One sentence for the user; never includes credentials (API errors are redacted)."""
     if not isinstance(exc, ApiError):
         _logger.exception("Unexpected error in a supplier sync")
-        return env._("Unexpected error: %(error)s", error=f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        return env._("Unexpected error: %(error)s", error=error)
     sentence = _error_sentences(env).get(exc.code, exc.message)
     blocked_until = getattr(exc, "blocked_until", None)
     if blocked_until:

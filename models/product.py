@@ -93,14 +93,13 @@ class ProductProduct(models.Model):
         changes = []
         currency = binding.currency_id.name or ""
         if round(old_price, 4) != round(binding.price, 4):
-            changes.append(
-                self.env._("price %(old).2f → %(new).2f %(currency)s", old=old_price, new=binding.price,
-                  currency=currency)
-            )
+            changes.append(self.env._(
+                "price %(old).2f → %(new).2f %(currency)s",
+                old=old_price, new=binding.price, currency=currency,
+            ))
         if round(old_qty, 4) != round(binding.qty_available, 4):
-            changes.append(
-                self.env._("stock %(old)s → %(new)s", old=f"{old_qty:g}", new=f"{binding.qty_available:g}")
-            )
+            old, new = format(old_qty, "g"), format(binding.qty_available, "g")
+            changes.append(self.env._("stock %(old)s → %(new)s", old=old, new=new))
         return prefix + ", ".join(changes) if changes else ""
 
     def action_supplier_enrich(self):
