@@ -67,18 +67,14 @@ def main(argv: list[str] | None = None) -> int:
               "rate_limit_per_second": args.rate_limit}
     emulator, suffix = build(args, common)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     emulator.start()
     url = getattr(emulator, "api_url", emulator.base_url)
-    if args.host not in ("127.0.0.1", "localhost"):
-        url = url.replace("127.0.0.1", args.host, 1) if args.host not in ("", "0.0.0.0") else url
-    print(f"{type(emulator).__name__.removesuffix('Emulator').upper()} emulator on {url} {suffix}",
-          flush=True)
+    print(f"{args.service.upper()} emulator on {url} {suffix}", flush=True)
     try:
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         emulator.stop()
     return 0

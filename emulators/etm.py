@@ -25,8 +25,11 @@ Decisions where the document is silent (see also FIELD-NOTES.md):
   *requested*: one code → ``data`` is the object, several → ``data.rows`` with one object per
   *found* code (unknown ones silently absent); nothing found → 404 "Товар не найден".
 * Remains and Goods take one code (several → 400). Remains lists the stores the emulator is
-  configured with (the "predefined stores" of the account), quantity "0" where the product has
-  none; ``StoreDate`` is today by ``clock``.
+  configured with (the "predefined stores" of the account; ``stores`` takes ``EtmStore`` or
+  ``(code, type, name)`` tuples), quantity "0" where the product has none; ``StoreDate`` is
+  today by ``clock``. Goods builds ``gdsClassTree`` from the class code (two digits per level),
+  ``relatedProducts`` from other products of the same class, image paths as
+  ``/ipro/<brand code>/small_<file>``; any ``/ipro/...`` image path answers a small PNG.
 * SgGds: a job is ``0`` on the first poll, ``3`` until ``job_polls_until_done`` polls, then ``1``
   with the file URL (built from the request's Host header, so it works behind any address) or
   ``2`` when ``job_fail``. The file is a snapshot of the catalogue taken when the job finishes,
@@ -43,30 +46,28 @@ import json
 import re
 import secrets
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from urllib.parse import parse_qsl, unquote
 
-from .base import (
-    Emulator,
-    RecordedRequest,
-    Response,
-    json_response,
-    make_png,
-    text_response,
+from .base import Emulator, RecordedRequest, Response, json_response, text_response
+from .etm_answers import (
+    login_data,
+    manufacturer_rows,
+    png_for,
+    price_row,
+    product_card,
+    remains_data,
+    report_rows,
 )
 from .etm_catalogue import (
     DEFAULT_STORES,
+    EtmCatalogue,
     EtmProduct,
     EtmStore,
-    class_tree,
     generate_catalogue,
-    slugify,
 )
-from .etm_demo import demo_catalogue
 
 __all__ = ["DEFAULT_STORES", "EtmEmulator", "EtmProduct", "EtmStore", "generate_catalogue"]
 
@@ -75,6 +76,7 @@ SGGDS_REPORT_ID = "40029846"
 MAX_PRICE_CODES = 50
 CODE_TYPES = ("cli", "etm", "mnf")
 _CODE_SPLIT = re.compile(r"%2[cC]|,")
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp")
 
 MSG_BAD_LOGIN = "Неверный логин или пароль"
 MSG_NO_LOGIN = "Не указан логин или пароль"
@@ -88,6 +90,7 @@ MSG_BAD_TYPE = "Неверный тип кода"
 MSG_NO_METHOD = "Метод не найден"
 MSG_NO_REPORT = "Отчет не найден"
 MSG_NO_JOB = "Задача не найдена"
+MSG_RATE_LIMIT = "Превышен лимит запросов"
 MSG_JOB_STARTED = "отчет запущен в фоновом режиме"
 MSG_JOB_FAILED = "Ошибка формирования отчета: согласованный спец. прайс отсутствует"
 
@@ -101,23 +104,6 @@ class _Job:
     report: str = ""
 
 
-def _number(value: float):
-    """Prices as the service prints them: 1288 for whole roubles, 679.51 otherwise."""
-    value = round(float(value), 2)
-    return int(value) if value.is_integer() else value
-
-
-def _quantity(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-@lru_cache(maxsize=512)
-def _png_for(path: str) -> bytes:
-    colour = zlib.crc32(path.encode())
-    size = 8 if "/small_" in path else 16
-    return make_png(size, size, (colour & 0xFF, (colour >> 8) & 0xFF, (colour >> 16) & 0xFF))
-
-
 class EtmEmulator(Emulator):
     """ETM iPro API emulator; ``api_url`` is ``base_url + '/api/v1'``."""
 
@@ -126,18 +112,25 @@ class EtmEmulator(Emulator):
 
     def __init__(self, catalogue: Mapping[str, EtmProduct] | Iterable[EtmProduct] | None = None,
                  users: Mapping[str, str] | None = None, session_ttl: float = 7200,
-                 clock: Callable[[], float] = time.time, stores: Iterable[EtmStore] | None = None,
+                 clock: Callable[[], float] = time.time, stores: Iterable | None = None,
                  port: int = 0, host: str = "127.0.0.1", *, job_polls_until_done: int = 2,
                  job_fail: bool = False, mirror_status_in_http: bool = False,
                  max_failed_logins: int | None = None, request_store_name: str = "ЭТМ-СПб",
                  gzip_reports: bool = True, **options):
+        """``options`` go to :class:`Emulator` (latency, rate_limit_per_second, record_limit)."""
         super().__init__(port=port, host=host, **options)
         if catalogue is None:
+            # Imported here so that `python -m emulators.etm_demo` runs a fresh module.
+            from .etm_demo import demo_catalogue
+
             catalogue = demo_catalogue()
+        self.catalogue = EtmCatalogue(
+            catalogue.values() if isinstance(catalogue, Mapping) else catalogue)
         self.users = dict(users if users is not None else {"demo": "demo"})
         self.session_ttl = session_ttl
         self.clock = clock
-        self.stores = tuple(stores if stores is not None else DEFAULT_STORES)
+        self.stores = tuple(s if isinstance(s, EtmStore) else EtmStore(*s)
+                            for s in (stores if stores is not None else DEFAULT_STORES))
         self.job_polls_until_done = job_polls_until_done
         self.job_fail = job_fail
         self.mirror_status_in_http = mirror_status_in_http
@@ -149,12 +142,6 @@ class EtmEmulator(Emulator):
         self._jobs: dict[str, _Job] = {}
         self._job_seq = 0
         self._reports: OrderedDict[str, bytes] = OrderedDict()
-        self.catalogue: dict[str, EtmProduct] = {}
-        self._by_cli: dict[str, str] = {}
-        self._by_mnf: dict[str, list[str]] = {}
-        self._by_class: dict[str, list[str]] = {}
-        self._manufacturers: list[dict] | None = None
-        self._index_many(catalogue.values() if isinstance(catalogue, Mapping) else catalogue)
         self._register_routes()
 
     @classmethod
@@ -173,87 +160,29 @@ class EtmEmulator(Emulator):
         self.route("GET", api + r"/goods/(?P<codes>[^/]+)", self._goods, "goods")
         self.route("POST", api + r"/job/create/(?P<report>[^/]+)", self._job_create, "job_create")
         self.route("GET", api + r"/job/(?P<uuid>[^/]+)", self._job_status, "job_status")
-        self.route("GET", api + r"/info/search/r-manuf/?", self._manufacturers_list,
-                   "manufacturers")
+        self.route("GET", api + r"/info/search/r-manuf/?", self._manufacturers, "manufacturers")
         self.route("GET", r"/ipro/.+", self._image, "image")
         self.route("GET", r"/upload/report/(?P<name>[^/]+)\.json", self._report, "report")
         self.control_route("POST", "expire_sessions", self._ctl_expire_sessions)
         self.control_route("PATCH", r"products/(?P<code>[^/]+)", self._ctl_update_product)
         self.control_route("DELETE", r"products/(?P<code>[^/]+)", self._ctl_remove_product)
 
-    # -- catalogue helpers -----------------------------------------------------------------
-    def _index_many(self, products: Iterable[EtmProduct]):
-        """Bulk load into an empty catalogue (the constructor's fast path)."""
-        catalogue, by_cli, by_mnf, by_class = (self.catalogue, self._by_cli, self._by_mnf,
-                                               self._by_class)
-        for product in products:
-            if product.stores and type(next(iter(product.stores))) is not int:
-                product = replace(product, stores={int(k): v for k, v in product.stores.items()})
-            code = product.etm_code
-            if code in catalogue:
-                self._unindex(code)
-            catalogue[code] = product
-            if product.cli_code:
-                by_cli[product.cli_code] = code
-            if product.article:
-                key = product.article.casefold()
-                if key in by_mnf:
-                    by_mnf[key].append(code)
-                else:
-                    by_mnf[key] = [code]
-            if product.class_code in by_class:
-                by_class[product.class_code].append(code)
-            else:
-                by_class[product.class_code] = [code]
-
-    def _index(self, product: EtmProduct):
-        with self.lock:
-            if product.etm_code in self.catalogue:
-                self._unindex(product.etm_code)
-            if product.stores and type(next(iter(product.stores))) is not int:
-                product = replace(product, stores={int(k): v for k, v in product.stores.items()})
-            code = product.etm_code
-            self.catalogue[code] = product
-            if product.cli_code:
-                self._by_cli[product.cli_code] = code
-            if product.article:
-                self._by_mnf.setdefault(product.article.casefold(), []).append(code)
-            self._by_class.setdefault(product.class_code, []).append(code)
-            self._manufacturers = None
-
-    def _unindex(self, code: str) -> EtmProduct | None:
-        product = self.catalogue.pop(code, None)
-        if product is None:
-            return None
-        if self._by_cli.get(product.cli_code) == code:
-            del self._by_cli[product.cli_code]
-        for key, index in ((product.article.casefold(), self._by_mnf),
-                           (product.class_code, self._by_class)):
-            codes = index.get(key)
-            if codes and code in codes:
-                codes.remove(code)
-                if not codes:
-                    del index[key]
-        self._manufacturers = None
-        return product
-
-    def add_product(self, product: EtmProduct) -> EtmProduct:
-        self._index(product)
-        return self.catalogue[product.etm_code]
-
-    def remove_product(self, code: str) -> EtmProduct | None:
-        with self.lock:
-            return self._unindex(str(code))
-
+    # -- catalogue helpers (products are replaced, never mutated) ----------------------------
     def product(self, code: str) -> EtmProduct:
         return self.catalogue[str(code)]
 
-    def update_product(self, code: str, **changes) -> EtmProduct:
-        """Replace a product with a changed copy (never mutates the shared object)."""
+    def add_product(self, product: EtmProduct) -> EtmProduct:
         with self.lock:
-            product = replace(self.catalogue[str(code)], **changes)
-            self._index(product)
-            return product
+            return self.catalogue.add(product)
+
+    def remove_product(self, code: str) -> EtmProduct | None:
+        with self.lock:
+            return self.catalogue.remove(str(code))
+
+    def update_product(self, code: str, **changes) -> EtmProduct:
+        """Replace a product with a changed copy (``dataclasses.replace`` field names)."""
+        with self.lock:
+            return self.catalogue.add(replace(self.catalogue[str(code)], **changes))
 
     def set_price(self, code: str, price: float | None = None, price_with_vat: float | None = None,
                   price_tariff: float | None = None, price_retail: float | None = None,
@@ -272,8 +201,7 @@ class EtmEmulator(Emulator):
 
     def set_stock(self, code: str, store: int, qty: float) -> EtmProduct:
         with self.lock:
-            stores = dict(self.catalogue[str(code)].stores)
-            stores[int(store)] = qty
+            stores = {**self.catalogue[str(code)].stores, int(store): qty}
             return self.update_product(code, stores=stores)
 
     # -- sessions --------------------------------------------------------------------------
@@ -293,18 +221,19 @@ class EtmEmulator(Emulator):
         self.expire_sessions()
 
     def _session_login(self, request: RecordedRequest) -> str | None:
-        entry = self._sessions.get(request.query.get("session-id", ""))
+        sid = request.query.get("session-id", "")
+        entry = self._sessions.get(sid)
         if entry is None:
             return None
         if entry[1] <= self.clock():
             with self.lock:
-                self._sessions.pop(request.query.get("session-id", ""), None)
+                self._sessions.pop(sid, None)
             return None
         return entry[0]
 
     # -- answers ---------------------------------------------------------------------------
-    def _ok(self, data, gzip: bool = False) -> Response:
-        return json_response({"status": {"code": 200, "message": ""}, "data": data}, gzip=gzip)
+    def _ok(self, data) -> Response:
+        return json_response({"status": {"code": 200, "message": ""}, "data": data})
 
     def _error(self, code: int, message: str) -> Response:
         status = code if self.mirror_status_in_http else 200
@@ -317,13 +246,12 @@ class EtmEmulator(Emulator):
         return text_response("<html><body><h1>404 Not Found</h1></body></html>", 404, "text/html")
 
     def rate_limit_response(self, retry_after) -> Response:
-        return json_response({"status": {"code": 429, "message": "Превышен лимит запросов"},
-                              "data": []}, 429)
+        return json_response({"status": {"code": 429, "message": MSG_RATE_LIMIT}, "data": []}, 429)
 
     # -- API -------------------------------------------------------------------------------
     def _login(self, request: RecordedRequest) -> Response:
         params = dict(request.query)
-        if request.body and "form-urlencoded" in request.headers.get("Content-Type", ""):
+        if request.body and "form-urlencoded" in request.header("Content-Type"):
             params.update(parse_qsl(request.body.decode("utf-8", "replace")))
         login, password = params.get("log", ""), params.get("pwd", "")
         if not login or not password:
@@ -338,31 +266,11 @@ class EtmEmulator(Emulator):
             self._failed_logins.pop(login, None)
             session = str(secrets.randbelow(9 * 10**29) + 10**29)
             self._sessions[session] = (login, self.clock() + self.session_ttl)
-        return self._ok({
-            "basket_lines": 0,
-            "basket_sum": "0.00",
-            "sms": "false",
-            "url": "s2.etm.ru",
-            "data_url": "ipro.etm.ru",
-            "session": session,
-            "login": login,
-            "show_ipro3": True,
-        })
-
-    def _lookup(self, code: str, code_type: str, mnf: str = "") -> EtmProduct | None:
-        if code_type == "etm":
-            return self.catalogue.get(code)
-        if code_type == "cli":
-            etm_code = self._by_cli.get(code)
-            return self.catalogue.get(etm_code) if etm_code else None
-        for etm_code in self._by_mnf.get(code.casefold(), ()):
-            product = self.catalogue.get(etm_code)
-            if product and (not mnf or product.brand_code == mnf):
-                return product
-        return None
+        return self._ok(login_data(session, login))
 
     def _codes_request(self, request: RecordedRequest, codes: str):
-        """Common checks: session, type, codes. Returns (error response | None, codes, type)."""
+        """Checks common to the goods methods: session, type, codes.
+        Returns (error answer or None, codes, type)."""
         if self._session_login(request) is None:
             return self._error(403, MSG_SESSION), [], ""
         code_type = (request.query.get("type") or "cli").strip().lower()
@@ -381,28 +289,20 @@ class EtmEmulator(Emulator):
         if len(items) > MAX_PRICE_CODES:
             return self._error(400, MSG_TOO_MANY)
         mnf = request.query.get("mnf", "")
-        rows = []
-        for code in items:
-            product = self._lookup(code, code_type, mnf)
-            if product is not None:
-                rows.append({
-                    "gdscode": int(product.etm_code),
-                    "price": _number(product.price),
-                    "pricewnds": _number(product.price_with_vat),
-                    "price_tarif": _number(product.price_tariff),
-                    "price_retail": _number(product.price_retail),
-                })
+        found = (self.catalogue.lookup(code, code_type, mnf) for code in items)
+        rows = [price_row(product) for product in found if product is not None]
         if not rows:
             return self._error(404, MSG_NOT_FOUND)
         return self._ok(rows[0] if len(items) == 1 else {"rows": rows})
 
     def _one_product(self, request: RecordedRequest, codes: str):
+        """(error answer or None, product) for the methods taking one code."""
         error, items, code_type = self._codes_request(request, codes)
         if error:
             return error, None
         if len(items) > 1:
             return self._error(400, MSG_ONE_CODE), None
-        product = self._lookup(items[0], code_type, request.query.get("mnf", ""))
+        product = self.catalogue.lookup(items[0], code_type, request.query.get("mnf", ""))
         if product is None:
             return self._error(404, MSG_NOT_FOUND), None
         return None, product
@@ -412,33 +312,7 @@ class EtmEmulator(Emulator):
         if error:
             return error
         today = time.strftime("%d/%m/%Y", time.localtime(self.clock()))
-        stores = []
-        for store in self.stores:
-            row = {"StoreCode": store.code, "StoreType": store.type, "StoreName": store.name,
-                   "StoreDate": today,
-                   "StoreQuantRem": _quantity(product.stores.get(store.code, 0))}
-            if store.type == "op":
-                row["StoreDateExpress"] = ""
-            stores.append(row)
-        forecast = {"InfoForecastInc": [], "InfoForecastInWay": [], "InfoForecastRequest": []}
-        return self._ok({
-            "RequestStoreName": self.request_store_name,
-            "UnitName": product.unit,
-            "gdscode": product.etm_code,
-            "InfoStores": stores,
-            "InfoForecast": [
-                {"ForecastStoreName": f"Логистический центр {self.request_store_name}",
-                 **forecast},
-                {"ForecastStoreName": "распределительный склад", **forecast},
-            ],
-            "InforDeliveryTime": {
-                "DeliveryLabelInPres": "складе производителя",
-                "DeliveryTimeInPres": str(product.delivery_days),
-                "DeliveryLabelAtAbs": "складе производителя",
-                "DeliveryIsNeedSpecification": "1",
-                "DeliveryProductionTerm": "",
-            },
-        })
+        return self._ok(remains_data(product, self.stores, self.request_store_name, today))
 
     def _goods(self, request: RecordedRequest, codes: str) -> Response:
         error, product = self._one_product(request, codes)
@@ -447,77 +321,8 @@ class EtmEmulator(Emulator):
         return self._ok(self.product_card(product))
 
     def product_card(self, product: EtmProduct) -> dict:
-        """The ``data`` of Goods for one product, in the document's shape."""
-        image_dir, _, image_file = product.image.rpartition("/")
-        crs = {store.code for store in self.stores if store.type == "crs"}
-        total = product.total_stock
-        return {
-            "gdsCode": product.etm_code,
-            "gdsNameTitle": product.name,
-            "pack_alt": "",
-            "gdsNameInMnf": "",
-            "gdsInfoClass81": f"{product.class_code} - {product.class_name}",
-            "gdsNameCountry": product.country,
-            "gdsMnfName": product.brand,
-            "gdsMnfCode": product.brand_code,
-            "gdsMnfUrl": _slug(product.brand),
-            "gdsArt": product.article,
-            "gdsExtArt": product.ext_article,
-            "gdsUnitName": product.unit,
-            "gdsInfoPacks": f"{product.min_pack} {product.unit}",
-            "gdsSertifName": product.certificate,
-            "gdsClassTree": class_tree(product.class_code, product.class_name),
-            "gdsChars": [{"gdsCharName": n, "gdsCharVal": v} for n, v in product.chars],
-            "description": product.description,
-            "slang": "",
-            "gdsPacks": [],
-            "gdsClasses": [],
-            "sale": "0",
-            "gdsPrice1": f"{product.price:.2f}",
-            "gdsPrice2": f"{product.price_retail:.2f}",
-            "gdsPrice3": "",
-            "gdsImages": [{"gdsImgSrc": f"{image_dir}/small_{image_file}",
-                           "gdsImgRef": product.image}] if product.image else [],
-            "gdsVz_an": "0",
-            "gdsConstr": "0",
-            "qual82_img": "",
-            "qual82_title": "",
-            "gdsRemSt": _quantity(total),
-            "gdsAvail": "",
-            "gdsRemCRS": _quantity(sum(q for s, q in product.stores.items() if s in crs)),
-            "timeX": "1",
-            "timeY": str(product.delivery_days),
-            "can_basket": "z",
-            "gdsRemAddSt": f"В течение {product.delivery_days} дн.",
-            "not_produced": False,
-            "gdsSertFiles": ["/sert/" + product.certificate.replace(" ", "%20") + ".PG1"]
-            if product.certificate else [],
-            "minPack": str(product.min_pack),
-            "myCatalog": 0,
-            "relatedProducts": self._related(product),
-            "gdsTechDescInt": [{"gdsTechIntSrc": f"//cdn.etm.ru/ipro/{product.brand_code}/"
-                                                 f"{image_file.rpartition('.')[0]}.pdf",
-                                "gdsTechIntName": "Страница каталога"}] if image_file else [],
-            "gdsTechDescExt": [],
-        }
-
-    def _related(self, product: EtmProduct) -> list[dict]:
-        rows = []
-        for code in self._by_class.get(product.class_code, ())[:4]:
-            other = self.catalogue.get(code)
-            if other is None or code == product.etm_code or len(rows) == 3:
-                continue
-            image_dir, _, image_file = other.image.rpartition("/")
-            rows.append({
-                "id": f"{code}-0-0", "gdsCode": code, "gdsName": other.name, "sale": "0",
-                "gdsPrice1": f"{other.price:.2f}", "gdsPrice2": f"{other.price_retail:.2f}",
-                "gdsPrice3": "", "gdsUnitName": other.unit, "minPack": str(other.min_pack),
-                "type": "class", "mnfName": other.brand, "mnfSer": "", "country": "RUS",
-                "pack3": f"{other.min_pack} {other.unit}", "can_basket": "",
-                "avail": "В наличии" if other.stores and other.total_stock else "Под заказ",
-                "gdsImgSrc": f"{image_dir}/small_{image_file}" if other.image else "",
-            })
-        return rows
+        """The ``data`` of Goods for one product."""
+        return product_card(product, self.stores, self.catalogue.same_class(product))
 
     def _job_create(self, request: RecordedRequest, report: str) -> Response:
         login = self._session_login(request)
@@ -528,6 +333,7 @@ class EtmEmulator(Emulator):
         with self.lock:
             self._job_seq += 1
             number = self._job_seq
+            # Shaped like the document's: hex of "job,<n>,<m>,id".
             uuid = f"job,{number},{secrets.randbelow(10**8)},id".encode().hex().upper()
             self._jobs[uuid] = _Job(number, login, self.clock())
         return self._ok({"message": MSG_JOB_STARTED, "uuid": uuid})
@@ -548,7 +354,7 @@ class EtmEmulator(Emulator):
         if done and self.job_fail:
             state, msg = "2", MSG_JOB_FAILED
         elif done:
-            host = request.headers.get("Host") or self.base_url.split("//", 1)[1]
+            host = request.header("Host") or self.base_url.split("//", 1)[1]
             state, urls = "1", [f"http://{host}/upload/report/{job.report}.json"]
         created = time.localtime(job.created)
         return self._ok({
@@ -566,9 +372,7 @@ class EtmEmulator(Emulator):
         name = "cligds_{}{:04d}{:09d}".format(
             time.strftime("%Y%m%d", time.localtime(self.clock())), job.number,
             secrets.randbelow(10**9))
-        rows = [{"id": p.etm_code, "name": p.name, "brand": p.brand, "article": p.article,
-                 "brand_code": p.brand_code, "cli_code": p.cli_code, "class": p.class_code}
-                for p in self.catalogue.values()]
+        rows = report_rows(self.catalogue.values())
         self._reports[name] = json.dumps(rows, ensure_ascii=False).encode()
         while len(self._reports) > 8:
             self._reports.popitem(last=False)
@@ -581,21 +385,15 @@ class EtmEmulator(Emulator):
         return Response(200, body, "application/json", None, self.gzip_reports)
 
     def _image(self, request: RecordedRequest) -> Response:
-        if not request.path.lower().endswith((".jpg", ".jpeg", ".png", ".gif", ".webp")):
+        if not request.path.lower().endswith(_IMAGE_SUFFIXES):
             return self.not_found(request)
-        return Response(200, _png_for(request.path), "image/png")
+        return Response(200, png_for(request.path), "image/png")
 
-    def _manufacturers_list(self, request: RecordedRequest) -> Response:
+    def _manufacturers(self, request: RecordedRequest) -> Response:
         if self._session_login(request) is None:
             return self._error(403, MSG_SESSION)
-        rows = self._manufacturers
-        if rows is None:
-            with self.lock:
-                brands = {p.brand_code: p.brand for p in self.catalogue.values()}
-            rows = [{"id": str(4_260_000 + int(code)) if code.isdigit() else code,
-                     "value": code, "label": label}
-                    for code, label in sorted(brands.items(), key=lambda item: item[1])]
-            self._manufacturers = rows
+        with self.lock:
+            rows = manufacturer_rows(self.catalogue.manufacturers())
         return self._ok({"rows": rows, "records": len(rows)})
 
     # -- control ---------------------------------------------------------------------------
@@ -610,6 +408,8 @@ class EtmEmulator(Emulator):
         unknown = set(payload) - allowed
         if unknown:
             raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+        if code not in self.catalogue:
+            return json_response({"error": f"unknown product {code}"}, 404)
         if "stores" in payload:
             payload["stores"] = {int(k): v for k, v in payload["stores"].items()}
         product = self.update_product(code, **payload)
@@ -619,6 +419,3 @@ class EtmEmulator(Emulator):
     def _ctl_remove_product(self, request, code):
         removed = self.remove_product(code)
         return json_response({"removed": removed is not None}, 200 if removed else 404)
-
-
-_slug = lru_cache(maxsize=1024)(slugify)

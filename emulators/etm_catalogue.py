@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 
 __all__ = [
     "BRANDS",
     "CLASS_NAMES",
     "DEFAULT_STORES",
+    "EtmCatalogue",
     "EtmProduct",
     "EtmStore",
     "class_tree",
@@ -70,6 +72,109 @@ class EtmProduct:
     @property
     def total_stock(self) -> float:
         return sum(self.stores.values())
+
+
+class EtmCatalogue:
+    """Products by ETM code plus the indexes the API looks codes up by (client code,
+    manufacturer article, class). Mutations are not locked here: the emulator holds its lock."""
+
+    def __init__(self, products: Iterable[EtmProduct] = ()):
+        self.products: dict[str, EtmProduct] = {}
+        self._by_cli: dict[str, str] = {}
+        self._by_mnf: dict[str, list[str]] = {}
+        self._by_class: dict[str, list[str]] = {}
+        self._manufacturers: dict[str, str] | None = None
+        self.extend(products)
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def __contains__(self, code) -> bool:
+        return code in self.products
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.products)
+
+    def __getitem__(self, code: str) -> EtmProduct:
+        return self.products[code]
+
+    def get(self, code: str) -> EtmProduct | None:
+        return self.products.get(code)
+
+    def values(self):
+        return self.products.values()
+
+    def extend(self, products: Iterable[EtmProduct]):
+        """Add or replace many products (the fast path for 100,000)."""
+        catalogue, by_cli, by_mnf, by_class = (self.products, self._by_cli, self._by_mnf,
+                                               self._by_class)
+        for product in products:
+            if product.stores and type(next(iter(product.stores))) is not int:
+                product = replace(product, stores={int(k): v for k, v in product.stores.items()})
+            code = product.etm_code
+            if code in catalogue:
+                self.remove(code)
+            catalogue[code] = product
+            if product.cli_code:
+                by_cli[product.cli_code] = code
+            if product.article:
+                key = product.article.casefold()
+                if key in by_mnf:
+                    by_mnf[key].append(code)
+                else:
+                    by_mnf[key] = [code]
+            if product.class_code in by_class:
+                by_class[product.class_code].append(code)
+            else:
+                by_class[product.class_code] = [code]
+        self._manufacturers = None
+
+    def add(self, product: EtmProduct) -> EtmProduct:
+        self.extend((product,))
+        return self.products[product.etm_code]
+
+    def remove(self, code: str) -> EtmProduct | None:
+        product = self.products.pop(code, None)
+        if product is None:
+            return None
+        if self._by_cli.get(product.cli_code) == code:
+            del self._by_cli[product.cli_code]
+        for key, index in ((product.article.casefold(), self._by_mnf),
+                           (product.class_code, self._by_class)):
+            codes = index.get(key)
+            if codes and code in codes:
+                codes.remove(code)
+                if not codes:
+                    del index[key]
+        self._manufacturers = None
+        return product
+
+    def lookup(self, code: str, code_type: str, mnf: str = "") -> EtmProduct | None:
+        """By ETM code (``etm``, exact), client code (``cli``) or manufacturer article (``mnf``,
+        case-insensitive, narrowed to manufacturer code ``mnf`` when given)."""
+        if code_type == "etm":
+            return self.products.get(code)
+        if code_type == "cli":
+            etm_code = self._by_cli.get(code)
+            return self.products.get(etm_code) if etm_code else None
+        for etm_code in self._by_mnf.get(code.casefold(), ()):
+            product = self.products.get(etm_code)
+            if product and (not mnf or product.brand_code == mnf):
+                return product
+        return None
+
+    def same_class(self, product: EtmProduct, limit: int = 3) -> list[EtmProduct]:
+        """A few other products of the product's class (for ``relatedProducts``)."""
+        others = (self.products.get(code)
+                  for code in self._by_class.get(product.class_code, ())[: limit + 1]
+                  if code != product.etm_code)
+        return [other for other in others if other is not None][:limit]
+
+    def manufacturers(self) -> dict[str, str]:
+        """Manufacturer code → name for every brand in the catalogue (cached)."""
+        if self._manufacturers is None:
+            self._manufacturers = {p.brand_code: p.brand for p in self.products.values()}
+        return self._manufacturers
 
 
 # ETM's catalogue classes: two digits per level (section, group, subgroup, class).

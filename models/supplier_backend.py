@@ -246,14 +246,41 @@ class SupplierBackend(models.Model):
         return self._notify(message, "success")
 
     def action_sync_offers(self):
-        """Pull prices and stock for every product mapped to these connections, now."""
+        """Pull prices and stock for every product mapped to these connections, now.
+
+        From the form, a connection with more products than the context's
+        ``sync_in_background_over`` runs in the scheduler instead: a web request cannot wait
+        for thousands of remains requests at the supplier's rate limit.
+        """
+        background_over = self.env.context.get("sync_in_background_over")
         logs = self.env["supplier.sync.log"]
+        queued = self.browse()
         for backend in self:
             backend._check_operation("sync_offers")
-            logs |= self.env["supplier.sync.engine"]._run_offers(backend, trigger="manual")
+            if background_over and backend.product_count > background_over:
+                queued |= backend
+            else:
+                logs |= self.env["supplier.sync.engine"]._run_offers(backend, trigger="manual")
+        if queued:
+            queued._queue_operation("sync_offers")
+            return self._notify(
+                self.env._(
+                    "The sync of %(count)s mapped products runs in the background; follow it "
+                    "in the sync logs.",
+                    count=sum(queued.mapped("product_count")),
+                ),
+                "info",
+            )
         if len(logs) == 1:
             return logs._notification()
         return logs._action_open()
+
+    def _queue_operation(self, operation):
+        """Ask the scheduler to run ``operation`` as soon as possible, once."""
+        self.schedule_ids.filtered(lambda s: s.operation == operation).sudo().write(
+            {"run_requested": True}
+        )
+        self.env.ref("supplier_connector.ir_cron_run_due_operations").sudo()._trigger()
 
     def action_map_products(self):
         self.ensure_one()

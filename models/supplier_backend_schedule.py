@@ -39,6 +39,9 @@ class SupplierBackendSchedule(models.Model):
         default="hours",
         required=True,
     )
+    run_requested = fields.Boolean(
+        copy=False, help="Run once as soon as possible (a button asked for it), even if disabled."
+    )
     last_call = fields.Datetime(readonly=True, copy=False)
     next_call = fields.Datetime(default=fields.Datetime.now, copy=False)
     last_log_id = fields.Many2one("supplier.sync.log", readonly=True, copy=False)
@@ -67,6 +70,8 @@ class SupplierBackendSchedule(models.Model):
         due = self.search(
             [
                 ("backend_id.active", "=", True),
+                "|", ("run_requested", "=", True),
+                "&",
                 "|", ("next_call", "=", False), ("next_call", "<=", now),
                 # A catalogue the supplier is still preparing is polled even when the import
                 # itself is not scheduled (it was started by the button).
@@ -74,7 +79,7 @@ class SupplierBackendSchedule(models.Model):
                 "&", ("operation", "=", "import_catalogue"),
                 ("backend_id.catalogue_job_ref", "!=", False),
             ],
-            order="next_call asc nulls first, id",
+            order="run_requested desc, next_call asc nulls first, id",
         )
         engine = self.env["supplier.sync.engine"]
         for done, schedule in enumerate(due, start=1):
@@ -101,6 +106,7 @@ class SupplierBackendSchedule(models.Model):
                 "last_call": started,
                 "next_call": started + self._interval(),
                 "last_log_id": log.id,
+                "run_requested": False,
             }
         )
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: a ready-to-click Odoo with supplier_connector.
 #
-#   1. PostgreSQL running, Odoo 18 source, virtualenv, .build/addons/supplier_connector link;
+#   1. PostgreSQL running, Odoo 18 source, virtualenv, $ADDONS_DIR/supplier_connector link (outside the repo);
 #   2. database $DEMO_DB (default supplier_demo) dropped and created again with the addon and
 #      demo data (admin / admin);
 #   3. the ETM iPro emulator on http://127.0.0.1:8801 (ETM_PORT; the demo connection points there),
@@ -44,8 +44,7 @@ stop_emulator() {
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null \
         && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '-m emulators etm'; then
         kill "$pid" 2>/dev/null || true
-        local i
-        for i in $(seq 1 20); do
+        for _ in $(seq 1 20); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.25
         done
@@ -62,8 +61,7 @@ start_emulator() {
     log "starting the ETM emulator on http://127.0.0.1:$ETM_PORT (log: ${EMU_LOG#"$REPO_ROOT"/})"
     "$VENV/bin/python" -m emulators etm --port "$ETM_PORT" --catalogue demo >"$EMU_LOG" 2>&1 </dev/null &
     echo $! >"$EMU_PID_FILE"
-    local i
-    for i in $(seq 1 60); do
+    for _ in $(seq 1 60); do
         port_in_use "$ETM_PORT" && return 0
         kill -0 "$(cat "$EMU_PID_FILE")" 2>/dev/null || break
         sleep 0.25

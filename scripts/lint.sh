@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make lint`: ruff on the whole repository, then pylint-odoo's Odoo checks ("odoolint") on the
-# addon as Odoo sees it (.build/addons/supplier_connector). Exit status is non-zero if either fails.
-# Ruff config: the repository's own (ruff.toml / pyproject.toml) if present, else scripts/ruff.toml.
-# Pylint config: scripts/pylintrc.  Environment: ODOO_SRC, VENV, PYTHON (see scripts/lib.sh).
+# addon as Odoo sees it ($ADDONS_DIR/supplier_connector, see scripts/lib.sh). Exit status is non-zero if either fails.
+# Ruff config: .ruff.toml. Pylint config: scripts/pylintrc.
+# Environment: ODOO_SRC, VENV, PYTHON (see scripts/lib.sh).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -18,11 +18,10 @@ ensure_addons_link
 
 status=0
 banner "ruff check ."
-# shellcheck disable=SC2046
-"$BIN/ruff" check $(ruff_config_args) . || status=1
+"$BIN/ruff" check . || status=1  # configuration: .ruff.toml
 
 banner "pylint --load-plugins=pylint_odoo -d all -e odoolint supplier_connector"
-(cd "$BUILD_DIR/addons" && "$BIN/pylint" --rcfile="$REPO_ROOT/scripts/pylintrc" \
+(cd "$ADDONS_DIR" && "$BIN/pylint" --rcfile="$REPO_ROOT/scripts/pylintrc" \
     -d missing-readme supplier_connector) || status=1
 
 if [ "$status" = 0 ]; then log "lint: ok"; else log "lint: FAILED"; fi

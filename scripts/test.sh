@@ -104,8 +104,7 @@ else
         note "ruff: not installed, skipped"
     else
         banner "ruff check ."
-        # shellcheck disable=SC2046
-        if "$RUFF" check $(ruff_config_args) .; then
+        if "$RUFF" check .; then  # configuration: .ruff.toml
             note "ruff: ok"
         else
             fail_check "ruff check . (see above)"
@@ -169,16 +168,16 @@ run_odoo() {
     printf '\n===== %s: %s\n' "$label" "${ODOO_CMD[*]} $*" >>"$ODOO_LOG"
     RUN_START=$(($(wc -l <"$ODOO_LOG") + 1))
     log "$label (full log: ${ODOO_LOG#"$REPO_ROOT"/})"
-    # Live: WARNING/ERROR/CRITICAL lines, our addon's lines and the test result; tracebacks only
-    # under ERROR/CRITICAL lines. Everything goes to the log file.
+    # Live: WARNING/ERROR/CRITICAL lines, our addon's non-DEBUG lines and the test result;
+    # tracebacks only under ERROR/CRITICAL lines. Everything goes to the log file.
     local live="${LOG_LINE_RE}(WARNING|ERROR|CRITICAL) |odoo[.]tests[.]result|odoo[.]addons[.]supplier_connector|Module supplier_connector|supplier_connector: "
     set +e
     timeout --foreground -k 30 "$tmo" "${ODOO_CMD[@]}" "$@" 2>&1 \
         | tee -a "$ODOO_LOG" \
-        | awk -v pat="$live" -v logre="$LOG_LINE_RE" -v errre="$ERROR_LINE_RE" '
+        | awk -v pat="$live" -v logre="$LOG_LINE_RE" -v errre="$ERROR_LINE_RE" -v dbgre="${LOG_LINE_RE}DEBUG " '
             BEGIN { show = 1; tb = 1 }
             /^SC_/ { print; fflush(); next }
-            $0 ~ logre { show = ($0 ~ pat); tb = ($0 ~ errre); print_it = show }
+            $0 ~ logre { show = ($0 ~ pat) && !($0 ~ dbgre); tb = ($0 ~ errre); print_it = show }
             !($0 ~ logre) { print_it = show && tb }
             print_it { print; fflush() }'
     RUN_RC=${PIPESTATUS[0]}

@@ -20,6 +20,8 @@ class EtmCase(TransactionCase):
         super().setUpClass()
         cls.catalogue = demo_catalogue()
         cls.codes = list(cls.catalogue)[: cls.product_count]
+        # Other connections (the demo one) must not take part in the scheduler runs tested here.
+        cls.env["supplier.backend"].search([]).action_archive()
         cls.vendor = cls.env["res.partner"].create({"name": "ETM test vendor", "is_company": True})
         cls.backend = cls.env["supplier.backend"].create({
             "name": "ETM test",

@@ -79,6 +79,12 @@ class TestFaults(EtmCase):
         self.backend.action_sync_offers()
         self.assertAllSynced()
 
+    def test_slow_answers_within_the_timeout_complete(self):
+        self.emulator.set_fault("slow", count=3, seconds=0.5)
+        self.backend.action_sync_offers()
+        self.assertAllSynced()
+        self.assertEqual(self.last_log().request_count, 1 + 3 + 12)
+
     def test_connection_reset_is_retried(self):
         self.emulator.set_fault("reset", count=1, after=2)
         self.backend.action_sync_offers()

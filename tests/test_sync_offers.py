@@ -150,6 +150,21 @@ class TestSyncOffers(EtmCase):
         self.assertEqual(broken_log.state, "failed")
         self.assertTrue(broken_log.message)
 
+    def test_sync_now_of_a_large_catalogue_runs_in_the_scheduler(self):
+        action = self.backend.with_context(sync_in_background_over=10).action_sync_offers()
+        self.assertEqual(action["params"]["type"], "info")
+        self.assertIn("background", action["params"]["message"])
+        self.assertFalse(self.emulator.counts(), "nothing is asked during the web request")
+        schedule = self.backend.schedule_ids.filtered(lambda s: s.operation == "sync_offers")
+        schedule.write({"enabled": False, "next_call": "2999-01-01 00:00:00"})
+        self.assertTrue(schedule.run_requested)
+        self.env["supplier.backend.schedule"]._cron_run_due()
+        self.assertEqual(self.bindings.mapped("sync_state"), ["ok"] * 12)
+        self.assertFalse(schedule.run_requested)
+        # A small catalogue is synced right away.
+        action = self.backend.with_context(sync_in_background_over=100).action_sync_offers()
+        self.assertEqual(action["params"]["type"], "success")
+
     def test_old_logs_are_cleaned(self):
         self.backend.action_sync_offers()
         log = self.last_log()

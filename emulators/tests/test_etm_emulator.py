@@ -1,7 +1,6 @@
 """ETM iPro emulator and the shared emulator base, over real HTTP (requests)."""
 
 import gzip
-import importlib.util
 import json
 import os
 import re
@@ -10,7 +9,6 @@ import struct
 import subprocess
 import sys
 import time
-import types
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -28,15 +26,6 @@ from emulators.etm_demo import (
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 5
-
-# pytest >= 8 collects the repository root as a Package (it holds the addon's __init__.py) and
-# imports it before running any test; that import needs odoo, which this layer must not. An
-# empty stand-in package under the name pytest uses ("prepend" import mode: the folder's name)
-# keeps the pure-Python layer runnable. Harmless where odoo is importable.
-if importlib.util.find_spec("odoo") is None and REPO.name not in sys.modules:
-    _root = types.ModuleType(REPO.name)
-    _root.__path__ = [str(REPO)]
-    sys.modules[REPO.name] = _root
 
 
 @pytest.fixture
