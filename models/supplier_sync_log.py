@@ -29,7 +29,7 @@ class SupplierSyncLog(models.Model):
     user_id = fields.Many2one("res.users", default=lambda self: self.env.user, readonly=True)
     start = fields.Datetime(default=fields.Datetime.now, readonly=True)
     end = fields.Datetime(readonly=True)
-    duration = fields.Float(compute="_compute_duration", string="Duration (s)")
+    duration = fields.Float(string="Duration (s)", readonly=True, digits=(16, 2))
     state = fields.Selection(
         [("running", "Running"), ("done", "Done"), ("partial", "Partly failed"), ("failed", "Failed")],
         default="running",
@@ -52,11 +52,6 @@ class SupplierSyncLog(models.Model):
         operations = dict(self._fields["operation"]._description_selection(self.env))
         for log in self:
             log.name = f"{log.backend_id.name} · {operations.get(log.operation, '')} #{log.id}"
-
-    @api.depends("start", "end")
-    def _compute_duration(self):
-        for log in self:
-            log.duration = (log.end - log.start).total_seconds() if log.start and log.end else 0.0
 
     @api.model
     def _record_crash(self, backend, operation):

@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 
 from odoo import fields
 
@@ -49,6 +50,7 @@ class SyncRun:
             "message": env._("Interrupted: the server stopped during this run."),
         })
         self.log = Log.create({"backend_id": backend.id, "operation": operation, "trigger": trigger})
+        self._started = time.monotonic()
         self.counts = dict.fromkeys(
             ("processed", "created", "updated", "unchanged", "failed", "not_found"), 0
         )
@@ -105,6 +107,7 @@ class SyncRun:
             stats = {}
         vals = dict(
             self.counts,
+            duration=time.monotonic() - self._started,
             remaining=remaining,
             request_count=sum(stats.values()),
             request_details=", ".join(f"{k}: {v}" for k, v in sorted(stats.items())),

@@ -84,6 +84,7 @@ class TestFaults(EtmCase):
         self.backend.action_sync_offers()
         self.assertAllSynced()
         self.assertEqual(self.last_log().request_count, 1 + 3 + 12)
+        self.assertGreater(self.last_log().duration, 1.5, "the run's own duration, not whole seconds")
 
     def test_connection_reset_is_retried(self):
         self.emulator.set_fault("reset", count=1, after=2)
