@@ -124,8 +124,10 @@ class SupplierBackend(models.Model):
 
     @api.depends("service")
     def _compute_api_url(self):
+        # Follow the service's default unless the administrator typed an address of their own.
+        defaults = {adapter.default_url for adapter in ADAPTERS.values()}
         for backend in self:
-            if not backend.api_url and backend.service in ADAPTERS:
+            if backend.service in ADAPTERS and (not backend.api_url or backend.api_url in defaults):
                 backend.api_url = ADAPTERS[backend.service].default_url
 
     @api.depends("service")
