@@ -91,3 +91,11 @@ class TooLarge(ApiError):
     """A download exceeded its size cap."""
 
     code = "too_large"
+
+
+class OutcomeUnknown(ApiError):
+    """A non-idempotent request (an order) was sent but its answer was lost (timeout, dropped
+    connection, 5xx, garbled body): it may or may not have taken effect. Never re-send blindly:
+    look it up at the service first (Shate-M: ``get_orders``)."""
+
+    code = "outcome_unknown"

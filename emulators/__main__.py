@@ -13,6 +13,8 @@ import sys
 import threading
 
 from .etm import EtmEmulator
+from .shate import ShateEmulator
+from .shate_demo import DEMO_API_KEY, DEMO_LOGIN, DEMO_PASSWORD
 
 
 def _etm_options(parser: argparse.ArgumentParser):
@@ -39,9 +41,54 @@ def _etm_build(args, common: dict) -> tuple[EtmEmulator, str]:
     return emulator, f"(login {login}/{password})"
 
 
+def _shate_options(parser: argparse.ArgumentParser):
+    parser.add_argument("--catalogue", default="demo",
+                        help="'demo' (32 articles) or a number of synthetic articles")
+    parser.add_argument("--seed", type=int, default=0, help="seed of a synthetic catalogue")
+    parser.add_argument("--token-ttl", type=float, default=3600, help="seconds (default 3600)")
+    parser.add_argument("--price-ttl", type=float, default=1800,
+                        help="seconds a priceId stays valid (default 1800; 0 = until reprice)")
+    parser.add_argument("--user", action="append", metavar="LOGIN:PASSWORD",
+                        help=f"accepted credentials, repeatable (default "
+                             f"{DEMO_LOGIN}:{DEMO_PASSWORD})")
+    parser.add_argument("--api-key", action="append", metavar="KEY",
+                        help=f"accepted ApiKey, repeatable (default {DEMO_API_KEY})")
+    parser.add_argument("--price-limit-15min", type=int, default=2000,
+                        help="price requests per 15 minutes (default 2000; 0 = off)")
+    parser.add_argument("--price-limit-day", type=int, default=120_000,
+                        help="price requests per day (default 120000; 0 = off)")
+    parser.add_argument("--require-agreement-and-address", action="store_true",
+                        help="prices/search answers [] without agreementCode and "
+                             "deliveryAddressCode")
+    parser.add_argument("--auto-progress", type=float, default=0, metavar="SECONDS",
+                        help="advance every order item one status per SECONDS (0 = off)")
+
+
+def _shate_build(args, common: dict) -> tuple[ShateEmulator, str]:
+    if args.catalogue == "demo":
+        catalogue = None
+    elif args.catalogue.isdigit():
+        catalogue = ShateEmulator.generate_catalogue(int(args.catalogue), args.seed)
+    else:
+        raise SystemExit(f"--catalogue must be 'demo' or a number, not {args.catalogue!r}")
+    users = (dict(u.split(":", 1) for u in args.user) if args.user
+             else {DEMO_LOGIN: DEMO_PASSWORD})
+    login = next(iter(users))
+    api_keys = {key: login for key in (args.api_key or [DEMO_API_KEY])}
+    emulator = ShateEmulator(
+        catalogue, users=users, api_keys=api_keys, token_ttl=args.token_ttl,
+        price_ttl=args.price_ttl or None,
+        price_requests_per_15min=args.price_limit_15min or None,
+        price_requests_per_day=args.price_limit_day or None,
+        require_agreement_and_address=args.require_agreement_and_address,
+        auto_progress_seconds=args.auto_progress or None, **common)
+    return emulator, f"(api key {next(iter(api_keys))}; login {login}/{users[login]})"
+
+
 # name → (default port, add options, build(args, common kwargs) → (emulator, banner suffix))
 SERVICES = {
     "etm": (8801, _etm_options, _etm_build),
+    "shate": (8802, _shate_options, _shate_build),
 }
 
 

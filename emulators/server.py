@@ -65,6 +65,24 @@ class RecordedRequest:
     def json(self):
         return json.loads(self.body) if self.body else None
 
+    def query_items(self) -> list[tuple[str, str]]:
+        """Every decoded query parameter in order, repeated names included."""
+        return parse_qsl(self.raw_path.partition("?")[2], keep_blank_values=True)
+
+    def form(self) -> dict[str, str]:
+        """The fields of an ``application/x-www-form-urlencoded`` body (the last value wins
+        when a name repeats); empty for any other content type."""
+        if "x-www-form-urlencoded" not in self.header("Content-Type").lower():
+            return {}
+        return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
+
+    def bearer_token(self) -> str | None:
+        """The token of an ``Authorization: Bearer <token>`` header (scheme in any case)."""
+        scheme, _, token = self.header("Authorization").strip().partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return token.strip() or None
+
     def to_dict(self) -> dict:
         return {
             "method": self.method,

@@ -320,6 +320,7 @@ def test_error_codes_are_stable():
         "BadResponse": "bad_response",
         "UnsafeUrl": "unsafe_url",
         "TooLarge": "too_large",
+        "OutcomeUnknown": "outcome_unknown",
     }
     assert issubclass(errors.LoginBlocked, errors.AuthError)
 
