@@ -36,6 +36,9 @@ def _error_sentences(env):
         "bad_response": env._("The service sent an answer that could not be read."),
         "unsafe_url": env._("A download from a host that is not trusted was refused."),
         "too_large": env._("A download was larger than allowed and was stopped."),
+        "outcome_unknown": env._(
+            "The request was sent but no answer came back; it may have been carried out."
+        ),
     }
 
 
@@ -68,6 +71,15 @@ def describe_item(env, code, params=None, detail=""):
     sentences = {
         "not_found": env._(
             "The supplier does not know the code %(code)s.", code=params.get("code", "")
+        ),
+        "ambiguous": env._(
+            "Several articles have the code %(code)s; set the brand on the mapping. Brands "
+            "found: %(brands)s.", code=params.get("code", ""), brands=detail,
+        ),
+        "no_offers": env._("No offers at the allowed locations right now."),
+        "duplicate": env._(
+            "The supplier's article for this code is already mapped to %(product)s.",
+            product=detail,
         ),
         "no_stock": env._("Price found, but the supplier gave no stock for it."),
     }

@@ -37,19 +37,26 @@ class OfferWriter:
         offer_vals = []
         priced = []
         self._create_new_locations(results)
+        self._reject_taken_external_ids(bindings, results)
         for result in results:
             binding = by_id[result.binding_id]
             counts["processed"] += 1
             if result.state == "ok":
+                included = [
+                    offer for offer in result.offers or ()
+                    if self.locations[offer.location_code].use_for_stock
+                ]
+                best = self._choose_best(included) if result.price is None else None
+                if best:
+                    result.price, result.currency = best.price, best.currency
+                    result.delivery_days, result.min_qty = best.delivery_days, best.min_qty
                 vals = self._ok_values(result, now)
                 if result.offers is not None:
-                    included = [
-                        offer for offer in result.offers
-                        if self.locations[offer.location_code].use_for_stock
-                    ]
                     vals["qty_available"] = sum(offer.quantity for offer in included)
                     replaced_offers.append(binding.id)
-                    offer_vals += [self._offer_values(binding, offer, now) for offer in included]
+                    offer_vals += [
+                        self._offer_values(binding, offer, now, offer is best) for offer in included
+                    ]
                 counts["updated" if self._changed(binding, vals) else "unchanged"] += 1
                 priced.append((binding, result))
             else:
@@ -69,20 +76,72 @@ class OfferWriter:
         self._write_vendor_prices(priced)
         return counts, lines
 
+    def _reject_taken_external_ids(self, bindings, results):
+        """An id the service resolved that another mapping already holds: an error on this item
+        (the same supplier article would otherwise be bought for two products)."""
+        wanted = {r.binding_id: r.external_id for r in results if r.state == "ok" and r.external_id}
+        if not wanted:
+            return
+        holders = {
+            b.external_id: b for b in self.env["supplier.product"].sudo().search([
+                ("backend_id", "=", self.backend.id),
+                ("external_id", "in", list(set(wanted.values()))),
+            ])
+        }
+        seen = {}
+        for result in results:
+            external_id = wanted.get(result.binding_id)
+            holder = holders.get(external_id)
+            if not external_id:
+                continue
+            if holder and holder.id != result.binding_id:
+                other = holder.product_id.display_name
+            elif seen.setdefault(external_id, result.binding_id) != result.binding_id:
+                other = bindings.browse(seen[external_id]).product_id.display_name
+            else:
+                continue
+            result.state, result.error_code, result.message = "error", "duplicate", other
+            result.external_id = ""
+
+    def _choose_best(self, offers):
+        """The offer that becomes the vendor price, by the connection's rule (in stock only)."""
+        candidates = [o for o in offers if o.price is not None and o.quantity > 0]
+        if not candidates:
+            return None
+        never = float("inf")
+
+        def cheapest(offer):
+            return (offer.price, offer.delivery_days if offer.delivery_days is not None else never)
+
+        def fastest(offer):
+            return (offer.delivery_days if offer.delivery_days is not None else never, offer.price)
+
+        rule = self.backend.offer_choice or "cheapest"
+        if rule == "cheapest_within":
+            limit = self.backend.offer_max_days or 0
+            within = [o for o in candidates
+                      if o.delivery_days is not None and o.delivery_days <= limit]
+            return min(within, key=cheapest) if within else min(candidates, key=fastest)
+        return min(candidates, key=fastest if rule == "fastest" else cheapest)
+
     def _ok_values(self, result, now):
-        vals = {
-            "price": result.price or 0.0,
-            "price_with_vat": result.price_with_vat or 0.0,
-            "price_tariff": result.price_tariff or 0.0,
-            "price_retail": result.price_retail or 0.0,
-            "currency_id": self._currency(result.currency),
-            "sync_state": "ok",
+        vals = {"sync_state": "ok"}
+        if result.price is not None:
+            # No price (e.g. no offer in stock at the allowed locations): keep the last one.
+            vals.update({
+                "price": result.price,
+                "price_with_vat": result.price_with_vat or 0.0,
+                "price_tariff": result.price_tariff or 0.0,
+                "price_retail": result.price_retail or 0.0,
+                "currency_id": self._currency(result.currency),
+            })
+        vals.update({
             "sync_message": (
                 describe_item(self.env, result.error_code, {}, result.message)
                 if result.error_code else False
             ),
             "last_sync": now,
-        }
+        })
         if result.offers is not None:
             vals["delivery_days"] = result.delivery_days or 0
             vals["delivery_label"] = result.delivery_label or False
@@ -92,8 +151,19 @@ class OfferWriter:
             vals["external_id"] = result.external_id
         return vals
 
-    def _offer_values(self, binding, offer, now):
+    def _offer_values(self, binding, offer, now, is_best=False):
         return {
+            "is_best": is_best,
+            "delivery_date": offer.delivery_date or False,
+            "shipping_date": offer.shipping_date or False,
+            "quantity_type": offer.quantity_type or False,
+            "multiplicity": offer.multiplicity or 0.0,
+            "min_qty": offer.min_qty or 0.0,
+            "max_qty": offer.max_qty or 0.0,
+            "probability": offer.probability or 0.0,
+            "return_allowed": offer.return_allowed,
+            "warning": offer.warning or False,
+            "is_analog": offer.is_analog,
             "binding_id": binding.id,
             "location_id": self.locations[offer.location_code].id,
             "location_code": offer.location_code,
@@ -177,6 +247,8 @@ class OfferWriter:
             }
             if result.delivery_days is not None:
                 vals["delay"] = result.delivery_days
+            if result.min_qty:
+                vals["min_qty"] = result.min_qty
             if not info:
                 creates.append(dict(
                     vals,

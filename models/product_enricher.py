@@ -50,7 +50,9 @@ class SupplierProductEnricher(models.AbstractModel):
         for binding in bindings:
             run.add(processed=1)
             try:
-                details = adapter.product_details(binding.external_code)
+                details = adapter.product_details(
+                    binding.external_code, binding.external_id, binding.external_brand
+                )
             except (NotFound, RequestRejected) as exc:
                 run.add(failed=1)
                 run.item_failed(

@@ -7,7 +7,7 @@ from ..api.session import SessionState
 from ..services import ADAPTERS, get_adapter
 from .error_messages import describe_error
 
-SERVICES = [("etm", "ETM iPro")]
+SERVICES = [("etm", "ETM iPro"), ("shate", "Shate-M Plus")]
 
 
 class SupplierBackend(models.Model):
@@ -107,6 +107,48 @@ class SupplierBackend(models.Model):
         help="When importing the catalogue, create products that match nothing in Odoo.",
     )
 
+    # Services that sell by offer (Shate-M): how the vendor price is chosen among the offers.
+    offer_choice = fields.Selection(
+        [
+            ("cheapest", "Cheapest"),
+            ("fastest", "Fastest delivery"),
+            ("cheapest_within", "Cheapest within N days"),
+        ],
+        string="Vendor price from",
+        default="cheapest",
+        help="Which offer of the allowed stores becomes the vendor price.",
+    )
+    offer_max_days = fields.Integer(
+        string="Within days", default=3, help="For 'Cheapest within N days'."
+    )
+
+    # Shate-M
+    shate_agreement_id = fields.Many2one(
+        "supplier.reference",
+        string="Agreement",
+        domain="[('backend_id', '=', id), ('kind', '=', 'agreement')]",
+        help="Loaded by Test connection.",
+    )
+    shate_delivery_address_id = fields.Many2one(
+        "supplier.reference",
+        string="Delivery address",
+        domain="[('backend_id', '=', id), ('kind', '=', 'delivery_address')]",
+        help="Loaded by Test connection.",
+    )
+    shate_include_analogs = fields.Boolean(string="Include analogs")
+    price_limit_15min = fields.Integer(
+        string="Price requests per 15 minutes",
+        compute="_compute_price_limits", store=True, readonly=False,
+        help="Client-side limit (Shate-M: 2,000 for API accounts; 1,200 in Belarus). 0 = none.",
+    )
+    price_limit_day = fields.Integer(
+        string="Price requests per day",
+        compute="_compute_price_limits", store=True, readonly=False,
+        help="Client-side limit (Shate-M: 120,000 for API accounts; 40,000 in Belarus). 0 = none.",
+    )
+    price_budget_state = fields.Json(copy=False, readonly=True)
+    reference_ids = fields.One2many("supplier.reference", "backend_id", string="Reference lists")
+
     location_ids = fields.One2many("supplier.location", "backend_id", string="Stores")
     schedule_ids = fields.One2many("supplier.backend.schedule", "backend_id")
     binding_ids = fields.One2many("supplier.product", "backend_id", string="Mapped products")
@@ -135,6 +177,15 @@ class SupplierBackend(models.Model):
         for backend in self:
             if not backend.batch_size and backend.service in ADAPTERS:
                 backend.batch_size = ADAPTERS[backend.service].batch_size
+
+    @api.depends("service")
+    def _compute_price_limits(self):
+        for backend in self:
+            limited = backend.service == "shate"
+            if limited and not backend.price_limit_15min:
+                backend.price_limit_15min = 2000
+            if limited and not backend.price_limit_day:
+                backend.price_limit_day = 120000
 
     def _compute_counts(self):
         bindings = dict(
@@ -198,6 +249,32 @@ class SupplierBackend(models.Model):
         if vals != current:
             backend.write(vals)
 
+    def _save_adapter_state(self, adapter):
+        """After calls: keep the session and the request budget for the next run."""
+        self._save_session_state(adapter.session_state())
+        budget = adapter.budget_state()
+        if budget is not None and budget != self.sudo().price_budget_state:
+            self.sudo().price_budget_state = budget
+
+    def _store_references(self, probe):
+        """Reference lists and locations loaded by Test connection (kept, updated, added)."""
+        Reference = self.env["supplier.reference"].sudo()
+        existing = {(r.kind, r.code): r for r in self.with_context(active_test=False).reference_ids}
+        for kind, rows in probe.get("references", {}).items():
+            for code, name, extra in rows:
+                vals = {"name": name, "is_final": bool(extra.get("final")), "active": True}
+                reference = existing.get((kind, code))
+                if reference:
+                    reference.write(vals)
+                else:
+                    Reference.create(dict(vals, backend_id=self.id, kind=kind, code=code))
+        known = {loc.code: loc for loc in self.location_ids}
+        new_locations = [
+            {"backend_id": self.id, "code": code, "name": name}
+            for code, name in probe.get("locations", []) if code not in known
+        ]
+        self.env["supplier.location"].sudo().create(new_locations)
+
     def _adapter(self):
         self.ensure_one()
         if not self.active:
@@ -223,17 +300,28 @@ class SupplierBackend(models.Model):
         try:
             probe = adapter.test_connection(samples)
         except Exception as exc:  # noqa: BLE001 — any failure is shown, never raised at the user
-            self._save_session_state(adapter.session_state())
+            self._save_adapter_state(adapter)
             message = self.env._("Connection test failed: %s", describe_error(self.env, exc))
             self.message_post(body=message)
             return self._notify(message, "danger", sticky=True)
-        self._save_session_state(adapter.session_state())
+        self._save_adapter_state(adapter)
+        self._store_references(probe)
         parts = [
             self.env._("Connection test succeeded."),
             self.env._("The saved session is still valid.") if probe["session_reused"]
             else self.env._("Logged in."),
         ]
-        if probe["found"] is None:
+        if probe.get("references"):
+            parts.append(self.env._(
+                "Loaded %(agreements)s agreements, %(addresses)s delivery addresses, "
+                "%(locations)s locations and %(statuses)s order statuses: choose them on the "
+                "Settings tab.",
+                agreements=len(probe["references"].get("agreement", [])),
+                addresses=len(probe["references"].get("delivery_address", [])),
+                locations=len(probe.get("locations", [])),
+                statuses=len(probe["references"].get("status", [])),
+            ))
+        elif probe["found"] is None:
             parts.append(self.env._("No products are mapped yet, so no price was asked."))
         else:
             parts.append(

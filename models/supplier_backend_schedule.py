@@ -19,6 +19,9 @@ SCHEDULED_BY_DEFAULT = {
         ("sync_offers", {"interval_number": 1, "interval_type": "hours", "enabled": True}),
         ("import_catalogue", {"interval_number": 7, "interval_type": "days", "enabled": False}),
     ],
+    "shate": [
+        ("sync_offers", {"interval_number": 1, "interval_type": "hours", "enabled": True}),
+    ],
 }
 
 

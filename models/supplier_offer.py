@@ -26,4 +26,17 @@ class SupplierOffer(models.Model):
     delivery_label = fields.Char(string="Delivery")
     stock_date = fields.Date(help="Date the supplier computed this stock.")
     external_offer_id = fields.Char(string="Supplier offer ID")
+    delivery_date = fields.Datetime()
+    shipping_date = fields.Datetime()
+    quantity_type = fields.Char(help="How the service states the quantity (exact, more than…).")
+    multiplicity = fields.Float(help="Order in multiples of this quantity.")
+    min_qty = fields.Float(string="Minimum quantity")
+    max_qty = fields.Float(string="Maximum quantity")
+    probability = fields.Float(string="Supply probability (%)")
+    return_allowed = fields.Boolean()
+    warning = fields.Char()
+    is_analog = fields.Boolean(string="Analog")
+    is_best = fields.Boolean(
+        string="Vendor price", help="The offer chosen for the vendor price by the connection's rule."
+    )
     fetched_at = fields.Datetime(string="Received", readonly=True)

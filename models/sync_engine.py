@@ -53,7 +53,11 @@ class SupplierSyncEngine(models.AbstractModel):
         done = 0
         for chunk in split_every(max(backend.batch_size, 1), ids):
             batch_bindings = Binding.browse(chunk)
-            items = [ItemRef(binding.id, binding.external_code) for binding in batch_bindings]
+            items = [
+                ItemRef(binding.id, binding.external_code, binding.external_id or "",
+                        binding.external_brand or "")
+                for binding in batch_bindings
+            ]
             batch = self._call_adapter(adapter.pull_offers, items)
             if batch.results:
                 self._apply_safely(writer, batch_bindings, batch.results, run)

@@ -96,12 +96,17 @@ class SyncRun:
             state = "partial"
         else:
             state = "done"
+        for window in adapter.budget_usage() if adapter is not None else ():
+            self.note(self.env._(
+                "Price requests used: %(used)s of %(limit)s (%(label)s).",
+                used=window["used"], limit=window["limit"], label=window["label"],
+            ))
         self._flush(adapter, remaining, {"state": state, "end": fields.Datetime.now()})
         return self.log
 
     def _flush(self, adapter, remaining, extra=None):
         if adapter is not None:
-            self.backend._save_session_state(adapter.session_state())
+            self.backend._save_adapter_state(adapter)
             stats = adapter.request_stats()
         else:
             stats = {}

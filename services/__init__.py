@@ -1,8 +1,9 @@
 """Service adapters, by the value of ``supplier.backend.service``."""
 
 from .etm import EtmAdapter
+from .shate import ShateAdapter
 
-ADAPTERS = {adapter.service: adapter for adapter in (EtmAdapter,)}
+ADAPTERS = {adapter.service: adapter for adapter in (EtmAdapter, ShateAdapter)}
 
 
 def get_adapter(backend):

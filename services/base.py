@@ -6,7 +6,7 @@ turns answers into the dataclasses below. Adding a service = one api/ client + o
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 
 @dataclass
@@ -15,6 +15,8 @@ class ItemRef:
 
     binding_id: int
     code: str
+    external_id: str = ""
+    brand: str = ""
 
 
 @dataclass
@@ -31,6 +33,16 @@ class OfferData:
     delivery_label: str = ""
     stock_date: date | None = None
     external_offer_id: str = ""
+    delivery_date: datetime | None = None
+    shipping_date: datetime | None = None
+    quantity_type: str = ""
+    multiplicity: float = 0.0
+    min_qty: float = 0.0
+    max_qty: float = 0.0
+    probability: float = 0.0
+    return_allowed: bool = False
+    warning: str = ""
+    is_analog: bool = False
 
 
 @dataclass
@@ -56,6 +68,7 @@ class ItemResult:
     delivery_label: str = ""
     unit: str = ""
     external_id: str = ""
+    min_qty: float = 0.0
 
 
 @dataclass
@@ -109,6 +122,9 @@ class ServiceAdapter:
     default_url = ""
     batch_size = 50
     operations = ()
+    # True when the service sells by offer (price per location): the engine then picks the
+    # vendor price among the offers with the connection's rule.
+    sells_by_offer = False
 
     def __init__(self, backend):
         # ``backend`` is a sudo()-ed supplier.backend: credentials are read here, never logged.
@@ -127,6 +143,14 @@ class ServiceAdapter:
         """The client's session after the calls, so the connection can reuse it next run."""
         client = getattr(self, "_client", None)
         return getattr(client, "session_state", None)
+
+    def budget_state(self):
+        """A request budget to persist on the connection between runs, if the service has one."""
+        return None
+
+    def budget_usage(self):
+        """``[{"label", "used", "limit", ...}]`` for the log: requests used against the limits."""
+        return []
 
     def request_stats(self):
         client = getattr(self, "_client", None)
@@ -148,6 +172,6 @@ class ServiceAdapter:
         """Start or continue a catalogue export. Returns (items or None, new job_state)."""
         raise NotImplementedError
 
-    def product_details(self, code):
-        """A ProductDetails for one code (enrichment)."""
+    def product_details(self, code, external_id=None, brand=None):
+        """A ProductDetails for one product (enrichment)."""
         raise NotImplementedError

@@ -164,7 +164,7 @@ class EtmAdapter(ServiceAdapter):
         return items, False
 
     # -- enrichment -----------------------------------------------------------------------
-    def product_details(self, code):
+    def product_details(self, code, external_id=None, brand=None):
         goods = self.client.get_goods(code)
         details = ProductDetails(
             name=goods.name or "",

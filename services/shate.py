@@ -1,0 +1,199 @@
+"""Shate-M Plus adapter: article ids by code + brand, offers per location, the price budget.
+
+Decisions where the document is silent (the client's docstring has the protocol ones):
+- A binding is identified by article code (``external_code``) + trade mark (``external_brand``);
+  the Shate ``articleId`` is resolved with ``articles/search`` the first time and kept as
+  ``external_id``. No match → ``not_found``; several articles and no brand to decide → ``error``
+  with the brands found, so the user fixes the brand.
+- Offers are returned with their own price, currency, stock and delivery; which one becomes the
+  vendor price is decided by the engine from the connection's rule (cheapest / fastest /
+  cheapest within N days) among the allowed locations, so the rule is the same for every service
+  that sells by offer.
+- The price budget (2,000 per 15 min, 120,000 per day by default) is persisted on the connection
+  between runs; a run that exhausts it stops cleanly and the next one continues stalest first.
+"""
+
+from ..api.errors import ApiError, NotFound
+from ..api.rate_budget import RateBudget
+from ..api.shate import SHATE_DEFAULT_URL, ShateClient
+from .base import BatchResult, ItemResult, OfferData, ProductDetails, ServiceAdapter
+
+
+class ShateAdapter(ServiceAdapter):
+    service = "shate"
+    default_url = SHATE_DEFAULT_URL
+    batch_size = 20
+    operations = ("sync_offers", "map_products", "enrich")
+    sells_by_offer = True
+
+    def _build_client(self):
+        backend = self.backend
+        return ShateClient(
+            api_key=backend.api_key or None,
+            login=backend.login or None,
+            password=backend.password or None,
+            base_url=backend.api_url or SHATE_DEFAULT_URL,
+            session_state=backend._get_session_state(),
+            price_budget=self._budget(),
+            price_batch_size=min(backend.batch_size or self.batch_size, 20),
+            agreement_code=backend.shate_agreement_id.code or None,
+            delivery_address_code=backend.shate_delivery_address_id.code or None,
+            timeout=backend.timeout or 30,
+            max_retries=backend.max_retries,
+            rate_limit=backend.rate_limit or 0.0,
+        )
+
+    def _budget(self):
+        backend = self.backend
+        windows = tuple(
+            (count, seconds)
+            for count, seconds in ((backend.price_limit_15min, 900), (backend.price_limit_day, 86400))
+            if count
+        )
+        if not windows:
+            return None
+        return RateBudget.from_dict(backend.price_budget_state or None, windows=windows)
+
+    def budget_state(self):
+        budget = self.client.price_budget if getattr(self, "_client", None) else None
+        return budget.to_dict() if budget else None
+
+    def budget_usage(self):
+        budget = self.client.price_budget if getattr(self, "_client", None) else None
+        return budget.usage() if budget else []
+
+    # -- test connection: what the administrator picks from ---------------------------------
+    def test_connection(self, sample_codes):
+        client = self.client
+        state = client.session_state
+        reused = bool(state and state.token_valid(client.now()))
+        client.ensure_token()
+        references = {
+            "agreement": [
+                (a.code, " · ".join(filter(None, [a.code, a.description, a.currency_code])),
+                 {"currency": a.currency_code, "active": a.is_active})
+                for a in client.get_agreements()
+            ],
+            "delivery_address": [
+                (a.code, " · ".join(filter(None, [a.code, a.city, a.address])), {})
+                for a in client.get_delivery_addresses()
+            ],
+            "status": [
+                (str(s.code), s.name or str(s.code), {"final": s.is_final})
+                for s in client.get_order_item_status_codes()
+            ],
+        }
+        locations = [(loc.code, loc.name or loc.code) for loc in client.get_locations()]
+        return {
+            "session_reused": reused,
+            "samples": 0,
+            "found": None,
+            "references": references,
+            "locations": locations,
+        }
+
+    # -- offers -----------------------------------------------------------------------------
+    def pull_offers(self, items):
+        batch = BatchResult()
+        try:
+            resolved = self._resolve(items, batch)
+            offers = self.client.search_prices(
+                [article_id for article_id in resolved.values()],
+                include_analogs=self.backend.shate_include_analogs,
+            ) if resolved else {}
+        except ApiError as exc:
+            batch.fatal = exc
+            return batch
+        for item in items:
+            article_id = resolved.get(item.binding_id)
+            if article_id is None:
+                continue
+            found = offers.get(article_id, [])
+            result = ItemResult(item.binding_id, external_id=str(article_id), offers=[
+                self._offer(offer) for offer in found
+            ])
+            if not found:
+                result.error_code = "no_offers"
+            batch.results.append(result)
+        return batch
+
+    def _resolve(self, items, batch):
+        """binding id → article id; bindings that cannot be resolved get their result here."""
+        resolved = {item.binding_id: item.external_id for item in items if item.external_id}
+        pending = [item for item in items if not item.external_id]
+        if not pending:
+            return resolved
+        keys = [(item.code, item.brand or "") for item in pending]
+        found = self.client.search_articles(keys)
+        for item, key in zip(pending, keys, strict=True):
+            articles = found.get(key) or []
+            if len(articles) == 1:
+                resolved[item.binding_id] = articles[0].id
+            elif not articles:
+                batch.results.append(
+                    ItemResult(item.binding_id, state="not_found", error_code="not_found")
+                )
+            else:
+                brands = ", ".join(sorted({a.trade_mark_name for a in articles}))
+                batch.results.append(ItemResult(
+                    item.binding_id, state="error", error_code="ambiguous", message=brands
+                ))
+        return resolved
+
+    @staticmethod
+    def _offer(offer):
+        return OfferData(
+            location_code=offer.location_code or "",
+            location_name=offer.location_name or offer.location_code or "",
+            quantity=offer.quantity or 0.0,
+            price=offer.price,
+            currency=offer.currency_code,
+            delivery_days=offer.delivery_days,
+            delivery_date=offer.delivery_date,
+            shipping_date=offer.shipping_date,
+            external_offer_id=offer.price_id or "",
+            quantity_type=offer.quantity_type or "",
+            multiplicity=offer.multiplicity or 0.0,
+            min_qty=offer.min_quantity or 0.0,
+            max_qty=offer.max_quantity or 0.0,
+            probability=offer.supply_probability or 0.0,
+            return_allowed=bool(offer.return_allowed),
+            warning=offer.warning_text or "",
+            is_analog=bool(offer.is_analog),
+        )
+
+    # -- auto-mapping: codes known to Shate (by article + brand) ----------------------------
+    def check_codes(self, codes):
+        found = self.client.search_articles([(code, "") for code in codes])
+        return {code for (code, _brand), articles in found.items() if articles}
+
+    # -- enrichment -------------------------------------------------------------------------
+    def product_details(self, code, external_id=None, brand=None):
+        client = self.client
+        include = ("extended_info", "trademark", "contents")
+        if external_id:
+            article = client.get_article(int(external_id), include=include)
+        else:
+            matches = client.search_articles([(code, brand or "")], include=include)
+            articles = matches.get((code, brand or "")) or []
+            if len(articles) != 1:
+                raise NotFound("Shate-M has no single article for this code and brand")
+            article = articles[0]
+        info = article.extended_info
+        details = ProductDetails(
+            name=article.name or "",
+            manufacturer=article.trade_mark_name or "",
+            article=article.code or "",
+            unit=article.unit_of_measure or "",
+            description=(info.description if info else "") or article.description or "",
+            characteristics=list(info.characteristics) if info else [],
+        )
+        content_ids = [ref.content_id for ref in article.contents or []]
+        if content_ids:
+            try:
+                contents = client.search_content(content_ids[:1])
+                content = contents.get(content_ids[0])
+                details.image = client.content_bytes(content) if content else None
+            except ApiError as exc:
+                details.image_error = exc
+        return details
