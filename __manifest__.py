@@ -17,6 +17,7 @@
         "views/supplier_product_views.xml",
         "views/supplier_sync_log_views.xml",
         "views/product_views.xml",
+        "views/purchase_views.xml",
         "views/menus.xml",
     ],
     "demo": [

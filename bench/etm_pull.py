@@ -3,9 +3,10 @@
     python -m bench.etm_pull --db sc_bench --sizes 1000,10000,100000 [--batch-sizes 50,25]
 
 For every (N, batch size) the parent starts an emulator process (no latency, no rate limit) and
-two children: ``--phase setup`` creates the connection, N products and N bindings (not measured),
-``--phase pull`` runs ``_run_offers`` once and measures it. A fresh pull process per run makes
-its peak RSS that run's own, untouched by the setup's bulk creates. See bench/README.md.
+two children: ``--phase setup`` creates a connection with N bindings (and the products still
+missing; not measured), ``--phase pull`` runs ``_run_offers`` once and measures it. A fresh pull
+process per run makes its peak RSS that run's own, untouched by the setup's bulk creates.
+See bench/README.md.
 """
 
 import argparse
@@ -37,6 +38,7 @@ CHUNK = 5000
 SQL_PER_BATCH_SPREAD = 1.25  # largest / smallest median SQL per batch, over all runs
 LINEAR_EXPONENT = 1.15  # cost ~ N^k between consecutive sizes; 1 is linear
 MAX_DRIFT = 1.5  # median batch time, last quarter of a run / first quarter
+MIN_CPU = 2.0  # seconds: shorter runs are not judged on their CPU exponent
 RSS_BYTES_PER_PRODUCT = 1024  # RSS growth slope between the two largest sizes
 
 
@@ -321,10 +323,11 @@ def run_child(args, phase, *extra):
 def measure(args, n, batch):
     with emulator(n) as api_url:
         t0 = time.perf_counter()
-        setup = run_child(args, "setup", "--n", str(n), "--batch", str(batch), "--api-url", api_url)
+        created = run_child(args, "setup", "--n", str(n), "--batch", str(batch),
+                            "--api-url", api_url)
         print(f"  N={n} batch={batch}: setup {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         row = run_child(args, "pull", "--n", str(n), "--batch", str(batch),
-                        "--backend-id", str(setup["backend_id"]))
+                        "--backend-id", str(created["backend_id"]))
     print(f"  N={n} batch={batch}: pull {row['wall']:.1f} s", file=sys.stderr)
     wrong = {k: row[k] for k in ("processed", "updated") if row[k] != n}
     if wrong or row["failed"] or row["state"] != "done":
@@ -397,11 +400,14 @@ def targets(args, rows, compare):
         return ", ".join(f"{v:.2f}" for v in values)
 
     sql_k, cpu_k, wall_k = exponents("queries"), exponents("cpu"), exponents("wall")
+    # A run of under MIN_CPU seconds mostly measures warm-up (first queries, caches).
+    cpu_judged = [k for k, a in zip(cpu_k, rows, strict=False) if a["cpu"] >= MIN_CPU]
     drift = [r["drift"] for r in rows]
-    linear = max(sql_k + cpu_k) <= LINEAR_EXPONENT and max(drift) <= MAX_DRIFT
+    linear = max(sql_k + cpu_judged) <= LINEAR_EXPONENT and max(drift) <= MAX_DRIFT
     out.append(
         f"- Cost linear in N: {verdict(linear)} (cost ~ N^k between consecutive sizes: "
-        f"SQL k = {show(sql_k)}, Odoo CPU k = {show(cpu_k)}, allowed k ≤ {LINEAR_EXPONENT}; "
+        f"SQL k = {show(sql_k)}, Odoo CPU k = {show(cpu_k)} (judged from runs of {MIN_CPU} s "
+        f"CPU up), allowed k ≤ {LINEAR_EXPONENT}; "
         f"batch time late/early in the run {show(drift)}, allowed ≤ {MAX_DRIFT}; "
         f"wall k = {show(wall_k)}, not judged: it moves with the machine's load)"
     )
@@ -437,7 +443,7 @@ def main(argv=None):
     if args.install:
         install(args)
     load = os.getloadavg()  # other work on the machine slows the wall clock, not the counts
-    sizes = [int(n) for n in args.sizes.split(",")]
+    sizes = sorted({int(n) for n in args.sizes.split(",")})  # ascending: k compares neighbours
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     plan = [(n, batch_sizes[0]) for n in sizes]
     # The batch-size comparison reuses the size run at --compare-at when there is one.

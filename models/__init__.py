@@ -10,3 +10,5 @@ from . import product_mapper
 from . import catalogue_importer
 from . import product_enricher
 from . import product
+from . import supplier_order
+from . import purchase

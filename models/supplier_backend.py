@@ -136,6 +136,14 @@ class SupplierBackend(models.Model):
         help="Loaded by Test connection.",
     )
     shate_include_analogs = fields.Boolean(string="Include analogs")
+    order_accept_terms = fields.Boolean(
+        string="Accept terms of delivery",
+        help="Orders are sent with the consent to the supplier's terms of delivery.",
+    )
+    order_accept_personal_data = fields.Boolean(
+        string="Accept personal data policy",
+        help="Orders are sent with the consent to the supplier's personal data policy.",
+    )
     price_limit_15min = fields.Integer(
         string="Price requests per 15 minutes",
         compute="_compute_price_limits", store=True, readonly=False,

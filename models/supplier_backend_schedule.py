@@ -11,6 +11,7 @@ _logger = logging.getLogger(__name__)
 OPERATIONS = [
     ("sync_offers", "Prices and stock"),
     ("import_catalogue", "Import catalogue"),
+    ("pull_order_status", "Order status"),
 ]
 
 # Operations a service runs on a schedule, with the default interval of a new connection.
@@ -21,6 +22,7 @@ SCHEDULED_BY_DEFAULT = {
     ],
     "shate": [
         ("sync_offers", {"interval_number": 1, "interval_type": "hours", "enabled": True}),
+        ("pull_order_status", {"interval_number": 30, "interval_type": "minutes", "enabled": True}),
     ],
 }
 

@@ -5,7 +5,7 @@ from odoo import api, fields, models
 from .supplier_backend_schedule import OPERATIONS
 
 LOG_OPERATIONS = OPERATIONS + [("map_products", "Map products"), ("enrich", "Enrich products"),
-                               ("test", "Test connection")]
+                               ("test", "Test connection"), ("push_purchase", "Send orders")]
 
 
 class SupplierSyncLog(models.Model):

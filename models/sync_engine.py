@@ -30,6 +30,8 @@ class SupplierSyncEngine(models.AbstractModel):
             return self._run_offers(backend, trigger="cron")
         if operation == "import_catalogue":
             return self.env["supplier.catalogue.importer"]._import(backend, trigger="cron")
+        if operation == "pull_order_status":
+            return self.env["purchase.order"]._supplier_refresh_status(backend, "cron")
         raise UserError(self.env._("Unknown operation %(operation)s.", operation=operation))
 
     @api.model

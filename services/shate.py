@@ -11,24 +11,62 @@ Decisions where the document is silent (the client's docstring has the protocol 
   that sells by offer.
 - The price budget (2,000 per 15 min, 120,000 per day by default) is persisted on the connection
   between runs; a run that exhausts it stops cleanly and the next one continues stalest first.
+  A server 429 is treated alike: a Retry-After over 30 s stops the run instead of waiting.
 """
 
 from ..api.errors import ApiError, NotFound
 from ..api.rate_budget import RateBudget
 from ..api.shate import SHATE_DEFAULT_URL, ShateClient
+from ..api.shate_data import ShateOrderLine
 from .base import BatchResult, ItemResult, OfferData, ProductDetails, ServiceAdapter
 
 
-class ShateAdapter(ServiceAdapter):
+class ShateOrderMixin:
+    """Purchase orders: send by price offer, find an order already sent, read statuses."""
+
+    def find_sent_order(self, key, since):
+        """The order whose comment is ``key`` among the orders since ``since``, if any.
+
+        Every order is sent with its idempotency key as comment: before sending (again), this
+        look-up tells whether a previous attempt did create it (a timeout, a crash after the
+        request left). Only then is a new order sent.
+        """
+        for order in self.client.iter_orders(start=since, page_size=100, max_pages=20):
+            if (order.comment or "").strip() == key:
+                return order
+        return None
+
+    def send_order(self, key, lines, *, accept_terms, accept_personal_data):
+        """``lines``: [(price_id, quantity)] of one location → ShateOrderResult (sent once)."""
+        backend = self.backend
+        return self.client.order_by_price_items(
+            agreement_code=backend.shate_agreement_id.code or None,
+            delivery_address_code=backend.shate_delivery_address_id.code or None,
+            lines=[ShateOrderLine(price_id, quantity, key) for price_id, quantity in lines],
+            agree_with_terms_of_delivery=accept_terms,
+            agree_with_personal_data_policy=accept_personal_data,
+            comment=key,
+        )
+
+    def orders_by_id(self, order_ids):
+        return {order.id: order for order in self.client.get_orders(
+            order_ids=order_ids, page_size=max(len(order_ids), 1)
+        )}
+
+    def item_history(self, item_id):
+        return self.client.get_order_item_history(item_id)
+
+
+class ShateAdapter(ShateOrderMixin, ServiceAdapter):
     service = "shate"
     default_url = SHATE_DEFAULT_URL
     batch_size = 20
-    operations = ("sync_offers", "map_products", "enrich")
+    operations = ("sync_offers", "map_products", "enrich", "push_purchase", "pull_order_status")
     sells_by_offer = True
 
     def _build_client(self):
         backend = self.backend
-        return ShateClient(
+        client = ShateClient(
             api_key=backend.api_key or None,
             login=backend.login or None,
             password=backend.password or None,
@@ -42,6 +80,10 @@ class ShateAdapter(ServiceAdapter):
             max_retries=backend.max_retries,
             rate_limit=backend.rate_limit or 0.0,
         )
+        # A 429 is the server's limit: wait a short Retry-After out, otherwise stop the run
+        # cleanly (the next one continues stalest first) instead of holding a worker for minutes.
+        client.max_retry_after = 30
+        return client
 
     def _budget(self):
         backend = self.backend

@@ -5,4 +5,5 @@ from . import test_mapping
 from . import test_product_actions
 from . import test_security
 from . import test_shate
+from . import test_shate_orders
 from . import test_sync_offers

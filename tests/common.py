@@ -6,6 +6,11 @@ from odoo.tests import TransactionCase
 
 from odoo.addons.supplier_connector.emulators.etm import EtmEmulator
 from odoo.addons.supplier_connector.emulators.etm_demo import demo_catalogue
+from odoo.addons.supplier_connector.emulators.shate import ShateEmulator
+from odoo.addons.supplier_connector.emulators.shate_demo import DEMO_API_KEY
+from odoo.addons.supplier_connector.emulators.shate_demo import (
+    demo_catalogue as shate_demo_catalogue,
+)
 
 PASSWORD = "Sup3r-Secret-Pwd!"
 
@@ -64,6 +69,49 @@ class EtmCase(TransactionCase):
 
     def labels(self):
         return [request.label for request in self.emulator.requests]
+
+
+class ShateCase(TransactionCase):
+    """A Shate-M connection to a fresh emulator, eight products bound by article and brand."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["supplier.backend"].search([]).action_archive()
+        cls.catalogue = shate_demo_catalogue()
+        cls.articles = [a for a in cls.catalogue.values() if a.offers][:8]
+        cls.vendor = cls.env["res.partner"].create({"name": "Shate-M test", "is_company": True})
+        cls.backend = cls.env["supplier.backend"].create({
+            "name": "Shate-M test",
+            "service": "shate",
+            "partner_id": cls.vendor.id,
+            "api_key": DEMO_API_KEY,
+            "rate_limit": 0,
+            "api_url": "http://127.0.0.1:9",
+        })
+        cls.products = cls.env["product.product"].create([
+            {"name": article.name, "default_code": article.code} for article in cls.articles
+        ])
+        cls.bindings = cls.env["supplier.product"].create([
+            {"backend_id": cls.backend.id, "product_id": product.id,
+             "external_code": article.code, "external_brand": article.trademark}
+            for product, article in zip(cls.products, cls.articles, strict=True)
+        ])
+
+    def setUp(self):
+        super().setUp()
+        self.emulator = self.start_emulator()
+
+    def start_emulator(self, **options):
+        emulator = ShateEmulator(catalogue=self.catalogue, **options).start()
+        self.addCleanup(emulator.stop)
+        self.backend.api_url = emulator.api_url
+        return emulator
+
+    def last_log(self):
+        return self.env["supplier.sync.log"].search(
+            [("backend_id", "=", self.backend.id)], limit=1
+        )
 
 
 class CaptureLogs(logging.Handler):

@@ -1,56 +1,18 @@
-from odoo.tests import TransactionCase, tagged
+import time
 
-from odoo.addons.supplier_connector.emulators.shate import ShateEmulator
+from odoo.tests import tagged
+
 from odoo.addons.supplier_connector.emulators.shate_demo import (
     DEMO_AMBIGUOUS_CODE,
-    DEMO_API_KEY,
     DEMO_UNKNOWN_KEY,
-    demo_catalogue,
 )
+
+from .common import ShateCase
 
 
 @tagged("post_install", "-at_install")
-class TestShate(TransactionCase):
+class TestShate(ShateCase):
     """Shate-M through its emulator: references, article ids, offers, best offer, price limits."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.env["supplier.backend"].search([]).action_archive()
-        cls.catalogue = demo_catalogue()
-        cls.articles = [a for a in cls.catalogue.values() if a.offers][:8]
-        cls.vendor = cls.env["res.partner"].create({"name": "Shate-M test", "is_company": True})
-        cls.backend = cls.env["supplier.backend"].create({
-            "name": "Shate-M test",
-            "service": "shate",
-            "partner_id": cls.vendor.id,
-            "api_key": DEMO_API_KEY,
-            "rate_limit": 0,
-            "api_url": "http://127.0.0.1:9",
-        })
-        cls.products = cls.env["product.product"].create([
-            {"name": article.name, "default_code": article.code} for article in cls.articles
-        ])
-        cls.bindings = cls.env["supplier.product"].create([
-            {"backend_id": cls.backend.id, "product_id": product.id,
-             "external_code": article.code, "external_brand": article.trademark}
-            for product, article in zip(cls.products, cls.articles, strict=True)
-        ])
-
-    def setUp(self):
-        super().setUp()
-        self.emulator = self.start_emulator()
-
-    def start_emulator(self, **options):
-        emulator = ShateEmulator(catalogue=self.catalogue, **options).start()
-        self.addCleanup(emulator.stop)
-        self.backend.api_url = emulator.api_url
-        return emulator
-
-    def last_log(self):
-        return self.env["supplier.sync.log"].search(
-            [("backend_id", "=", self.backend.id)], limit=1
-        )
 
     def test_defaults(self):
         self.assertEqual(self.backend.batch_size, 20)
@@ -183,7 +145,9 @@ class TestShate(TransactionCase):
 
     def test_server_429_stops_the_run_without_losing_data(self):
         self.backend.write({"price_limit_15min": 0, "price_limit_day": 0, "batch_size": 4})
-        emulator = self.start_emulator(price_requests_per_15min=4)
+        # At the start of the emulator's 15-minute window, so its Retry-After is ~15 minutes.
+        window_start = (time.time() // 900) * 900 + 1
+        emulator = self.start_emulator(price_requests_per_15min=4, clock=lambda: window_start)
         self.backend.action_sync_offers()
         log = self.last_log()
         self.assertEqual(log.state, "partial")

@@ -1,0 +1,251 @@
+from collections import defaultdict
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..api.errors import ApiError, OutcomeUnknown
+from ..services import ADAPTERS
+from .error_messages import describe_error
+from .sync_run import SyncRun
+
+
+class PurchaseOrderLine(models.Model):
+    _inherit = "purchase.order.line"
+
+    supplier_location_id = fields.Many2one(
+        "supplier.location",
+        string="Supplier location",
+        help="Order this line from this location; empty: the offer chosen by the connection's rule.",
+    )
+    supplier_order_id = fields.Many2one("supplier.order", readonly=True, copy=False)
+    supplier_item_id = fields.Char(string="Supplier line", readonly=True, copy=False)
+    supplier_status_code = fields.Char(readonly=True, copy=False)
+    supplier_status = fields.Char(string="Supplier status", readonly=True, copy=False)
+    supplier_status_final = fields.Boolean(readonly=True, copy=False)
+    supplier_status_history = fields.Text(readonly=True, copy=False)
+    supplier_message = fields.Char(readonly=True, copy=False)
+
+
+class PurchaseOrder(models.Model):
+    _inherit = "purchase.order"
+
+    supplier_backend_id = fields.Many2one(
+        "supplier.backend", compute="_compute_supplier_backend", string="Supplier connection"
+    )
+    supplier_order_ids = fields.One2many("supplier.order", "purchase_id", string="Supplier orders")
+
+    @api.depends("partner_id", "company_id")
+    def _compute_supplier_backend(self):
+        services = [s for s, adapter in ADAPTERS.items() if "push_purchase" in adapter.operations]
+        backends = self.env["supplier.backend"].sudo().search([("service", "in", services)])
+        by_partner = {(b.partner_id.commercial_partner_id, b.company_id): b for b in reversed(backends)}
+        for order in self:
+            key = (order.partner_id.commercial_partner_id, order.company_id)
+            order.supplier_backend_id = by_partner.get(key, False)
+
+    # -- send -------------------------------------------------------------------------------
+    def action_supplier_send(self):
+        """Send the confirmed order's lines to the supplier, one supplier order per location.
+
+        Fresh offers first (price ids go stale), then per location: an order already sent is
+        skipped, one a previous attempt may have created is looked up by its key and adopted,
+        only then is it sent. Problems are written on the lines in plain words.
+        """
+        self.ensure_one()
+        self.env["product.product"]._check_supplier_user()
+        backend = self._supplier_backend_for_send()
+        lines = self.order_line.filtered(
+            lambda line: line.product_id and not line.display_type and line.product_qty > 0
+            and not line.supplier_item_id
+        )
+        if not lines:
+            raise UserError(self.env._("Every line of %s was already sent.", self.name))
+        bindings = self.env["supplier.product"].sudo().search(
+            [("backend_id", "=", backend.id), ("product_id", "in", lines.product_id.ids)]
+        )
+        self.env["supplier.sync.engine"]._run_offers(backend, trigger="manual", bindings=bindings)
+        plan = self._supplier_plan(lines, bindings)
+        adapter = backend._adapter()
+        outcomes = [self._supplier_send_location(adapter, backend, location, pairs)
+                    for location, pairs in plan.items()]
+        backend._save_adapter_state(adapter)
+        summary = "\n".join(filter(None, outcomes)) or self.env._("Nothing could be sent.")
+        self.message_post(body=summary)
+        failed = self.supplier_order_ids.filtered(lambda o: o.state != "sent")
+        kind = "warning" if failed or lines.filtered("supplier_message") else "success"
+        return self.env["product.product"]._supplier_notification(summary, kind)
+
+    def _supplier_backend_for_send(self):
+        if self.state not in ("purchase", "done"):
+            raise UserError(self.env._("Confirm the purchase order before sending it."))
+        backend = self.supplier_backend_id
+        if not backend:
+            raise UserError(self.env._("No supplier connection takes orders for this vendor."))
+        backend._check_operation("push_purchase")
+        if not (backend.order_accept_terms and backend.order_accept_personal_data):
+            raise UserError(self.env._(
+                "Accept the supplier's terms of delivery and personal data policy on the "
+                "connection (Settings tab) before sending orders."
+            ))
+        return backend.sudo()
+
+    def _supplier_plan(self, lines, bindings):
+        """location code → [(line, offer)]; lines that cannot be ordered get a message."""
+        by_product = {binding.product_id: binding for binding in bindings}
+        plan = defaultdict(list)
+        for line in lines:
+            binding = by_product.get(line.product_id)
+            if not binding:
+                line.supplier_message = self.env._("Not mapped to this supplier.")
+                continue
+            offers = binding.offer_ids.filtered(lambda o: o.quantity > 0 and o.external_offer_id)
+            chosen = line.supplier_location_id
+            by_location = {offer.location_id: offer for offer in offers}
+            offer = by_location.get(chosen) if chosen else offers.filtered("is_best")[:1]
+            if not offer:
+                line.supplier_message = (
+                    self.env._("No offer in stock at %(location)s.", location=chosen.display_name)
+                    if chosen else self.env._("No offer in stock at the allowed locations.")
+                )
+                continue
+            line.supplier_message = False
+            plan[offer.location_code].append((line, offer))
+        return plan
+
+    def _supplier_send_location(self, adapter, backend, location, pairs):
+        SupplierOrder = self.env["supplier.order"].sudo()
+        key = f"{self.name}/{location}"
+        order = SupplierOrder.search([("backend_id", "=", backend.id), ("key", "=", key)])
+        if not order:
+            order = SupplierOrder.create({
+                "backend_id": backend.id, "purchase_id": self.id, "key": key,
+                "location_code": location,
+            })
+        if order.state == "sent":
+            return self.env._("%(key)s: already sent as order %(id)s.", key=key, id=order.external_id)
+        since = (self.date_approve or self.create_date) - timedelta(days=1)
+        try:
+            found = adapter.find_sent_order(key, since)
+            if found:
+                self._supplier_apply_order(order, found, pairs, [])
+                return self.env._("%(key)s: found at the supplier as order %(id)s (not sent again).",
+                                  key=key, id=found.id)
+            result = adapter.send_order(
+                key, [(offer.external_offer_id, line.product_qty) for line, offer in pairs],
+                accept_terms=True, accept_personal_data=True,
+            )
+        except OutcomeUnknown as exc:
+            order.write({"state": "sending", "last_error": describe_error(self.env, exc)})
+            return self.env._("%(key)s: no answer; press Send again to check and finish.", key=key)
+        except ApiError as exc:
+            order.write({"state": "error", "last_error": describe_error(self.env, exc)})
+            return f"{key}: {order.last_error}"
+        if not result.created:
+            self._supplier_refused(order, result, pairs)
+            return f"{key}: {order.last_error}"
+        self._supplier_apply_order(order, result.orders[0], pairs, result.warnings)
+        return self.env._("%(key)s: sent as order %(id)s.", key=key, id=order.external_id)
+
+    def _supplier_apply_order(self, order, supplier_order, pairs, warnings):
+        statuses = self._supplier_statuses(order.backend_id)
+        by_article = defaultdict(list)
+        for line, offer in pairs:
+            by_article[offer.binding_id.external_id].append(line)
+        for item in supplier_order.items:
+            article_id = str(item.article.id) if item.article else ""
+            candidates = by_article.get(article_id) or []
+            if not candidates:
+                continue
+            line = candidates.pop(0)
+            code = str(item.status_code) if item.status_code is not None else ""
+            line.write({
+                "supplier_order_id": order.id,
+                "supplier_item_id": str(item.id),
+                "supplier_status_code": code,
+                "supplier_status": statuses.get(code, (code, False))[0],
+                "supplier_status_final": statuses.get(code, (code, False))[1],
+                "supplier_message": "; ".join(item.warnings) or False,
+            })
+        order.write({
+            "state": "sent", "external_id": str(supplier_order.id),
+            "sent_at": fields.Datetime.now(),
+            "last_error": "; ".join(warnings) or False,
+        })
+
+    def _supplier_refused(self, order, result, pairs):
+        by_price_id = {offer.external_offer_id: line for line, offer in pairs}
+        for error in result.price_item_errors:
+            line = by_price_id.get(error.price_id)
+            if line:
+                line.supplier_message = "; ".join(error.errors) or self.env._("Refused.")
+        reasons = result.errors + list(result.error_descriptions.values())
+        order.write({
+            "state": "error",
+            "last_error": self.env._("The supplier refused the order: %(reasons)s",
+                                     reasons="; ".join(reasons) or result.error_code or "?"),
+        })
+
+    @api.model
+    def _supplier_statuses(self, backend):
+        return {
+            ref.code: (ref.name, ref.is_final)
+            for ref in backend.reference_ids.filtered(lambda r: r.kind == "status")
+        }
+
+    # -- status -----------------------------------------------------------------------------
+    def action_supplier_refresh_status(self):
+        self.env["product.product"]._check_supplier_user()
+        logs = self.env["supplier.sync.log"]
+        for backend in self.supplier_order_ids.backend_id:
+            logs |= self._supplier_refresh_status(backend, "manual", self.sudo().supplier_order_ids)
+        return logs[:1]._notification() if logs else True
+
+    @api.model
+    def _supplier_refresh_status(self, backend, trigger, orders=None):
+        """Pull the status of every sent line not final yet; a change posts on the order."""
+        backend = backend.sudo()
+        orders = (orders or self.env["supplier.order"].sudo().search(
+            [("backend_id", "=", backend.id)]
+        )).filtered(lambda o: o.state == "sent" and o.external_id
+                    and not all(o.line_ids.mapped("supplier_status_final")))
+        run = SyncRun(self.env, backend, "pull_order_status", trigger)
+        adapter = backend._adapter()
+        statuses = self._supplier_statuses(backend)
+        try:
+            found = adapter.orders_by_id([int(o.external_id) for o in orders]) if orders else {}
+            for order in orders:
+                supplier_order = found.get(int(order.external_id))
+                items = {str(i.id): i for i in supplier_order.items} if supplier_order else {}
+                for line in order.line_ids.filtered("supplier_item_id"):
+                    run.add(processed=1)
+                    item = items.get(line.supplier_item_id)
+                    code = str(item.status_code) if item and item.status_code is not None else ""
+                    if not item or code == line.supplier_status_code:
+                        run.add(unchanged=1)
+                        continue
+                    self._supplier_record_status(adapter, line, code, statuses)
+                    run.add(updated=1)
+        except ApiError as exc:
+            run.stop(exc)
+        return run.finish(adapter)
+
+    @api.model
+    def _supplier_record_status(self, adapter, line, code, statuses):
+        name, final = statuses.get(code, (code, False))
+        history = adapter.item_history(int(line.supplier_item_id))
+        old = line.supplier_status or line.supplier_status_code
+        line.write({
+            "supplier_status_code": code,
+            "supplier_status": name,
+            "supplier_status_final": final,
+            "supplier_status_history": "\n".join(
+                f"{fields.Datetime.to_string(change.changed_at) if change.changed_at else ''} "
+                f"{statuses.get(str(change.status_code), (change.status_code,))[0]}"
+                for change in history
+            ),
+        })
+        line.order_id.message_post(body=self.env._(
+            "%(product)s: supplier status %(old)s → %(new)s",
+            product=line.product_id.display_name, old=old or "—", new=name,
+        ))

@@ -1,0 +1,125 @@
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import ShateCase
+
+
+@tagged("post_install", "-at_install")
+class TestShateOrders(ShateCase):
+    """Purchase orders sent to Shate-M: split by location, errors per line, never twice."""
+
+    def setUp(self):
+        super().setUp()
+        self.backend.write({"order_accept_terms": True, "order_accept_personal_data": True})
+        self.backend.action_test_connection()
+        refs = self.backend.reference_ids
+        self.backend.write({
+            "shate_agreement_id": refs.filtered(lambda r: r.code == "SAGR1").id,
+            "shate_delivery_address_id": refs.filtered(lambda r: r.kind == "delivery_address")[:1].id,
+        })
+        self.backend.action_sync_offers()
+
+    def location(self, code):
+        return self.backend.location_ids.filtered(lambda loc: loc.code == code)
+
+    def make_po(self, lines):
+        po = self.env["purchase.order"].create({
+            "partner_id": self.vendor.id,
+            "order_line": [(0, 0, {
+                "product_id": product.id, "product_qty": qty,
+                "supplier_location_id": location.id if location else False,
+            }) for product, qty, location in lines],
+        })
+        po.button_confirm()
+        return po
+
+    def test_send_splits_by_location_and_never_orders_twice(self):
+        p0, p1 = self.products[0], self.products[1]
+        po = self.make_po([(p0, 2, None), (p1, 1, self.location("SHATE-02"))])
+        self.assertEqual(po.supplier_backend_id, self.backend)
+        action = po.action_supplier_send()
+        self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
+        orders = po.supplier_order_ids
+        self.assertEqual(len(orders), 2, "one supplier order per location")
+        self.assertEqual(set(orders.mapped("state")), {"sent"})
+        self.assertIn("SHATE-02", orders.mapped("location_code"))
+        placed = self.emulator.placed_orders()
+        self.assertEqual(len(placed), 2)
+        self.assertEqual({str(o["id"]) for o in placed}, set(orders.mapped("external_id")))
+        for line in po.order_line:
+            self.assertTrue(line.supplier_item_id)
+            self.assertTrue(line.supplier_status, "the status name from the loaded list")
+        self.assertIn("sent as order", po.message_ids[0].body)
+        # A second click sends nothing: every line is already at the supplier.
+        with self.assertRaises(UserError):
+            po.action_supplier_send()
+        self.assertEqual(len(self.emulator.placed_orders()), 2)
+
+    def test_lost_answer_is_reconciled_not_resent(self):
+        po = self.make_po([(self.products[0], 2, None)])
+        self.backend.write({"timeout": 1})
+        # prices (fresh offers), orders (look-up), then the order itself answers too late.
+        self.emulator.set_fault("slow", count=1, after=2, seconds=2.5)
+        po.action_supplier_send()
+        order = po.supplier_order_ids
+        self.assertEqual(order.state, "sending")
+        self.assertIn("no answer", order.last_error)
+        self.assertFalse(po.order_line.supplier_item_id)
+        self.emulator.clear_faults()
+        po.action_supplier_send()
+        self.assertEqual(order.state, "sent")
+        self.assertTrue(po.order_line.supplier_item_id)
+        self.assertEqual(len(self.emulator.placed_orders()), 1, "found by its key, not sent again")
+
+    def test_refused_line_is_explained_on_the_line(self):
+        article = next(a for a in self.catalogue.values()
+                       if any(o.maximum for o in a.offers) and a not in self.articles)
+        product = self.env["product.product"].create({"name": article.name})
+        self.env["supplier.product"].create({
+            "backend_id": self.backend.id, "product_id": product.id,
+            "external_code": article.code, "external_brand": article.trademark,
+        })
+        maximum = max(o.maximum for o in article.offers if o.maximum)
+        po = self.make_po([(product, maximum + 1, None)])
+        action = po.action_supplier_send()
+        self.assertEqual(action["params"]["type"], "warning")
+        order = po.supplier_order_ids
+        self.assertEqual(order.state, "error")
+        self.assertIn("refused", order.last_error)
+        self.assertTrue(po.order_line.supplier_message)
+        self.assertFalse(self.emulator.placed_orders())
+
+    def test_unmapped_line_and_missing_consents(self):
+        stranger = self.env["product.product"].create({"name": "Not at Shate"})
+        po = self.make_po([(stranger, 1, None), (self.products[0], 2, None)])
+        po.action_supplier_send()
+        stranger_line = po.order_line.filtered(lambda line: line.product_id == stranger)
+        self.assertIn("Not mapped", stranger_line.supplier_message)
+        self.assertEqual(len(self.emulator.placed_orders()), 1, "the other line is sent")
+        self.backend.order_accept_terms = False
+        po2 = self.make_po([(self.products[1], 1, None)])
+        with self.assertRaises(UserError):
+            po2.action_supplier_send()
+
+    def test_status_is_pulled_and_changes_are_posted(self):
+        po = self.make_po([(self.products[0], 2, None)])
+        po.action_supplier_send()
+        line = po.order_line
+        before = line.supplier_status_code
+        new_code = self.emulator.advance_status(int(line.supplier_item_id))
+        self.assertNotEqual(str(new_code), before)
+        po.action_supplier_refresh_status()
+        self.assertEqual(line.supplier_status_code, str(new_code))
+        self.assertIn(line.supplier_status, po.message_ids[0].body)
+        self.assertTrue(line.supplier_status_history)
+        # The scheduled pull does the same for every connection; nothing changed now.
+        schedule = self.backend.schedule_ids.filtered(lambda s: s.operation == "pull_order_status")
+        self.assertTrue(schedule.enabled)
+        schedule.next_call = False
+        self.env["supplier.backend.schedule"]._cron_run_due()
+        self.assertEqual(schedule.last_log_id.state, "done")
+        self.assertEqual(schedule.last_log_id.unchanged, 1)
+        # A final status is not asked again.
+        self.emulator.advance_status(int(line.supplier_item_id), 180)
+        po.action_supplier_refresh_status()
+        self.assertTrue(line.supplier_status_final)
