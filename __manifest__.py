@@ -23,5 +23,6 @@
     "demo": [
         "demo/supplier_demo.xml",
         "demo/etm_demo_products.xml",
+        "demo/shate_demo_products.xml",
     ],
 }

@@ -1,0 +1,514 @@
+"""Benchmark: one full Shate-M Plus pull of N mapped products against the local emulator.
+
+    python -m bench.shate_pull --db sc_bench_shate --sizes 1000,10000 [--batch-sizes 20,10]
+
+Runs, each with its own emulator process (``python -m emulators shate --catalogue N``) and two
+children (``--phase setup``: a fresh connection with N bindings, not measured; ``--phase pull``:
+one ``_run_offers(backend, trigger="cron")``, measured in a fresh process so its peak RSS is its
+own):
+
+1. throughput: every size in ``--sizes`` with the first batch size, client and server price
+   limits off, bindings already resolved (``external_id`` = the Shate articleId): the steady
+   state, prices only;
+2. the other ``--batch-sizes`` at ``--compare-at`` N (SQL per batch must not depend on it);
+3. first resolution at ``--unresolved-at`` N: bindings with code + brand only, so every binding
+   costs an ``articles/search`` key before its price request;
+4. the client price budget at ``--limit-at`` N with the default limits (2,000 per 15 min, 120,000
+   per day, one unit per article): the pull must stop cleanly after 2,000 products;
+5. the server limit at ``--limit-at`` N: the emulator's own 2,000 per 15 min and no client
+   budget, so the run meets HTTP 429 and must stop cleanly too.
+
+The Odoo bootstrap, the measurement of a pull (SQL counter, batch checkpoints, peak RSS) and the
+VACUUM between runs come from :mod:`bench.etm_pull`. See bench/README.md.
+"""
+
+import argparse
+import datetime
+import json
+import math
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+
+from bench.etm_pull import REPO, RESULT_PREFIX, RESULTS, addons_dir, pull, vacuum
+
+BACKEND_NAME = "Benchmark Shate pull"
+CATEGORY_NAME = "Supplier connector Shate benchmark"
+VENDOR_NAME = "Benchmark Shate vendor"
+CHUNK = 5000
+PRICE_ARTICLES_MAX = 20  # the client's cap of articles per price request
+ARTICLE_KEYS_MAX = 50  # the client's keys per articles/search request
+LIMIT_15MIN, LIMIT_DAY = 2000, 120_000  # Shate-M's documented limits for API accounts
+SQL_PER_BATCH_SPREAD = 1.25  # largest / smallest median SQL per batch of the resolved runs
+
+
+def parse_args(argv):
+    src = os.environ.get("ODOO_SRC", "/opt/odoo/18.0")
+    parser = argparse.ArgumentParser(prog="python -m bench.shate_pull",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--db", default="sc_bench_shate")
+    parser.add_argument("--sizes", default="1000,10000", help="comma-separated N values")
+    parser.add_argument("--batch-sizes", default="20,10",
+                        help="the first is used for every run; the others are compared at "
+                             "--compare-at (the client sends at most 20 articles per request)")
+    parser.add_argument("--compare-at", type=int, default=10000,
+                        help="N of the batch-size comparison")
+    parser.add_argument("--unresolved-at", type=int, default=10000,
+                        help="N of the first-resolution run (0 = skip)")
+    parser.add_argument("--limit-at", type=int, default=10000,
+                        help="N of the two rate-limit runs (0 = skip)")
+    parser.add_argument("--sql-profile", action="store_true",
+                        help="also print the most frequent SQL statements per batch (slower)")
+    parser.add_argument("--timeout", type=int, default=25 * 60, help="seconds per child process")
+    parser.add_argument("--install", action="store_true",
+                        help="install or update supplier_connector in --db first")
+    parser.add_argument("--odoo-src", default=src)
+    parser.add_argument("--addons-path",
+                        default=f"{src}/addons,{src}/odoo/addons,{addons_dir()}")
+    # Internal: what a child process does.
+    parser.add_argument("--phase", choices=("setup", "pull", "cleanup"), help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--unresolved", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--client-limits", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--api-url", help=argparse.SUPPRESS)
+    parser.add_argument("--backend-id", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.trigger = "cron"  # what bench.etm_pull.pull reads: scheduled runs commit per batch
+    return args
+
+
+# -- child processes: Odoo inside ------------------------------------------------------------
+def child(args):
+    sys.path.insert(0, args.odoo_src)
+    import odoo  # noqa: PLC0415 — only children load Odoo
+    import odoo.modules.registry  # noqa: PLC0415
+
+    odoo.tools.config.parse_config(
+        ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"]
+    )
+    registry = odoo.modules.registry.Registry(args.db)
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        if "supplier.backend" not in env:
+            raise SystemExit(f"supplier_connector is not installed in {args.db}: use --install")
+        if args.phase == "pull":
+            result = pull(odoo, env, args)
+            result.update(outcome(env, args.backend_id))
+        elif args.phase == "setup":
+            result = {"backend_id": setup(env, args)}
+        else:
+            remove_products(env)
+            result = {}
+    if args.phase != "pull":
+        vacuum(args.db)
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def outcome(env, backend_id):
+    """What the pull left behind, besides bench.etm_pull.pull's figures: its log's remaining
+    and message, the offers written, the bindings resolved, the schedule of the operation."""
+    backend = env["supplier.backend"].browse(backend_id)
+    log = env["supplier.sync.log"].search([("backend_id", "=", backend_id)], order="id desc",
+                                          limit=1)
+    env.cr.execute(
+        "SELECT count(*) FROM supplier_offer o JOIN supplier_product b ON b.id = o.binding_id "
+        "WHERE b.backend_id = %s", [backend_id])
+    offers = env.cr.fetchone()[0]
+    env.cr.execute(
+        "SELECT count(*) FROM supplier_product WHERE backend_id = %s AND external_id IS NOT NULL",
+        [backend_id])
+    resolved = env.cr.fetchone()[0]
+    schedule = backend.schedule_ids.filtered(lambda s: s.operation == "sync_offers")[:1]
+    minutes = {"minutes": 1, "hours": 60, "days": 1440, "weeks": 10080}
+    return {
+        "remaining": log.remaining, "message": log.message or "", "offers": offers,
+        "resolved": resolved,
+        "schedule_minutes": (schedule.interval_number * minutes.get(schedule.interval_type, 0)
+                             if schedule.enabled else 0),
+    }
+
+
+def remove_run(env):
+    """Remove the previous run's connection (bindings, offers, logs, stores go with it by ON
+    DELETE CASCADE) and vendor prices, so every run starts with none of them."""
+    env["supplier.backend"].with_context(active_test=False).search(
+        [("name", "=", BACKEND_NAME)]
+    ).unlink()
+    env.cr.execute(
+        "DELETE FROM product_supplierinfo WHERE partner_id IN "
+        "(SELECT id FROM res_partner WHERE name = %s)", [VENDOR_NAME]
+    )
+    env.cr.commit()
+
+
+def remove_products(env):
+    """At the end: the products too, through SQL (see bench.etm_pull.remove_products)."""
+    remove_run(env)
+    vacuum(env.cr.dbname, "product_supplierinfo")
+    categories = env["product.category"].search([("name", "=", CATEGORY_NAME)])
+    env.cr.execute("DELETE FROM product_template WHERE categ_id = ANY(%s)", [categories.ids])
+    env.invalidate_all()
+    categories.unlink()
+    env.cr.commit()
+
+
+def setup(env, args):
+    """A fresh connection with N bindings to the emulator's synthetic articles: code and trade
+    mark always, the articleId too unless --unresolved. Products are kept from run to run."""
+    from emulators.shate_catalogue import generate_catalogue  # noqa: PLC0415
+    from emulators.shate_demo import DEMO_API_KEY  # noqa: PLC0415
+
+    remove_run(env)
+    vendor = env["res.partner"].search([("name", "=", VENDOR_NAME)], limit=1) or env[
+        "res.partner"
+    ].create({"name": VENDOR_NAME, "is_company": True})
+    category = env["product.category"].search([("name", "=", CATEGORY_NAME)], limit=1) or env[
+        "product.category"
+    ].create({"name": CATEGORY_NAME})
+    limits = (LIMIT_15MIN, LIMIT_DAY) if args.client_limits else (0, 0)
+    backend = env["supplier.backend"].create({
+        "name": BACKEND_NAME,
+        "service": "shate",
+        "api_url": args.api_url,
+        "api_key": DEMO_API_KEY,
+        "rate_limit": 0,
+        "max_retries": 1,
+        "batch_size": args.batch,
+        "partner_id": vendor.id,
+        "price_limit_15min": limits[0],
+        "price_limit_day": limits[1],
+    })
+    # The limits are computed fields (2,000 / 120,000 when empty): make sure 0 stayed 0.
+    backend.write({"price_limit_15min": limits[0], "price_limit_day": limits[1]})
+    if (backend.price_limit_15min, backend.price_limit_day) != limits:
+        raise SystemExit(f"price limits {limits} not kept by the connection")
+    articles = list(generate_catalogue(args.n).values())  # the emulator's catalogue, same seed
+    Product = env["product.product"].with_context(tracking_disable=True, mail_create_nolog=True)
+    product_ids = Product.search([("categ_id", "=", category.id)], order="id", limit=args.n).ids
+    for start in range(0, args.n, CHUNK):
+        indexes = range(start, min(start + CHUNK, args.n))
+        missing = [i for i in indexes if i >= len(product_ids)]
+        product_ids += Product.create([
+            {"name": f"Bench Shate product {i}", "categ_id": category.id, "type": "consu"}
+            for i in missing
+        ]).ids
+        env["supplier.product"].create([
+            {"backend_id": backend.id, "product_id": product_ids[i],
+             "external_code": articles[i].code, "external_brand": articles[i].trademark,
+             "external_id": False if args.unresolved else str(articles[i].id)}
+            for i in indexes
+        ])
+        env.cr.commit()
+        env.invalidate_all()
+    return backend.id
+
+
+# -- parent: emulators, children, report -----------------------------------------------------
+@contextmanager
+def emulator(n, server_limit):
+    """A Shate emulator with N synthetic articles; its price limits only with server_limit."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    limits = (LIMIT_15MIN, LIMIT_DAY) if server_limit else (0, 0)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emulators", "shate", "--port", str(port), "--catalogue", str(n),
+         "--price-limit-15min", str(limits[0]), "--price-limit-day", str(limits[1])],
+        cwd=REPO, stdout=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/_emulator/health", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the Shate emulator did not start (catalogue {n})") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_child(args, phase, *extra):
+    cmd = [sys.executable, "-m", "bench.shate_pull", "--phase", phase, "--db", args.db,
+           "--odoo-src", args.odoo_src, "--addons-path", args.addons_path, *extra]
+    if args.sql_profile:
+        cmd.append("--sql-profile")
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True,
+                              timeout=args.timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"{phase} {' '.join(extra)}: stopped after {args.timeout} s") from None
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if proc.returncode or not lines:
+        raise SystemExit(f"{phase} {' '.join(extra)}: failed (exit {proc.returncode})")
+    return json.loads(lines[-1].removeprefix(RESULT_PREFIX))
+
+
+def wait_for_fresh_window(margin=120):
+    """The emulator counts in fixed 15-minute windows of the epoch: a 429 within 30 s of a
+    window's end is waited out by the client (Retry-After ≤ 30 s), and the run would go on in
+    the next window. Start the server-limit run well inside a window."""
+    left = 900 - time.time() % 900
+    if left < margin:
+        print(f"  waiting {left:.0f} s for the next 15-minute window", file=sys.stderr)
+        time.sleep(left + 2)
+
+
+def measure(args, case):
+    """One run: emulator, setup, pull. ``case``: label, n, batch, unresolved, client, server."""
+    n, batch = case["n"], case["batch"]
+    flags = ["--n", str(n), "--batch", str(batch)]
+    if case["unresolved"]:
+        flags.append("--unresolved")
+    if case["client"]:
+        flags.append("--client-limits")
+    with emulator(n, case["server"]) as api_url:
+        t0 = time.perf_counter()
+        created = run_child(args, "setup", *flags, "--api-url", api_url)
+        print(f"  {case['label']} N={n} batch={batch}: setup {time.perf_counter() - t0:.0f} s",
+              file=sys.stderr)
+        if case["server"]:
+            wait_for_fresh_window()
+        row = run_child(args, "pull", *flags, "--backend-id", str(created["backend_id"]))
+    row.update(case)
+    print(f"  {case['label']} N={n} batch={batch}: pull {row['wall']:.1f} s, {row['state']}, "
+          f"{row['processed']} processed", file=sys.stderr)
+    if case["client"] or case["server"]:
+        expected = min(n, LIMIT_15MIN)
+        ok = (row["processed"] == expected and not row["failed"]
+              and row["remaining"] == n - expected
+              and row["state"] == ("done" if expected == n else "partial"))
+    else:
+        ok = (row["processed"] == row["updated"] == n and not row["failed"]
+              and row["state"] == "done")
+    if not ok:
+        raise SystemExit(f"{case['label']} N={n} batch={batch}: unexpected outcome {row}")
+    return row
+
+
+def plan(args):
+    sizes = sorted({int(n) for n in args.sizes.split(",")})
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    first = batch_sizes[0]
+
+    def case(label, n, batch=first, unresolved=False, client=False, server=False):
+        return {"label": label, "n": n, "batch": batch, "unresolved": unresolved,
+                "client": client, "server": server}
+
+    cases = [case("steady", n) for n in sizes]
+    if len(batch_sizes) > 1 and args.compare_at not in sizes:
+        cases.append(case("steady", args.compare_at))
+    cases += [case("steady", args.compare_at, b) for b in batch_sizes[1:]]
+    if args.unresolved_at:
+        cases.append(case("first resolution", args.unresolved_at, unresolved=True))
+    if args.limit_at:
+        cases.append(case("client budget", args.limit_at, client=True))
+        cases.append(case("server 429", args.limit_at, server=True))
+    return cases
+
+
+def expected_requests(r):
+    """(login, articles, prices) the run should send: the client's batching, exactly."""
+    done = r["processed"]
+    per_request = min(r["batch"], PRICE_ARTICLES_MAX)
+    # The adapter resolves the articleIds of each price batch: one articles/search per batch,
+    # with as many keys as the batch has bindings (the client would take 50).
+    articles = math.ceil(done / r["batch"]) if r["unresolved"] else 0
+    prices = sum(math.ceil(len(chunk) / per_request) for chunk in _chunks(done, r["batch"]))
+    if r["server"] and done < r["n"]:
+        prices += 1  # the request answered 429
+    return 1, articles, prices
+
+
+def _chunks(total, size):
+    return [range(start, min(start + size, total)) for start in range(0, total, size)]
+
+
+def report(args, rows, load):
+    lines = [
+        f"# Shate-M Plus pull benchmark, {datetime.datetime.now():%Y-%m-%d %H:%M}",
+        "",
+        f"Trigger cron (a commit per batch), prices and offers (Shate has no separate stock "
+        f"call), emulator without latency, database {args.db}, {os.cpu_count()} CPUs, load "
+        f"average {load[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end.",
+        "",
+        "| run | N | batch | processed | wall s | products/s | offers written | offers/s "
+        "| HTTP login/articles/prices | requests/product | SQL total | SQL/batch median, max "
+        "| peak RSS MB | RSS growth MB | state |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---|",
+    ]
+    for r in rows:
+        req = r["requests"]
+        total = sum(req.values())
+        done = max(r["processed"], 1)
+        lines.append(
+            f"| {r['label']} | {r['n']:,} | {r['batch']} | {r['processed']:,} | {r['wall']:.1f} "
+            f"| {r['processed'] / r['wall']:,.0f} | {r['offers']:,} | {r['offers'] / r['wall']:,.0f} "
+            f"| {req.get('login', 0)} / {req.get('articles', 0):,} / {req.get('prices', 0):,} "
+            f"| {total / done:.3f} | {r['queries']:,} | {r['sql_batch_median']}, "
+            f"{r['sql_batch_max']} | {r['peak_rss']:.0f} | {r['peak_rss'] - r['rss_before']:.1f} "
+            f"| {r['state']} |"
+        )
+    lines += ["", *checks(rows), *limiter_lines(rows)]
+    for r in rows:
+        if r["sql_profile"]:
+            lines += ["", f"Most frequent SQL per batch, {r['label']} N={r['n']:,} "
+                          f"batch {r['batch']}:", ""]
+            lines += [f"    {count:7.2f}  {query}" for query, count in r["sql_profile"]]
+    return "\n".join(lines) + "\n"
+
+
+def checks(rows):
+    def verdict(ok):
+        return "met" if ok else "NOT MET"
+
+    def name(r):
+        return f"{r['label']} N={r['n']:,}/{r['batch']}"
+
+    out = []
+    got = {name(r): tuple(r["requests"].get(k, 0) for k in ("login", "articles", "prices"))
+           for r in rows}
+    want = {name(r): expected_requests(r) for r in rows}
+    out.append(
+        f"- HTTP requests = 1 login + ⌈N/batch⌉ prices (≤ {PRICE_ARTICLES_MAX} articles each), "
+        f"+ one articles/search per batch when unresolved: {verdict(got == want)} "
+        "(login/articles/prices, measured vs expected: "
+        + "; ".join(f"{key} {got[key]} vs {want[key]}" for key in want) + ")"
+    )
+    for r in rows:
+        if r["unresolved"]:
+            ideal = math.ceil(r["processed"] / ARTICLE_KEYS_MAX)
+            articles = r["requests"].get("articles", 0)
+            out.append(
+                f"- First resolution, N={r['n']:,}: {articles:,} articles/search requests for "
+                f"{r['processed']:,} bindings ({r['processed'] / max(articles, 1):.0f} keys each); "
+                f"{ideal:,} would do at {ARTICLE_KEYS_MAX} keys per request. "
+                f"{r['resolved']:,} articleIds stored, so later runs search none"
+            )
+    steady = [r for r in rows if not (r["unresolved"] or r["client"] or r["server"])]
+    if steady:
+        medians = [r["sql_batch_median"] for r in steady]
+        out.append(
+            f"- SQL per batch bounded, not growing with N or batch size: "
+            f"{verdict(max(medians) <= SQL_PER_BATCH_SPREAD * min(medians))} (median per batch: "
+            + ", ".join(f"{r['sql_batch_median']} at {name(r)}" for r in steady)
+            + f"; allowed spread ×{SQL_PER_BATCH_SPREAD})"
+        )
+    by_size = sorted((r for r in steady if r["batch"] == steady[0]["batch"]),
+                     key=lambda r: r["n"])
+    if len(by_size) >= 2:
+        a, b = by_size[-2], by_size[-1]
+        k = {key: math.log(b[key] / a[key]) / math.log(b["n"] / a["n"])
+             for key in ("queries", "cpu", "wall")}
+        grow_a, grow_b = (r["peak_rss"] - r["rss_before"] for r in (a, b))
+        slope = (grow_b - grow_a) * 2**20 / (b["n"] - a["n"])
+        drift = ", ".join(f"{r['drift']:.2f}" for r in by_size)
+        out.append(
+            f"- Cost ~ N^k from N={a['n']:,} to N={b['n']:,}: SQL k = {k['queries']:.2f}, "
+            f"Odoo CPU k = {k['cpu']:.2f}, wall k = {k['wall']:.2f}; batch time late/early in "
+            f"the run {drift}; RSS growth "
+            f"{grow_a:.1f} → {grow_b:.1f} MB ({slope:,.0f} bytes per extra product)"
+        )
+    return out
+
+
+def limiter_lines(rows):
+    out = []
+    for r in rows:
+        if not (r["client"] or r["server"]):
+            continue
+        which = ("client budget 2,000/15 min + 120,000/day, emulator limits off" if r["client"]
+                 else "emulator limit 2,000/15 min (429), client budget off")
+        message = " / ".join(line for line in r["message"].splitlines() if line)
+        out.append(
+            f"- Limiter, {which}: N={r['n']:,}: processed {r['processed']:,} in "
+            f"{r['wall']:.1f} s, state {r['state']}, remaining {r['remaining']:,}, "
+            f"prices requests {r['requests'].get('prices', 0)}; message: {message}"
+        )
+        if not r["client"]:
+            continue
+        slot = re.search(r"next slot in (\d+) s", message)
+        windows = math.ceil(r["n"] / LIMIT_15MIN)
+        per_day = min(LIMIT_DAY, LIMIT_15MIN * 96)
+        out.append(
+            f"- Throughput under the client budget: {LIMIT_15MIN:,} products per 15 min, "
+            f"{per_day:,} per day (the day cap binds after {LIMIT_DAY // LIMIT_15MIN} windows, "
+            f"{LIMIT_DAY / LIMIT_15MIN * 15 / 60:.0f} h). A full refresh of {r['n']:,} takes "
+            f"{windows} windows of 15 min: about {windows * 15} min, the last run starting "
+            f"{(windows - 1) * 15} min after the first"
+            + (f" (the sliding budget reopens {int(slot.group(1))} s after the stop: it counts "
+               "in 1-minute buckets)" if slot else "")
+            + ", provided runs start at least that often"
+        )
+        every = r["schedule_minutes"]
+        if every > 15:
+            out.append(
+                f"- With the default schedule of the connection (sync_offers every {every} min; "
+                f"a stopped run is not rescheduled for the budget's next slot): "
+                f"{LIMIT_15MIN:,} products per run, {LIMIT_15MIN * 1440 // every:,} per day; "
+                f"{r['n']:,} refreshed in {windows} runs, the last "
+                f"{(windows - 1) * every / 60:.0f} h after the first"
+            )
+    return out
+
+
+def install(args):
+    subprocess.run(
+        [sys.executable, f"{args.odoo_src}/odoo-bin", "--addons-path", args.addons_path, "-d",
+         args.db, "-i", "supplier_connector", "-u", "supplier_connector", "--without-demo=all",
+         "--stop-after-init", "--no-http", "--log-level", "warn"],
+        check=True,
+    )
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.phase:
+        return child(args)
+    link = addons_dir() / "supplier_connector"
+    if not link.exists():  # Odoo needs the addon in a directory named after it
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(REPO)
+    if args.install:
+        install(args)
+    load = os.getloadavg()
+    rows, failure = [], None
+    try:
+        for case in plan(args):
+            rows.append(measure(args, case))
+    except SystemExit as exc:  # report what was measured, then fail
+        failure = exc
+    try:
+        run_child(args, "cleanup")
+    except SystemExit as exc:
+        failure = failure or exc
+    if rows:
+        text = report(args, rows, load)
+        print(text)
+        RESULTS.mkdir(exist_ok=True)
+        path = RESULTS / f"shate_pull-{datetime.datetime.now():%Y-%m-%d-%H%M}.md"
+        path.write_text(text)
+        print(f"written to {path.relative_to(REPO)}", file=sys.stderr)
+    if failure is not None:
+        print(f"FAILED: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
