@@ -27,7 +27,6 @@ import datetime
 import json
 import math
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -126,9 +125,13 @@ def outcome(env, backend_id):
     resolved = env.cr.fetchone()[0]
     schedule = backend.schedule_ids.filtered(lambda s: s.operation == "sync_offers")[:1]
     minutes = {"minutes": 1, "hours": 60, "days": 1440, "weeks": 10080}
+    # The saved client budget: seconds until it takes the next price request of a full batch.
+    budget = backend._adapter()._budget()
     return {
         "remaining": log.remaining, "message": log.message or "", "offers": offers,
         "resolved": resolved,
+        "next_slot": budget.wait_time(min(backend.batch_size, PRICE_ARTICLES_MAX)) if budget
+        else None,
         "schedule_minutes": (schedule.interval_number * minutes.get(schedule.interval_type, 0)
                              if schedule.enabled else 0),
     }
@@ -442,7 +445,6 @@ def limiter_lines(rows):
         )
         if not r["client"]:
             continue
-        slot = re.search(r"next slot in (\d+) s", message)
         windows = math.ceil(r["n"] / LIMIT_15MIN)
         per_day = min(LIMIT_DAY, LIMIT_15MIN * 96)
         out.append(
@@ -451,8 +453,8 @@ def limiter_lines(rows):
             f"{LIMIT_DAY / LIMIT_15MIN * 15 / 60:.0f} h). A full refresh of {r['n']:,} takes "
             f"{windows} windows of 15 min: about {windows * 15} min, the last run starting "
             f"{(windows - 1) * 15} min after the first"
-            + (f" (the sliding budget reopens {int(slot.group(1))} s after the stop: it counts "
-               "in 1-minute buckets)" if slot else "")
+            + (f" (the saved budget takes the next batch {r['next_slot']:.0f} s after the stop: "
+               "a sliding window counted in 1-minute buckets)" if r["next_slot"] else "")
             + ", provided runs start at least that often"
         )
         every = r["schedule_minutes"]

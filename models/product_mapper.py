@@ -14,7 +14,9 @@ class SupplierProductMapper(models.AbstractModel):
     the vendor product code on the connection partner's vendor price, the manufacturer article
     (when the connection asks by article), the internal reference, the barcode. A code held by
     several products is ambiguous and binds none of them. The remaining codes are checked with
-    the service in API-sized batches; a product is bound by its first code the service knows.
+    the service in API-sized batches, with the product's manufacturer as brand where the service
+    identifies articles by code and brand (Shate-M); a product is bound by its first code the
+    service knows unambiguously, with the brand the service confirmed.
     """
 
     _name = "supplier.product.mapper"
@@ -32,10 +34,14 @@ class SupplierProductMapper(models.AbstractModel):
             for code in codes:
                 holders[code].add(product_id)
         unique_codes = [code for code, owners in holders.items() if len(owners) == 1]
-        known = set()
+        brands = {
+            code: products.browse(next(iter(holders[code]))).manufacturer_name or ""
+            for code in unique_codes
+        }
+        known = {}
         for chunk in split_every(max(backend.batch_size, 1), unique_codes):
             try:
-                known |= adapter.check_codes(list(chunk))
+                known.update(adapter.check_codes(list(chunk), brands))
             except ApiError as exc:
                 run.stop(exc)
                 break
@@ -44,9 +50,10 @@ class SupplierProductMapper(models.AbstractModel):
             codes = codes_by_product.get(product.id, [])
             chosen = next((c for c in codes if c in known and len(holders[c]) == 1), None)
             if chosen:
-                vals_list.append(
-                    {"backend_id": backend.id, "product_id": product.id, "external_code": chosen}
-                )
+                vals_list.append({
+                    "backend_id": backend.id, "product_id": product.id, "external_code": chosen,
+                    "external_brand": known[chosen] or False,
+                })
             elif any(len(holders[c]) > 1 for c in codes):
                 ambiguous.append((product, [c for c in codes if len(holders[c]) > 1]))
             elif run.fatal is None:

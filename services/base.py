@@ -164,8 +164,11 @@ class ServiceAdapter:
         """Prices and stock for ``items`` (list of ItemRef) → BatchResult."""
         raise NotImplementedError
 
-    def check_codes(self, codes):
-        """Which of ``codes`` the service knows → set of codes (used by auto-mapping)."""
+    def check_codes(self, codes, brands):
+        """Which of ``codes`` the service knows → ``{code: brand or ""}`` (auto-mapping).
+
+        ``brands`` maps a code to the product's manufacturer, for services that identify an
+        article by code and brand."""
         raise NotImplementedError
 
     def fetch_catalogue(self, job_state):

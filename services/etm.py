@@ -128,8 +128,8 @@ class EtmAdapter(ServiceAdapter):
         ]
 
     # -- auto-mapping ---------------------------------------------------------------------
-    def check_codes(self, codes):
-        return set(self._prices_isolated(list(codes)))
+    def check_codes(self, codes, brands):
+        return dict.fromkeys(self._prices_isolated(list(codes)), "")
 
     # -- SgGds catalogue ------------------------------------------------------------------
     def fetch_catalogue(self, job_uuid):

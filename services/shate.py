@@ -205,9 +205,13 @@ class ShateAdapter(ShateOrderMixin, ServiceAdapter):
         )
 
     # -- auto-mapping: codes known to Shate (by article + brand) ----------------------------
-    def check_codes(self, codes):
-        found = self.client.search_articles([(code, "") for code in codes])
-        return {code for (code, _brand), articles in found.items() if articles}
+    def check_codes(self, codes, brands):
+        """Codes with exactly one article (under the product's brand when it has one)."""
+        found = self.client.search_articles([(code, brands.get(code, "")) for code in codes])
+        return {
+            code: articles[0].trade_mark_name or ""
+            for (code, _brand), articles in found.items() if len(articles) == 1
+        }
 
     # -- enrichment -------------------------------------------------------------------------
     def product_details(self, code, external_id=None, brand=None):

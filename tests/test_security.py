@@ -23,7 +23,7 @@ class TestSecurity(EtmCase):
     def test_connector_user_cannot_read_credentials(self):
         backend = self.backend.with_user(self.user)
         self.assertEqual(backend.name, "ETM test")
-        for field in ("login", "password", "session_token"):
+        for field in ("login", "password", "api_key", "session_token"):
             with self.assertRaises(AccessError):
                 backend.read([field])
         with self.assertRaises(AccessError):

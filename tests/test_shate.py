@@ -175,3 +175,36 @@ class TestShate(ShateCase):
         self.assertEqual(action["params"]["type"], "danger")
         self.assertIn("rejected the login", action["params"]["message"])
         self.assertNotIn("00000000-0000", action["params"]["message"])
+
+    def test_auto_map_by_reference_and_brand(self):
+        self.bindings.unlink()
+        # Demo products carry the same references: keep this test about its own products.
+        self.env["product.product"].search([
+            ("default_code", "in", self.products.mapped("default_code")),
+            ("id", "not in", self.products.ids),
+        ]).write({"default_code": False})
+        oc105_mahle = self.env["product.product"].create({
+            "name": "OC 105 from MAHLE", "default_code": DEMO_AMBIGUOUS_CODE,
+            "manufacturer_name": "MAHLE",
+        })
+        self.backend.action_map_products()
+        bindings = self.env["supplier.product"].search([("backend_id", "=", self.backend.id)])
+        mapped = {b.product_id: b for b in bindings}
+        for product, article in zip(self.products, self.articles, strict=True):
+            if article.code == DEMO_AMBIGUOUS_CODE:
+                continue  # the same code as oc105_mahle: ambiguous in Odoo, left for a person
+            self.assertEqual(mapped[product].external_code, article.code)
+            self.assertEqual(mapped[product].external_brand, article.trademark)
+        self.assertNotIn(oc105_mahle, mapped)
+        log = self.env["supplier.sync.log"].search(
+            [("backend_id", "=", self.backend.id), ("operation", "=", "map_products")], limit=1
+        )
+        self.assertGreaterEqual(log.failed, 1)
+        # Once the duplicates are gone, the brand decides between KNECHT and MAHLE.
+        (self.products.filtered(lambda p: p.default_code == DEMO_AMBIGUOUS_CODE)).write(
+            {"default_code": False}
+        )
+        self.backend.action_map_products()
+        binding = self.env["supplier.product"].search([("product_id", "=", oc105_mahle.id)])
+        self.assertEqual((binding.external_code, binding.external_brand),
+                         (DEMO_AMBIGUOUS_CODE, "MAHLE"))
