@@ -208,3 +208,18 @@ class TestShate(ShateCase):
         binding = self.env["supplier.product"].search([("product_id", "=", oc105_mahle.id)])
         self.assertEqual((binding.external_code, binding.external_brand),
                          (DEMO_AMBIGUOUS_CODE, "MAHLE"))
+
+    def test_minimum_quantity_reaches_the_vendor_price(self):
+        article = next(a for a in self.catalogue.values()
+                       if a.offers and all(o.minimum > 1 for o in a.offers))
+        product = self.env["product.product"].create({"name": article.name})
+        binding = self.env["supplier.product"].create({
+            "backend_id": self.backend.id, "product_id": product.id,
+            "external_code": article.code, "external_brand": article.trademark,
+        })
+        self.backend.action_sync_offers()
+        best = binding.offer_ids.filtered("is_best")
+        self.assertGreater(best.min_qty, 1)
+        self.assertEqual(best.multiplicity, best.min_qty)
+        info = product.seller_ids.filtered(lambda s: s.partner_id == self.vendor)
+        self.assertEqual(info.min_qty, best.min_qty)
