@@ -106,10 +106,14 @@ class SupplierBackendSchedule(models.Model):
             if not running_tests():
                 self.env.cr.rollback()
             log = self.env["supplier.sync.log"]._record_crash(self.backend_id, self.operation)
+        next_call = started + self._interval()
+        if log.remaining and log.resume_at:
+            # Stopped by a request limit: come back when it frees, not a whole interval later.
+            next_call = min(next_call, log.resume_at)
         self.write(
             {
                 "last_call": started,
-                "next_call": started + self._interval(),
+                "next_call": next_call,
                 "last_log_id": log.id,
                 "run_requested": False,
             }

@@ -43,6 +43,9 @@ class SupplierSyncLog(models.Model):
     failed = fields.Integer(readonly=True)
     not_found = fields.Integer(readonly=True)
     remaining = fields.Integer(readonly=True, help="Items left for the next run.")
+    resume_at = fields.Datetime(
+        readonly=True, help="When the service's request limit lets the remaining items through."
+    )
     request_count = fields.Integer(string="HTTP requests", readonly=True)
     request_details = fields.Char(string="Requests per endpoint", readonly=True)
     message = fields.Text(readonly=True)

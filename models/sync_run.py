@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+from datetime import timedelta
 
 from odoo import fields
 
@@ -75,6 +76,9 @@ class SyncRun:
         """A connection-level error: the run stops here, what was done is kept."""
         self.fatal = exc
         self.messages.append(describe_error(self.env, exc))
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            self.log.resume_at = fields.Datetime.now() + timedelta(seconds=retry_after)
         _logger.warning(
             "Supplier connection %s: %s stopped: %s", self.backend.id, self.log.operation,
             error_code(exc),

@@ -1,4 +1,5 @@
 import time
+from datetime import timedelta
 
 from odoo.tests import tagged
 
@@ -134,6 +135,13 @@ class TestShate(ShateCase):
         self.assertIn("Price requests used: 4 of 5", log.message)
         first = self.bindings.filtered(lambda b: b.sync_state == "ok")
         self.assertEqual(len(first), 4)
+        self.assertTrue(log.resume_at)
+        # The scheduler comes back when the limit frees, not an hour later.
+        schedule = self.backend.schedule_ids.filtered(lambda s: s.operation == "sync_offers")
+        schedule.next_call = False
+        self.env["supplier.backend.schedule"]._cron_run_due()
+        self.assertEqual(schedule.next_call, schedule.last_log_id.resume_at)
+        self.assertLess(schedule.next_call, schedule.last_call + timedelta(minutes=16))
         # The limit is kept between runs: an immediate re-run asks nothing.
         self.emulator.reset()
         self.backend.action_sync_offers()
