@@ -128,7 +128,7 @@ class PurchaseOrder(models.Model):
         try:
             found = adapter.find_sent_order(key, since)
             if found:
-                self._supplier_apply_order(order, found, pairs, [])
+                self._supplier_apply_order(adapter, order, found, pairs, [])
                 return self.env._("%(key)s: found at the supplier as order %(id)s (not sent again).",
                                   key=key, id=found.id)
             result = adapter.send_order(
@@ -144,10 +144,10 @@ class PurchaseOrder(models.Model):
         if not result.created:
             self._supplier_refused(order, result, pairs)
             return f"{key}: {order.last_error}"
-        self._supplier_apply_order(order, result.orders[0], pairs, result.warnings)
+        self._supplier_apply_order(adapter, order, result.orders[0], pairs, result.warnings)
         return self.env._("%(key)s: sent as order %(id)s.", key=key, id=order.external_id)
 
-    def _supplier_apply_order(self, order, supplier_order, pairs, warnings):
+    def _supplier_apply_order(self, adapter, order, supplier_order, pairs, warnings):
         statuses = self._supplier_statuses(order.backend_id)
         by_article = defaultdict(list)
         for line, offer in pairs:
@@ -165,7 +165,9 @@ class PurchaseOrder(models.Model):
                 "supplier_status_code": code,
                 "supplier_status": statuses.get(code, (code, False))[0],
                 "supplier_status_final": statuses.get(code, (code, False))[1],
-                "supplier_message": "; ".join(item.warnings) or False,
+                "supplier_message": "; ".join(
+                    self._supplier_warning(adapter, warning) for warning in item.warnings
+                ) or False,
             })
         order.write({
             "state": "sent", "external_id": str(supplier_order.id),
@@ -173,18 +175,27 @@ class PurchaseOrder(models.Model):
             "last_error": "; ".join(warnings) or False,
         })
 
+    def _supplier_warning(self, adapter, warning):
+        """A warning in plain words: a price change becomes "Price changed from X to Y"."""
+        change = adapter.price_change(warning)
+        if not change:
+            return warning
+        return self.env._("Price changed from %(old).2f to %(new).2f.", old=change[0], new=change[1])
+
     def _supplier_refused(self, order, result, pairs):
-        by_price_id = {offer.external_offer_id: line for line, offer in pairs}
-        for error in result.price_item_errors:
-            line = by_price_id.get(error.price_id)
-            if line:
-                line.supplier_message = "; ".join(error.errors) or self.env._("Refused.")
+        """Nothing was created: each line says why (its own errors, else the order's)."""
         reasons = result.errors + list(result.error_descriptions.values())
-        order.write({
-            "state": "error",
-            "last_error": self.env._("The supplier refused the order: %(reasons)s",
-                                     reasons="; ".join(reasons) or result.error_code or "?"),
-        })
+        order_reason = self.env._(
+            "The supplier refused the order: %(reasons)s",
+            reasons="; ".join(reasons) or result.error_code or "?",
+        )
+        line_errors = {error.price_id: error for error in result.price_item_errors}
+        for line, offer in pairs:
+            error = line_errors.get(offer.external_offer_id)
+            line.supplier_message = (
+                "; ".join(error.errors) or self.env._("Refused.")
+            ) if error else order_reason
+        order.write({"state": "error", "last_error": order_reason})
 
     @api.model
     def _supplier_statuses(self, backend):

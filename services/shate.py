@@ -17,7 +17,7 @@ Decisions where the document is silent (the client's docstring has the protocol 
 from ..api.errors import ApiError, NotFound
 from ..api.rate_budget import RateBudget
 from ..api.shate import SHATE_DEFAULT_URL, ShateClient
-from ..api.shate_data import ShateOrderLine
+from ..api.shate_data import ShateOrderLine, price_change
 from .base import BatchResult, ItemResult, OfferData, ProductDetails, ServiceAdapter
 
 
@@ -55,6 +55,11 @@ class ShateOrderMixin:
 
     def item_history(self, item_id):
         return self.client.get_order_item_history(item_id)
+
+    @staticmethod
+    def price_change(warning):
+        """(old, new) when an order warning reports a price change, else None."""
+        return price_change(warning)
 
 
 class ShateAdapter(ShateOrderMixin, ServiceAdapter):

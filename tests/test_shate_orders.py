@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -87,7 +89,30 @@ class TestShateOrders(ShateCase):
         self.assertEqual(order.state, "error")
         self.assertIn("refused", order.last_error)
         self.assertTrue(po.order_line.supplier_message)
+        self.assertNotIn("refused the order", po.order_line.supplier_message, "the line's own reason")
         self.assertFalse(self.emulator.placed_orders())
+
+    def test_price_change_warning_is_shown_on_the_line(self):
+        """The price fell between the fresh offers and the order: ordered, with the warning."""
+        engine_class = type(self.env["supplier.sync.engine"])
+        run_offers = engine_class._run_offers
+        emulator = self.emulator
+
+        def offers_then_reprice(engine, *args, **kwargs):
+            log = run_offers(engine, *args, **kwargs)
+            emulator.reprice(0.95)
+            return log
+
+        po = self.make_po([(self.products[0], 2, None)])
+        with patch.object(engine_class, "_run_offers", offers_then_reprice):
+            po.action_supplier_send()
+        line = po.order_line
+        self.assertEqual(po.supplier_order_ids.state, "sent")
+        self.assertTrue(line.supplier_item_id)
+        old = self.bindings[0].offer_ids.filtered("is_best").price
+        self.assertIn("Price changed from", line.supplier_message)
+        self.assertIn(f"{old:.2f}", line.supplier_message)
+        self.assertEqual(len(self.emulator.placed_orders()), 1)
 
     def test_unmapped_line_and_missing_consents(self):
         stranger = self.env["product.product"].create({"name": "Not at Shate"})
