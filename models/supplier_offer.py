@@ -9,11 +9,17 @@ class SupplierOffer(models.Model):
     _order = "binding_id, price, delivery_days, location_code"
 
     binding_id = fields.Many2one("supplier.product", required=True, ondelete="cascade", index=True)
-    backend_id = fields.Many2one(related="binding_id.backend_id", store=True, index=True)
-    company_id = fields.Many2one(related="binding_id.company_id", store=True)
-    product_id = fields.Many2one(related="binding_id.product_id", store=True, index=True)
+    # precompute: filled in the INSERT itself, not by a second UPDATE of every new offer.
+    backend_id = fields.Many2one(
+        related="binding_id.backend_id", store=True, index=True, precompute=True
+    )
+    company_id = fields.Many2one(related="binding_id.company_id", store=True, precompute=True)
+    product_id = fields.Many2one(
+        related="binding_id.product_id", store=True, index=True, precompute=True
+    )
     product_tmpl_id = fields.Many2one(
-        related="binding_id.product_tmpl_id", store=True, index=True, string="Product template"
+        related="binding_id.product_tmpl_id", store=True, index=True, string="Product template",
+        precompute=True,
     )
     location_id = fields.Many2one("supplier.location", string="Store", ondelete="cascade")
     location_code = fields.Char(string="Store code")
