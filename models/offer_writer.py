@@ -1,10 +1,14 @@
-from collections import Counter
+from collections import Counter, namedtuple
 
 from odoo import fields
 from odoo.tools.float_utils import float_compare
 
 from .bulk import bulk_write
 from .error_messages import describe_item
+
+# A store as the writer needs it: plain values, so nothing is re-read after the engine drops
+# the ORM cache between batches.
+Store = namedtuple("Store", "id use_for_stock")
 
 # Binding fields whose change makes a product count as "updated" rather than "unchanged".
 COMPARED = ("price", "price_with_vat", "price_tariff", "price_retail", "qty_available",
@@ -23,7 +27,9 @@ class OfferWriter:
     def __init__(self, backend):
         self.env = backend.env
         self.backend = backend
-        self.locations = {loc.code: loc for loc in backend.location_ids}
+        self.locations = {
+            loc.code: Store(loc.id, loc.use_for_stock) for loc in backend.location_ids
+        }
         self._currencies = {}
 
     def apply(self, bindings, results):
@@ -203,7 +209,7 @@ class OfferWriter:
                     })
         if new:
             for location in self.env["supplier.location"].sudo().create(list(new.values())):
-                self.locations[location.code] = location
+                self.locations[location.code] = Store(location.id, location.use_for_stock)
 
     def _currency(self, code):
         if not code:
