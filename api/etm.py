@@ -34,7 +34,7 @@ Decisions where the ETM document is silent or where working clients know better
 
 from urllib.parse import quote
 
-from .base import HttpClient, LoginGuard, SessionState
+from .base import HttpClient
 from .errors import (
     AuthError,
     BadResponse,
@@ -61,6 +61,7 @@ from .etm_data import (
     text,
     to_int,
 )
+from .session import SessionClientMixin
 
 __all__ = [
     "ETM_DEFAULT_URL",
@@ -86,7 +87,7 @@ def _quote(code):
     return quote(code, safe="")
 
 
-class EtmClient(HttpClient):
+class EtmClient(SessionClientMixin, HttpClient):
     service_name = "ETM iPro"
     secret_params = ("pwd", "log", "session-id")
     rate_limit_per_endpoint = True  # ETM counts ~1 request/s per endpoint group
@@ -117,30 +118,12 @@ class EtmClient(HttpClient):
             1, min(int(price_batch_size or MAX_PRICE_BATCH), MAX_PRICE_BATCH)
         )
         self.allowed_hosts = tuple(allowed_hosts or ())
-        self._guard = LoginGuard(
-            session_state or SessionState(),
-            now=self.now,
+        self._init_session(
+            session_state,
             ttl=session_ttl,
             retry_delay=login_retry_delay,
             min_interval=min_login_interval,
-            service=self.service_name,
         )
-        # Every token this client has held: a service message may still quote an old one.
-        self._tokens = set()
-        self._remember(self._guard.state.token)
-
-    @property
-    def session_state(self):
-        return self._guard.state
-
-    @session_state.setter
-    def session_state(self, state):
-        self._guard.state = state or SessionState()
-        self._remember(self._guard.state.token)
-
-    def _remember(self, token):
-        if token:
-            self._tokens.add(token)
 
     def _secret_values(self):
         return (self._password, self._login_name, *self._tokens)

@@ -114,3 +114,35 @@ class LoginGuard:
     def invalidate(self):
         self.state.token = None
         self.state.expires_at = None
+
+
+class SessionClientMixin:
+    """For clients that log in: the LoginGuard, the ``session_state`` the caller persists between
+    runs, and every token held, so that redaction hides even one a service message quotes later.
+
+    Call ``_init_session(session_state, **guard_options)`` from ``__init__`` after the base
+    client is set up (it needs ``self.now`` and ``self.service_name``).
+    """
+
+    def _init_session(self, session_state, **guard_options):
+        self._guard = LoginGuard(
+            session_state or SessionState(),
+            now=self.now,
+            service=self.service_name,
+            **guard_options,
+        )
+        self._tokens = set()
+        self._remember(self._guard.state.token)
+
+    @property
+    def session_state(self):
+        return self._guard.state
+
+    @session_state.setter
+    def session_state(self, state):
+        self._guard.state = state or SessionState()
+        self._remember(self._guard.state.token)
+
+    def _remember(self, token):
+        if token:
+            self._tokens.add(token)

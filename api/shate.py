@@ -69,7 +69,7 @@ from datetime import time as day_start
 from typing import ClassVar
 from urllib.parse import quote
 
-from .base import HttpClient, LoginGuard, SessionState
+from .base import HttpClient
 from .errors import (
     AuthError,
     BadResponse,
@@ -82,6 +82,7 @@ from .errors import (
     TooLarge,
 )
 from .etm_data import text, to_int
+from .session import SessionClientMixin
 from .shate_data import (
     DELIVERY_MANY,
     ShateOrderLine,
@@ -162,7 +163,7 @@ def _order_lines(lines):
     return parsed
 
 
-class ShateClient(HttpClient):
+class ShateClient(SessionClientMixin, HttpClient):
     service_name = "Shate-M"
     secret_params = ("apikey", "password", "access_token", "refresh_token", "token")
     default_headers: ClassVar[dict] = {"Accept": "application/json"}
@@ -210,30 +211,13 @@ class ShateClient(HttpClient):
         self.allowed_hosts = tuple(allowed_hosts or ())
         # Filled by get_locations(): offers then carry their location's name.
         self.location_names = {}
-        self._guard = LoginGuard(
-            session_state or SessionState(),
-            now=self.now,
+        self._init_session(
+            session_state,
             ttl=self.token_ttl,
             retry_delay=login_retry_delay,
             min_interval=min_login_interval,
             margin=token_margin,
-            service=self.service_name,
         )
-        self._tokens = set()
-        self._remember(self._guard.state.token)
-
-    @property
-    def session_state(self):
-        return self._guard.state
-
-    @session_state.setter
-    def session_state(self, state):
-        self._guard.state = state or SessionState()
-        self._remember(self._guard.state.token)
-
-    def _remember(self, token):
-        if token:
-            self._tokens.add(token)
 
     def _secret_values(self):
         return (self._api_key, self._password, *self._tokens)

@@ -943,14 +943,14 @@ def test_cli_runs_until_sigterm():
         assert match, line
         base, key = match.groups()
         assert key == DEMO_API_KEY
-        token = requests.post(base + "/api/v1/auth/loginByapiKey", data={"apikey": key},
-                              timeout=TIMEOUT).json()["access_token"]
+        token = requests.post(base + "/api/v1/auth/loginByapiKey", timeout=TIMEOUT,
+                              data={"apikey": key}).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        first = requests.post(base + "/api/v1/prices/search", json={"articleId": 3_000_000},
-                              headers=headers, timeout=TIMEOUT)
+        first = requests.post(base + "/api/v1/prices/search", timeout=TIMEOUT,
+                              json={"articleId": 3_000_000}, headers=headers)
         assert first.status_code == 200 and first.json()[0]["articleId"] == 3_000_000
-        second = requests.post(base + "/api/v1/prices/search", json={"articleId": 3_000_000},
-                               headers=headers, timeout=TIMEOUT)
+        second = requests.post(base + "/api/v1/prices/search", timeout=TIMEOUT,
+                               json={"articleId": 3_000_000}, headers=headers)
         assert second.status_code == 429
         assert requests.get(base + "/_emulator/health", timeout=TIMEOUT).json()["service"] == \
             "shate"
