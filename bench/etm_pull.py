@@ -11,28 +11,20 @@ See bench/README.md.
 
 import argparse
 import datetime
-import hashlib
-import json
 import math
 import os
 import re
 import resource
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from contextlib import contextmanager
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "results"
-RESULT_PREFIX = "BENCH-RESULT "
+from bench import harness
+
 BACKEND_NAME = "Benchmark ETM pull"
 CATEGORY_NAME = "Supplier connector benchmark"
 VENDOR_NAME = "Benchmark ETM vendor"
-CHUNK = 5000
 
 # Pass/fail thresholds of the targets (bench/README.md explains each).
 SQL_PER_BATCH_SPREAD = 1.25  # largest / smallest median SQL per batch, over all runs
@@ -42,19 +34,10 @@ MIN_CPU = 2.0  # seconds: shorter runs are not judged on their CPU exponent
 RSS_BYTES_PER_PRODUCT = 1024  # RSS growth slope between the two largest sizes
 
 
-def addons_dir():
-    """Where scripts/lib.sh links the addon: outside the repository, so nothing that walks the
-    addon loops back into it."""
-    digest = hashlib.sha1(str(REPO).encode()).hexdigest()[:12]
-    tmp = os.environ.get("TMPDIR", "/tmp")
-    return Path(os.environ.get("ADDONS_DIR") or f"{tmp}/supplier_connector-addons-{digest}")
-
-
 def parse_args(argv):
-    src = os.environ.get("ODOO_SRC", "/opt/odoo/18.0")
     parser = argparse.ArgumentParser(prog="python -m bench.etm_pull",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--db", default="sc_bench")
+    harness.add_common_args(parser, db="sc_bench")
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated N values")
     parser.add_argument("--batch-sizes", default="50,25",
                         help="the first is used for every size; all are compared at --compare-at")
@@ -64,80 +47,28 @@ def parse_args(argv):
                         help="cron commits after every batch, as scheduled runs do (default)")
     parser.add_argument("--no-stock", dest="stock", action="store_false",
                         help="prices only (pull_stock off: no per-product remains request)")
-    parser.add_argument("--sql-profile", action="store_true",
-                        help="also print the most frequent SQL statements per batch (slower)")
-    parser.add_argument("--timeout", type=int, default=25 * 60, help="seconds per child process")
-    parser.add_argument("--install", action="store_true",
-                        help="install or update supplier_connector in --db first")
-    parser.add_argument("--odoo-src", default=src)
-    parser.add_argument("--addons-path",
-                        default=f"{src}/addons,{src}/odoo/addons,{addons_dir()}")
-    # Internal: what a child process does.
-    parser.add_argument("--phase", choices=("setup", "pull", "cleanup"), help=argparse.SUPPRESS)
-    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--api-url", help=argparse.SUPPRESS)
-    parser.add_argument("--backend-id", type=int, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 # -- child processes: Odoo inside ------------------------------------------------------------
 def child(args):
-    sys.path.insert(0, args.odoo_src)
-    import odoo  # noqa: PLC0415 — only children load Odoo
-    import odoo.modules.registry  # noqa: PLC0415
-
-    odoo.tools.config.parse_config(
-        ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"]
-    )
-    registry = odoo.modules.registry.Registry(args.db)
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        if "supplier.backend" not in env:
-            raise SystemExit(f"supplier_connector is not installed in {args.db}: use --install")
+    with harness.odoo_env(args) as (odoo, env):
         if args.phase == "pull":
             result = pull(odoo, env, args)
         elif args.phase == "setup":
             result = {"backend_id": setup(env, args)}
         else:
-            remove_products(env)
+            harness.remove_products(env, BACKEND_NAME, VENDOR_NAME, CATEGORY_NAME)
             result = {}
     if args.phase != "pull":
-        vacuum(args.db)
-    print(RESULT_PREFIX + json.dumps(result), flush=True)
-
-
-def remove_run(env):
-    """Remove the previous run's connection (bindings, offers, logs, stores go with it by ON
-    DELETE CASCADE) and vendor prices, so every run starts with none of them."""
-    env["supplier.backend"].with_context(active_test=False).search(
-        [("name", "=", BACKEND_NAME)]
-    ).unlink()
-    env.cr.execute(
-        "DELETE FROM product_supplierinfo WHERE partner_id IN "
-        "(SELECT id FROM res_partner WHERE name = %s)", [VENDOR_NAME]
-    )
-    env.cr.commit()
-
-
-def remove_products(env):
-    """At the end: the products too. Through SQL, as unlinking 100,000 products through the ORM
-    takes many minutes; nothing but this benchmark references them."""
-    remove_run(env)
-    # product_supplierinfo.product_id has no index: until VACUUM removes the rows just deleted,
-    # the cascade from each product scans them all (minutes at 100,000).
-    vacuum(env.cr.dbname, "product_supplierinfo")
-    categories = env["product.category"].search([("name", "=", CATEGORY_NAME)])
-    env.cr.execute("DELETE FROM product_template WHERE categ_id = ANY(%s)", [categories.ids])
-    env.invalidate_all()
-    categories.unlink()
-    env.cr.commit()
+        harness.vacuum(args.db)
+    harness.print_result(result)
 
 
 def setup(env, args):
     """A fresh connection with N bindings; products are kept from run to run (their creation,
     about 3 ms each, is the slow part of the setup) and only created when missing."""
-    remove_run(env)
+    harness.remove_run(env, BACKEND_NAME, VENDOR_NAME)
     vendor = env["res.partner"].search([("name", "=", VENDOR_NAME)], limit=1) or env[
         "res.partner"
     ].create({"name": VENDOR_NAME, "is_company": True})
@@ -157,38 +88,10 @@ def setup(env, args):
         "pull_stock": args.stock,
         "partner_id": vendor.id,
     })
-    Product = env["product.product"].with_context(tracking_disable=True, mail_create_nolog=True)
-    product_ids = Product.search([("categ_id", "=", category.id)], order="id", limit=args.n).ids
-    for start in range(0, args.n, CHUNK):
-        indexes = range(start, min(start + CHUNK, args.n))
-        missing = [i for i in indexes if i >= len(product_ids)]
-        product_ids += Product.create([
-            {"name": f"Bench product {i}", "categ_id": category.id, "type": "consu"}
-            for i in missing
-        ]).ids
-        # The emulator's synthetic catalogue has ETM codes str(1_000_000 + i).
-        env["supplier.product"].create([
-            {"backend_id": backend.id, "product_id": product_ids[i],
-             "external_code": str(1_000_000 + i)}
-            for i in indexes
-        ])
-        env.cr.commit()
-        env.invalidate_all()  # keep the setup's memory flat at 100,000
+    # The emulator's synthetic catalogue has ETM codes str(1_000_000 + i).
+    harness.bind_products(env, backend, category, args.n,
+                          lambda i: {"external_code": str(1_000_000 + i)})
     return backend.id
-
-
-def vacuum(db, table=None):
-    """Give every run the same start: no dead rows left by the previous run, fresh statistics.
-
-    Each run deletes and inserts up to 100,000 rows per table; a production database has
-    autovacuum for that, the benchmark does not wait for it.
-    """
-    import odoo.sql_db  # noqa: PLC0415
-
-    with odoo.sql_db.db_connect(db).cursor() as cr:
-        cr._cnx.autocommit = True  # VACUUM cannot run inside a transaction
-        cr.execute(f"VACUUM ANALYZE {table or ''}")
-        cr._cnx.autocommit = False
 
 
 def pull(odoo, env, args):
@@ -273,51 +176,14 @@ def _normalize(query):
 # -- parent: emulators, children, report -----------------------------------------------------
 @contextmanager
 def emulator(n):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "emulators", "etm", "--port", str(port), "--catalogue", str(n)],
-        cwd=REPO, stdout=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300  # generating 100,000 products takes a few seconds
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/_emulator/health", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the ETM emulator did not start (catalogue {n})") from None
-                time.sleep(0.2)
+    with harness.emulator_process("etm", n) as base:
         yield base + "/api/v1"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def run_child(args, phase, *extra):
-    cmd = [sys.executable, "-m", "bench.etm_pull", "--phase", phase, "--db", args.db,
-           "--odoo-src", args.odoo_src, "--addons-path", args.addons_path,
-           "--trigger", args.trigger, *extra]
-    if not args.stock:
-        cmd.append("--no-stock")
-    if args.sql_profile:
-        cmd.append("--sql-profile")
-    try:
-        proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True,
-                              timeout=args.timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise SystemExit(f"{phase} {' '.join(extra)}: stopped after {args.timeout} s") from None
-    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    if proc.returncode or not lines:
-        raise SystemExit(f"{phase} {' '.join(extra)}: failed (exit {proc.returncode})")
-    return json.loads(lines[-1].removeprefix(RESULT_PREFIX))
+    stock = () if args.stock else ("--no-stock",)
+    return harness.run_child(args, "bench.etm_pull", phase, "--trigger", args.trigger, *stock,
+                             *extra)
 
 
 def measure(args, n, batch):
@@ -423,25 +289,11 @@ def targets(args, rows, compare):
     return out
 
 
-def install(args):
-    subprocess.run(
-        [sys.executable, f"{args.odoo_src}/odoo-bin", "--addons-path", args.addons_path, "-d",
-         args.db, "-i", "supplier_connector", "-u", "supplier_connector", "--without-demo=all",
-         "--stop-after-init", "--no-http", "--log-level", "warn"],
-        check=True,
-    )
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.phase:
         return child(args)
-    link = addons_dir() / "supplier_connector"
-    if not link.exists():  # Odoo needs the addon in a directory named after it
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(REPO)
-    if args.install:
-        install(args)
+    harness.prepare(args)
     load = os.getloadavg()  # other work on the machine slows the wall clock, not the counts
     sizes = sorted({int(n) for n in args.sizes.split(",")})  # ascending: k compares neighbours
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
@@ -450,28 +302,13 @@ def main(argv=None):
     if len(batch_sizes) > 1 and args.compare_at not in sizes:
         plan.append((args.compare_at, batch_sizes[0]))
     plan += [(args.compare_at, b) for b in batch_sizes[1:]]
-    rows, compare, failure = [], [], None
-    try:
-        for n, batch in plan:
-            row = measure(args, n, batch)
-            (rows if n in sizes and batch == batch_sizes[0] else compare).append(row)
-    except SystemExit as exc:  # report what was measured, then fail
-        failure = exc
-    try:
-        run_child(args, "cleanup")
-    except SystemExit as exc:
-        failure = failure or exc
-    if rows or compare:
-        text = report(args, rows, compare, load)
-        print(text)
-        RESULTS.mkdir(exist_ok=True)
-        path = RESULTS / f"etm_pull-{datetime.datetime.now():%Y-%m-%d-%H%M}.md"
-        path.write_text(text)
-        print(f"written to {path.relative_to(REPO)}", file=sys.stderr)
-    if failure is not None:
-        print(f"FAILED: {failure}", file=sys.stderr)
-        return 1
-    return 0
+    measured, failure = harness.measure_all(
+        plan, lambda case: measure(args, *case), lambda: run_child(args, "cleanup")
+    )
+    rows = [row for (n, batch), row in measured if n in sizes and batch == batch_sizes[0]]
+    compare = [row for (n, batch), row in measured if not (n in sizes and batch == batch_sizes[0])]
+    text = report(args, rows, compare, load) if measured else ""
+    return harness.publish("etm_pull", text, failure)
 
 
 if __name__ == "__main__":

@@ -28,22 +28,17 @@ and the VACUUM between runs come from :mod:`bench.etm_pull`. See bench/README.md
 
 import argparse
 import datetime
-import json
 import math
 import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 
-from bench.etm_pull import REPO, RESULT_PREFIX, RESULTS, addons_dir, pull, vacuum
+from bench import harness
+from bench.etm_pull import pull
 
 BACKEND_NAME = "Benchmark Shate pull"
 CATEGORY_NAME = "Supplier connector Shate benchmark"
 VENDOR_NAME = "Benchmark Shate vendor"
-CHUNK = 5000
 PRICE_ARTICLES_MAX = 20  # the client's cap of articles per price request
 ARTICLE_KEYS_MAX = 50  # the client's keys per articles/search request
 LIMIT_15MIN, LIMIT_DAY = 2000, 120_000  # Shate-M's documented limits for API accounts
@@ -51,10 +46,9 @@ SQL_PER_BATCH_SPREAD = 1.25  # largest / smallest median SQL per batch of the re
 
 
 def parse_args(argv):
-    src = os.environ.get("ODOO_SRC", "/opt/odoo/18.0")
     parser = argparse.ArgumentParser(prog="python -m bench.shate_pull",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--db", default="sc_bench_shate")
+    harness.add_common_args(parser, db="sc_bench_shate")
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated N values")
     parser.add_argument("--batch-sizes", default="20,10",
                         help="the first is used for every run; the others are compared at "
@@ -68,23 +62,10 @@ def parse_args(argv):
                              "(0 = skip)")
     parser.add_argument("--limit-at", type=int, default=10000,
                         help="N of the two rate-limit runs (0 = skip)")
-    parser.add_argument("--sql-profile", action="store_true",
-                        help="also print the most frequent SQL statements per batch (slower)")
-    parser.add_argument("--timeout", type=int, default=25 * 60, help="seconds per child process")
-    parser.add_argument("--install", action="store_true",
-                        help="install or update supplier_connector in --db first")
-    parser.add_argument("--odoo-src", default=src)
-    parser.add_argument("--addons-path",
-                        default=f"{src}/addons,{src}/odoo/addons,{addons_dir()}")
-    # Internal: what a child process does.
-    parser.add_argument("--phase", choices=("setup", "pull", "cleanup"), help=argparse.SUPPRESS)
-    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
+    # Internal: what a child process does (besides the harness's flags).
     parser.add_argument("--unresolved", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--client-limits", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--api-url", help=argparse.SUPPRESS)
-    parser.add_argument("--backend-id", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.trigger = "cron"  # what bench.etm_pull.pull reads: scheduled runs commit per batch
     return args
@@ -92,18 +73,7 @@ def parse_args(argv):
 
 # -- child processes: Odoo inside ------------------------------------------------------------
 def child(args):
-    sys.path.insert(0, args.odoo_src)
-    import odoo  # noqa: PLC0415 — only children load Odoo
-    import odoo.modules.registry  # noqa: PLC0415
-
-    odoo.tools.config.parse_config(
-        ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"]
-    )
-    registry = odoo.modules.registry.Registry(args.db)
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        if "supplier.backend" not in env:
-            raise SystemExit(f"supplier_connector is not installed in {args.db}: use --install")
+    with harness.odoo_env(args) as (odoo, env):
         if args.phase == "pull":
             if args.warm:  # the first pull, not measured: the measured one is the second
                 backend = env["supplier.backend"].browse(args.backend_id)
@@ -114,11 +84,11 @@ def child(args):
         elif args.phase == "setup":
             result = {"backend_id": setup(env, args)}
         else:
-            remove_products(env)
+            harness.remove_products(env, BACKEND_NAME, VENDOR_NAME, CATEGORY_NAME)
             result = {}
     if args.phase != "pull":
-        vacuum(args.db)
-    print(RESULT_PREFIX + json.dumps(result), flush=True)
+        harness.vacuum(args.db)
+    harness.print_result(result)
 
 
 def outcome(env, backend_id):
@@ -148,37 +118,13 @@ def outcome(env, backend_id):
     }
 
 
-def remove_run(env):
-    """Remove the previous run's connection (bindings, offers, logs, stores go with it by ON
-    DELETE CASCADE) and vendor prices, so every run starts with none of them."""
-    env["supplier.backend"].with_context(active_test=False).search(
-        [("name", "=", BACKEND_NAME)]
-    ).unlink()
-    env.cr.execute(
-        "DELETE FROM product_supplierinfo WHERE partner_id IN "
-        "(SELECT id FROM res_partner WHERE name = %s)", [VENDOR_NAME]
-    )
-    env.cr.commit()
-
-
-def remove_products(env):
-    """At the end: the products too, through SQL (see bench.etm_pull.remove_products)."""
-    remove_run(env)
-    vacuum(env.cr.dbname, "product_supplierinfo")
-    categories = env["product.category"].search([("name", "=", CATEGORY_NAME)])
-    env.cr.execute("DELETE FROM product_template WHERE categ_id = ANY(%s)", [categories.ids])
-    env.invalidate_all()
-    categories.unlink()
-    env.cr.commit()
-
-
 def setup(env, args):
     """A fresh connection with N bindings to the emulator's synthetic articles: code and trade
     mark always, the articleId too unless --unresolved. Products are kept from run to run."""
     from emulators.shate_catalogue import generate_catalogue  # noqa: PLC0415
     from emulators.shate_demo import DEMO_API_KEY  # noqa: PLC0415
 
-    remove_run(env)
+    harness.remove_run(env, BACKEND_NAME, VENDOR_NAME)
     vendor = env["res.partner"].search([("name", "=", VENDOR_NAME)], limit=1) or env[
         "res.partner"
     ].create({"name": VENDOR_NAME, "is_company": True})
@@ -203,74 +149,25 @@ def setup(env, args):
     if (backend.price_limit_15min, backend.price_limit_day) != limits:
         raise SystemExit(f"price limits {limits} not kept by the connection")
     articles = list(generate_catalogue(args.n).values())  # the emulator's catalogue, same seed
-    Product = env["product.product"].with_context(tracking_disable=True, mail_create_nolog=True)
-    product_ids = Product.search([("categ_id", "=", category.id)], order="id", limit=args.n).ids
-    for start in range(0, args.n, CHUNK):
-        indexes = range(start, min(start + CHUNK, args.n))
-        missing = [i for i in indexes if i >= len(product_ids)]
-        product_ids += Product.create([
-            {"name": f"Bench Shate product {i}", "categ_id": category.id, "type": "consu"}
-            for i in missing
-        ]).ids
-        env["supplier.product"].create([
-            {"backend_id": backend.id, "product_id": product_ids[i],
-             "external_code": articles[i].code, "external_brand": articles[i].trademark,
-             "external_id": False if args.unresolved else str(articles[i].id)}
-            for i in indexes
-        ])
-        env.cr.commit()
-        env.invalidate_all()
+    harness.bind_products(env, backend, category, args.n, lambda i: {
+        "external_code": articles[i].code,
+        "external_brand": articles[i].trademark,
+        "external_id": False if args.unresolved else str(articles[i].id),
+    })
     return backend.id
 
 
 # -- parent: emulators, children, report -----------------------------------------------------
-@contextmanager
 def emulator(n, server_limit):
     """A Shate emulator with N synthetic articles; its price limits only with server_limit."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     limits = (LIMIT_15MIN, LIMIT_DAY) if server_limit else (0, 0)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "emulators", "shate", "--port", str(port), "--catalogue", str(n),
-         "--price-limit-15min", str(limits[0]), "--price-limit-day", str(limits[1])],
-        cwd=REPO, stdout=subprocess.DEVNULL,
+    return harness.emulator_process(
+        "shate", n, "--price-limit-15min", str(limits[0]), "--price-limit-day", str(limits[1])
     )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/_emulator/health", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the Shate emulator did not start (catalogue {n})") from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def run_child(args, phase, *extra):
-    cmd = [sys.executable, "-m", "bench.shate_pull", "--phase", phase, "--db", args.db,
-           "--odoo-src", args.odoo_src, "--addons-path", args.addons_path, *extra]
-    if args.sql_profile:
-        cmd.append("--sql-profile")
-    try:
-        proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True,
-                              timeout=args.timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise SystemExit(f"{phase} {' '.join(extra)}: stopped after {args.timeout} s") from None
-    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    if proc.returncode or not lines:
-        raise SystemExit(f"{phase} {' '.join(extra)}: failed (exit {proc.returncode})")
-    return json.loads(lines[-1].removeprefix(RESULT_PREFIX))
+    return harness.run_child(args, "bench.shate_pull", phase, *extra)
 
 
 def wait_for_fresh_window(margin=120):
@@ -491,47 +388,17 @@ def limiter_lines(rows):
     return out
 
 
-def install(args):
-    subprocess.run(
-        [sys.executable, f"{args.odoo_src}/odoo-bin", "--addons-path", args.addons_path, "-d",
-         args.db, "-i", "supplier_connector", "-u", "supplier_connector", "--without-demo=all",
-         "--stop-after-init", "--no-http", "--log-level", "warn"],
-        check=True,
-    )
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.phase:
         return child(args)
-    link = addons_dir() / "supplier_connector"
-    if not link.exists():  # Odoo needs the addon in a directory named after it
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(REPO)
-    if args.install:
-        install(args)
+    harness.prepare(args)
     load = os.getloadavg()
-    rows, failure = [], None
-    try:
-        for case in plan(args):
-            rows.append(measure(args, case))
-    except SystemExit as exc:  # report what was measured, then fail
-        failure = exc
-    try:
-        run_child(args, "cleanup")
-    except SystemExit as exc:
-        failure = failure or exc
-    if rows:
-        text = report(args, rows, load)
-        print(text)
-        RESULTS.mkdir(exist_ok=True)
-        path = RESULTS / f"shate_pull-{datetime.datetime.now():%Y-%m-%d-%H%M}.md"
-        path.write_text(text)
-        print(f"written to {path.relative_to(REPO)}", file=sys.stderr)
-    if failure is not None:
-        print(f"FAILED: {failure}", file=sys.stderr)
-        return 1
-    return 0
+    measured, failure = harness.measure_all(
+        plan(args), lambda case: measure(args, case), lambda: run_child(args, "cleanup")
+    )
+    rows = [row for _case, row in measured]
+    return harness.publish("shate_pull", report(args, rows, load) if rows else "", failure)
 
 
 if __name__ == "__main__":
