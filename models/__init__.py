@@ -1,4 +1,6 @@
 from . import supplier_backend
+from . import backend_etm
+from . import backend_shate
 from . import supplier_backend_schedule
 from . import supplier_location
 from . import supplier_reference

@@ -51,7 +51,7 @@ class SupplierCatalogueImporter(models.AbstractModel):
                 "automatically when it is ready."
             ))
             return run.finish(adapter)
-        self._apply(backend, items, run)
+        self._apply(backend, adapter, items, run)
         return run.finish(adapter)
 
     @api.model
@@ -61,7 +61,7 @@ class SupplierCatalogueImporter(models.AbstractModel):
         schedule.write({"next_call": soon})
 
     @api.model
-    def _apply(self, backend, items, run):
+    def _apply(self, backend, adapter, items, run):
         Binding = self.env["supplier.product"].sudo()
         existing = Binding.search([("backend_id", "=", backend.id)])
         by_external_id = {b.external_id: b for b in existing if b.external_id}
@@ -72,7 +72,7 @@ class SupplierCatalogueImporter(models.AbstractModel):
         matched = set()
         for item in items:
             run.add(processed=1)
-            code = self._code_for(backend, item)
+            code = adapter.catalogue_code(item)
             binding = by_external_id.get(item.external_id) or by_code.get(code)
             if binding:
                 if binding.external_id != item.external_id:
@@ -120,15 +120,6 @@ class SupplierCatalogueImporter(models.AbstractModel):
             "Catalogue lines: %(lines)s. New mappings: %(mapped)s (new products: %(products)s).",
             lines=len(items), mapped=len(new_bindings), products=len(new_products),
         ))
-
-    @api.model
-    def _code_for(self, backend, item):
-        """The code the connection asks by, taken from the catalogue line."""
-        if backend.etm_code_type == "cli" and item.client_code:
-            return item.client_code
-        if backend.etm_code_type == "mnf" and item.article:
-            return item.article
-        return item.external_id
 
     @api.model
     def _product_index(self, backend):

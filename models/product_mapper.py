@@ -28,7 +28,7 @@ class SupplierProductMapper(models.AbstractModel):
         run = SyncRun(self.env, backend, "map_products", "manual")
         adapter = backend._adapter()
         products = self._unmapped_products(backend)
-        codes_by_product = self._candidate_codes(backend, products)
+        codes_by_product = self._candidate_codes(backend, adapter, products)
         holders = defaultdict(set)
         for product_id, codes in codes_by_product.items():
             for code in codes:
@@ -88,7 +88,7 @@ class SupplierProductMapper(models.AbstractModel):
         ])
 
     @api.model
-    def _candidate_codes(self, backend, products):
+    def _candidate_codes(self, backend, adapter, products):
         vendor_codes = {}
         if backend.partner_id:
             infos = self.env["product.supplierinfo"].sudo().search([
@@ -100,7 +100,7 @@ class SupplierProductMapper(models.AbstractModel):
                 targets = info.product_id or info.product_tmpl_id.product_variant_ids
                 for product in targets:
                     vendor_codes.setdefault(product.id, info.product_code)
-        by_article = backend.etm_code_type == "mnf"
+        by_article = adapter.asks_by_article()
         codes = {}
         for product in products:
             candidates = [

@@ -7,9 +7,6 @@ from ..api.session import SessionState
 from ..services import ADAPTERS, get_adapter
 from .error_messages import describe_error
 
-SERVICES = [("etm", "ETM iPro"), ("shate", "Shate-M Plus")]
-
-
 class SupplierBackend(models.Model):
     """A connection to one account of one service (ETM, Shate-M, MoySklad, IMSKLAD, UDOMA)."""
 
@@ -21,7 +18,8 @@ class SupplierBackend(models.Model):
     name = fields.Char(required=True, tracking=True)
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True, tracking=True)
-    service = fields.Selection(SERVICES, required=True, default="etm", tracking=True)
+    # Each service adds itself with ``selection_add`` in models/backend_<service>.py.
+    service = fields.Selection([], required=True, tracking=True)
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company, tracking=True
     )
@@ -47,7 +45,9 @@ class SupplierBackend(models.Model):
         help="The service's address. Change it for a test server, a proxy or the local emulator.",
     )
     trusted_hosts = fields.Char(
-        default="etm.ru",
+        compute="_compute_trusted_hosts",
+        store=True,
+        readonly=False,
         help="Comma-separated hosts (and their subdomains) files and images may be downloaded "
         "from, besides the API host.",
     )
@@ -90,13 +90,6 @@ class SupplierBackend(models.Model):
     )
     pull_stock = fields.Boolean(default=True, help="Also pull stock per store.")
 
-    # ETM
-    etm_code_type = fields.Selection(
-        [("etm", "ETM code"), ("cli", "Client code"), ("mnf", "Manufacturer article")],
-        string="Code type",
-        default="etm",
-        help="Which code the mapped products are asked by.",
-    )
     catalogue_job_ref = fields.Char(copy=False, readonly=True, string="Catalogue job")
     catalogue_poll_count = fields.Integer(
         default=6, help="How many times the button asks whether the catalogue file is ready."
@@ -122,40 +115,12 @@ class SupplierBackend(models.Model):
         string="Within days", default=3, help="For 'Cheapest within N days'."
     )
 
-    # Shate-M
-    shate_agreement_id = fields.Many2one(
-        "supplier.reference",
-        string="Agreement",
-        domain="[('backend_id', '=', id), ('kind', '=', 'agreement')]",
-        help="Loaded by Test connection.",
-    )
-    shate_delivery_address_id = fields.Many2one(
-        "supplier.reference",
-        string="Delivery address",
-        domain="[('backend_id', '=', id), ('kind', '=', 'delivery_address')]",
-        help="Loaded by Test connection.",
-    )
-    shate_include_analogs = fields.Boolean(string="Include analogs")
-    order_accept_terms = fields.Boolean(
-        string="Accept terms of delivery",
-        help="Orders are sent with the consent to the supplier's terms of delivery.",
-    )
-    order_accept_personal_data = fields.Boolean(
-        string="Accept personal data policy",
-        help="Orders are sent with the consent to the supplier's personal data policy.",
-    )
-    price_limit_15min = fields.Integer(
-        string="Price requests per 15 minutes",
-        compute="_compute_price_limits", store=True, readonly=False,
-        help="Client-side limit (Shate-M: 2,000 for API accounts; 1,200 in Belarus). 0 = none.",
-    )
-    price_limit_day = fields.Integer(
-        string="Price requests per day",
-        compute="_compute_price_limits", store=True, readonly=False,
-        help="Client-side limit (Shate-M: 120,000 for API accounts; 40,000 in Belarus). 0 = none.",
-    )
     price_budget_state = fields.Json(copy=False, readonly=True)
     reference_ids = fields.One2many("supplier.reference", "backend_id", string="Reference lists")
+    # What the service can do, for the views (the core view names no service).
+    can_import_catalogue = fields.Boolean(compute="_compute_capabilities")
+    sells_by_offer = fields.Boolean(compute="_compute_capabilities")
+    has_references = fields.Boolean(compute="_compute_capabilities")
 
     location_ids = fields.One2many("supplier.location", "backend_id", string="Stores")
     schedule_ids = fields.One2many("supplier.backend.schedule", "backend_id")
@@ -187,13 +152,21 @@ class SupplierBackend(models.Model):
                 backend.batch_size = ADAPTERS[backend.service].batch_size
 
     @api.depends("service")
-    def _compute_price_limits(self):
+    def _compute_trusted_hosts(self):
+        defaults = {adapter.default_trusted_hosts for adapter in ADAPTERS.values()}
         for backend in self:
-            limited = backend.service == "shate"
-            if limited and not backend.price_limit_15min:
-                backend.price_limit_15min = 2000
-            if limited and not backend.price_limit_day:
-                backend.price_limit_day = 120000
+            adapter = ADAPTERS.get(backend.service)
+            if adapter and (not backend.trusted_hosts or backend.trusted_hosts in defaults):
+                backend.trusted_hosts = adapter.default_trusted_hosts
+
+    @api.depends("service")
+    def _compute_capabilities(self):
+        for backend in self:
+            adapter = ADAPTERS.get(backend.service)
+            operations = adapter.operations if adapter else ()
+            backend.can_import_catalogue = "import_catalogue" in operations
+            backend.sells_by_offer = bool(adapter and adapter.sells_by_offer)
+            backend.has_references = bool(adapter and adapter.has_references)
 
     def _compute_counts(self):
         bindings = dict(

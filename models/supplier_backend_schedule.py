@@ -4,6 +4,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 
+from ..services import ADAPTERS
 from .sync_run import commit_progress, running_tests
 
 _logger = logging.getLogger(__name__)
@@ -13,19 +14,6 @@ OPERATIONS = [
     ("import_catalogue", "Import catalogue"),
     ("pull_order_status", "Order status"),
 ]
-
-# Operations a service runs on a schedule, with the default interval of a new connection.
-SCHEDULED_BY_DEFAULT = {
-    "etm": [
-        ("sync_offers", {"interval_number": 1, "interval_type": "hours", "enabled": True}),
-        ("import_catalogue", {"interval_number": 7, "interval_type": "days", "enabled": False}),
-    ],
-    "shate": [
-        ("sync_offers", {"interval_number": 1, "interval_type": "hours", "enabled": True}),
-        ("pull_order_status", {"interval_number": 30, "interval_type": "minutes", "enabled": True}),
-    ],
-}
-
 
 class SupplierBackendSchedule(models.Model):
     """When a connection runs one operation unattended (one line per operation)."""
@@ -59,7 +47,8 @@ class SupplierBackendSchedule(models.Model):
 
     @api.model
     def _default_intervals(self, service):
-        return SCHEDULED_BY_DEFAULT.get(service, [])
+        adapter = ADAPTERS.get(service)
+        return adapter.default_schedules if adapter else ()
 
     def _interval(self):
         return relativedelta(**{self.interval_type: self.interval_number})

@@ -120,8 +120,15 @@ class ServiceAdapter:
 
     service = None
     default_url = ""
+    # Hosts (and their subdomains) files and images may come from besides the API host.
+    default_trusted_hosts = ""
     batch_size = 50
     operations = ()
+    # Operations run on a schedule by default: [(operation, {interval_number, interval_type,
+    # enabled})] for the connection's schedule lines.
+    default_schedules = ()
+    # True when Test connection loads reference lists (agreements, addresses, statuses...).
+    has_references = False
     # True when the service sells by offer (price per location): the engine then picks the
     # vendor price among the offers with the connection's rule.
     sells_by_offer = False
@@ -138,6 +145,20 @@ class ServiceAdapter:
 
     def _build_client(self):
         raise NotImplementedError
+
+    def trusted_hosts(self):
+        """The connection's download allow-list (its default when left empty)."""
+        hosts = self.backend.trusted_hosts or self.default_trusted_hosts
+        return tuple(h.strip() for h in hosts.split(",") if h.strip())
+
+    def catalogue_code(self, item):
+        """The code a mapping asks by, taken from a CatalogueItem."""
+        return item.external_id
+
+    def asks_by_article(self):
+        """True when mappings are asked by the manufacturer's article (auto-mapping tries the
+        product's article before its internal reference)."""
+        return False
 
     def session_state(self):
         """The client's session after the calls, so the connection can reuse it next run."""

@@ -31,12 +31,16 @@ ITEM_LEVEL_ERRORS = (NotFound, RequestRejected)
 class EtmAdapter(ServiceAdapter):
     service = "etm"
     default_url = ETM_DEFAULT_URL
+    default_trusted_hosts = "etm.ru"
     batch_size = 50
     operations = ("sync_offers", "map_products", "import_catalogue", "enrich")
+    default_schedules = (
+        ("sync_offers", {"interval_number": 1, "interval_type": "hours", "enabled": True}),
+        ("import_catalogue", {"interval_number": 7, "interval_type": "days", "enabled": False}),
+    )
 
     def _build_client(self):
         backend = self.backend
-        hosts = tuple(h.strip() for h in (backend.trusted_hosts or "").split(",") if h.strip())
         return EtmClient(
             base_url=backend.api_url or ETM_DEFAULT_URL,
             login=backend.login or "",
@@ -47,7 +51,7 @@ class EtmAdapter(ServiceAdapter):
             timeout=backend.timeout or 30,
             max_retries=backend.max_retries,
             rate_limit=backend.rate_limit or 0.0,
-            allowed_hosts=hosts or ("etm.ru",),
+            allowed_hosts=self.trusted_hosts(),
         )
 
     # -- test connection ------------------------------------------------------------------
@@ -128,6 +132,16 @@ class EtmAdapter(ServiceAdapter):
         ]
 
     # -- auto-mapping ---------------------------------------------------------------------
+    def asks_by_article(self):
+        return self.backend.etm_code_type == "mnf"
+
+    def catalogue_code(self, item):
+        if self.backend.etm_code_type == "cli" and item.client_code:
+            return item.client_code
+        if self.backend.etm_code_type == "mnf" and item.article:
+            return item.article
+        return item.external_id
+
     def check_codes(self, codes, brands):
         return dict.fromkeys(self._prices_isolated(list(codes)), "")
 

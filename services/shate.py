@@ -16,7 +16,7 @@ Decisions where the document is silent (the client's docstring has the protocol 
 
 from ..api.errors import ApiError, NotFound
 from ..api.rate_budget import RateBudget
-from ..api.shate import SHATE_DEFAULT_URL, ShateClient
+from ..api.shate import SHATE_DEFAULT_URL, SHATE_HOSTS, ShateClient
 from ..api.shate_data import ShateOrderLine, price_change
 from .base import BatchResult, ItemResult, OfferData, ProductDetails, ServiceAdapter
 
@@ -65,9 +65,15 @@ class ShateOrderMixin:
 class ShateAdapter(ShateOrderMixin, ServiceAdapter):
     service = "shate"
     default_url = SHATE_DEFAULT_URL
+    default_trusted_hosts = ", ".join(SHATE_HOSTS)
     batch_size = 20
     operations = ("sync_offers", "map_products", "enrich", "push_purchase", "pull_order_status")
+    default_schedules = (
+        ("sync_offers", {"interval_number": 1, "interval_type": "hours", "enabled": True}),
+        ("pull_order_status", {"interval_number": 30, "interval_type": "minutes", "enabled": True}),
+    )
     sells_by_offer = True
+    has_references = True
 
     def _build_client(self):
         backend = self.backend
@@ -84,6 +90,7 @@ class ShateAdapter(ShateOrderMixin, ServiceAdapter):
             timeout=backend.timeout or 30,
             max_retries=backend.max_retries,
             rate_limit=backend.rate_limit or 0.0,
+            allowed_hosts=self.trusted_hosts(),
         )
         # A 429 is the server's limit: wait a short Retry-After out, otherwise stop the run
         # cleanly (the next one continues stalest first) instead of holding a worker for minutes.
