@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
 from .error_messages import describe_error
+from .notification import notification
 
 
 class ProductTemplate(models.Model):
@@ -119,14 +120,4 @@ class ProductProduct(models.Model):
         return log._notification()
 
     def _supplier_notification(self, message, kind):
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Supplier sync"),
-                "message": message,
-                "type": kind,
-                "sticky": kind != "success",
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return notification(self.env._("Supplier sync"), message, kind)

@@ -1,4 +1,3 @@
-from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -6,6 +5,8 @@ from odoo.exceptions import UserError
 from ..api.session import SessionState
 from ..services import ADAPTERS, get_adapter
 from .error_messages import describe_error
+from .notification import notification
+
 
 class SupplierBackend(models.Model):
     """A connection to one account of one service (ETM, Shate-M, MoySklad, IMSKLAD, UDOMA)."""
@@ -395,16 +396,4 @@ class SupplierBackend(models.Model):
         return True
 
     def _notify(self, message, kind="info", sticky=False):
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.display_name,
-                "message": message,
-                "type": kind,
-                "sticky": sticky,
-            },
-        }
-
-    def _is_stale_before(self):
-        return fields.Datetime.now() - timedelta(hours=self.stale_after_hours or 24)
+        return notification(self.display_name, message, kind, sticky)

@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.osv import expression
 
 SYNC_STATES = [
     ("new", "New"),
@@ -52,6 +55,12 @@ class SupplierProduct(models.Model):
     sync_state = fields.Selection(SYNC_STATES, default="new", required=True, readonly=True, index=True)
     sync_message = fields.Char(readonly=True)
     last_sync = fields.Datetime(readonly=True, copy=False, index=True)
+    is_stale = fields.Boolean(
+        string="Stale",
+        compute="_compute_is_stale",
+        search="_search_is_stale",
+        help="Not refreshed successfully for longer than the connection's 'Stale after hours'.",
+    )
     offer_ids = fields.One2many("supplier.offer", "binding_id", string="Offers", readonly=True)
 
     _sql_constraints = [
@@ -81,6 +90,30 @@ class SupplierProduct(models.Model):
             vals.setdefault("sync_state", "new")
             vals.setdefault("external_id", False)
         return super().write(vals)
+
+    @api.depends("last_sync", "backend_id.stale_after_hours")
+    def _compute_is_stale(self):
+        now = fields.Datetime.now()
+        for binding in self:
+            hours = binding.backend_id.stale_after_hours or 24
+            binding.is_stale = not binding.last_sync or binding.last_sync < now - timedelta(hours=hours)
+
+    def _search_is_stale(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise ValidationError(self.env._("Unsupported search on 'Stale'."))
+        # One condition per threshold: each connection has its own "stale after hours".
+        now = fields.Datetime.now()
+        backends = self.env["supplier.backend"].sudo().with_context(active_test=False).search([])
+        stale = expression.OR([
+            [
+                ("backend_id", "in", group.ids),
+                "|", ("last_sync", "=", False), ("last_sync", "<", now - timedelta(hours=hours)),
+            ]
+            for hours, group in backends.grouped(lambda b: b.stale_after_hours or 24).items()
+        ]) if backends else expression.FALSE_DOMAIN
+        if (operator == "=") == value:
+            return stale
+        return ["!", *expression.normalize_domain(stale)]
 
     def _compute_display_name(self):
         for binding in self:

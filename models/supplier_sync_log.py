@@ -2,6 +2,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 
+from .notification import notification
 from .supplier_backend_schedule import OPERATIONS
 
 LOG_OPERATIONS = OPERATIONS + [("map_products", "Map products"), ("enrich", "Enrich products"),
@@ -101,17 +102,7 @@ class SupplierSyncLog(models.Model):
     def _notification(self):
         self.ensure_one()
         kind = {"done": "success", "partial": "warning", "failed": "danger"}.get(self.state, "info")
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.name,
-                "message": self._summary(),
-                "type": kind,
-                "sticky": self.state != "done",
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return notification(self.name, self._summary(), kind, sticky=self.state != "done")
 
     def _action_open(self):
         action = self.env["ir.actions.act_window"]._for_xml_id(
