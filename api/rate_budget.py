@@ -24,11 +24,21 @@ import time
 
 from .errors import RateLimited
 
-__all__ = ["BELARUS_PRICE_WINDOWS", "SHATE_PRICE_WINDOWS", "RateBudget"]
+__all__ = ["BELARUS_PRICE_WINDOWS", "SHATE_PRICE_WINDOWS", "RateBudget", "window_key"]
 
 SHATE_PRICE_WINDOWS = ((2000, 15 * 60), (120_000, 24 * 3600))
 BELARUS_PRICE_WINDOWS = ((1200, 15 * 60), (40_000, 24 * 3600))
 STATE_VERSION = 1
+
+
+# Stable keys of the usual windows in ``usage()``: the caller words (and translates) them.
+WINDOW_KEYS = {900: "15min", 86400: "day"}
+
+
+def window_key(seconds):
+    """The ``label`` of a window in ``usage()``: "15min", "day", else its length as "<seconds>s"."""
+    seconds = float(seconds)
+    return WINDOW_KEYS.get(seconds) or f"{seconds:g}s"
 
 
 def _window_label(seconds):
@@ -79,13 +89,16 @@ class RateBudget:
         """Count ``cost`` requests now, or raise RateLimited without counting anything."""
         cost = self._check_cost(cost)
         with self._lock:
-            now = self.clock()
-            self._prune(now)
-            wait, window = self._wait(now, cost)
-            if wait > 0:
-                raise RateLimited(self._refusal(window, wait), retry_after=math.ceil(wait))
+            now = self._admit(cost)
             index = self._index(now)
             self._buckets[index] = self._buckets.get(index, 0) + cost
+
+    def check(self, cost=1):
+        """Raise RateLimited as ``acquire`` would, but count nothing: for a caller that has more
+        to do (a login) before the request leaves, and calls ``acquire`` then."""
+        cost = self._check_cost(cost)
+        with self._lock:
+            self._admit(cost)
 
     def wait_time(self, cost=1):
         """Seconds until ``cost`` requests would be accepted (0 when they would be now)."""
@@ -123,7 +136,10 @@ class RateBudget:
         return min(spare)
 
     def usage(self):
-        """One dict per window: limit, seconds, label, used, remaining (for sync logs / UI)."""
+        """One dict per window: limit, seconds, label, used, remaining (for sync logs / UI).
+
+        ``label`` is a stable key, not words: "15min", "day", else "<seconds>s" (``window_key``).
+        """
         with self._lock:
             now = self.clock()
             report = []
@@ -133,7 +149,7 @@ class RateBudget:
                     {
                         "limit": count,
                         "seconds": seconds,
-                        "label": _window_label(seconds),
+                        "label": window_key(seconds),
                         "used": used,
                         "remaining": max(0, count - used),
                     }
@@ -184,6 +200,15 @@ class RateBudget:
         return cls(windows, state=state, **options)
 
     # -- internals ---------------------------------------------------------------------------
+    def _admit(self, cost):
+        """Now, when ``cost`` requests fit; else RateLimited (under the lock)."""
+        now = self.clock()
+        self._prune(now)
+        wait, window = self._wait(now, cost)
+        if wait > 0:
+            raise RateLimited(self._refusal(window, wait), retry_after=math.ceil(wait))
+        return now
+
     def _check_cost(self, cost):
         cost = int(cost)
         if cost < 0:

@@ -33,9 +33,37 @@ def test_defaults_are_the_documented_limits(clock):
     assert BELARUS_PRICE_WINDOWS == ((1200, 900), (40_000, 86400))
     assert budget.remaining() == 2000
     assert [(u["label"], u["limit"], u["used"]) for u in budget.usage()] == [
-        ("15 min", 2000, 0),
+        ("15min", 2000, 0),
         ("day", 120_000, 0),
     ]
+
+
+def test_usage_labels_are_stable_keys(clock):
+    """The labels are keys the caller words and translates, whatever the language."""
+    budget = RateBudget([(5, 900), (10, 3600), (50, 86400), (3, 90)], clock=clock)
+    budget.acquire(2)
+    assert [(u["label"], u["seconds"], u["used"], u["remaining"]) for u in budget.usage()] == [
+        ("90s", 90.0, 2, 1),
+        ("15min", 900.0, 2, 3),
+        ("3600s", 3600.0, 2, 8),
+        ("day", 86400.0, 2, 48),
+    ]
+
+
+def test_check_refuses_like_acquire_but_counts_nothing(clock):
+    budget = RateBudget([(3, 900)], clock=clock)
+    budget.check(3)
+    assert budget.used(900) == 0
+    budget.acquire(2)
+    budget.check(1)
+    with pytest.raises(RateLimited) as refused:
+        budget.check(2)
+    assert refused.value.retry_after == 960
+    assert budget.used(900) == 2
+    budget.block(30)
+    with pytest.raises(RateLimited):
+        budget.check(0)
+    assert budget.used(900) == 2
 
 
 def test_acquire_until_the_window_is_full(clock):

@@ -13,8 +13,15 @@ from pathlib import Path
 import pytest
 import requests
 
+from emulators.faults import BUILTIN_FAULT_KINDS
 from emulators.shate import ShateEmulator
-from emulators.shate_catalogue import STATUS_CODES, ShateArticle, ShateOffer, normalize_code
+from emulators.shate_catalogue import (
+    STATUS_CODES,
+    ShateAgreement,
+    ShateArticle,
+    ShateOffer,
+    normalize_code,
+)
 from emulators.shate_demo import (
     DEMO_AMBIGUOUS_CODE,
     DEMO_API_KEY,
@@ -311,8 +318,26 @@ def test_search_by_keys_and_ids(api):
     assert all("tradeMark" in a for a in found)
     assert api.post("articles/search", {"Ids": [W712]}).json()[0]["article"]["id"] == W712
     assert api.post("articles/search", {"keys": []}).status_code == 400
-    no_brand = api.post("articles/search", {"keys": [{"articleCode": "OC 105"}]}).json()
-    assert [a["article"]["id"] for a in no_brand] == [1248288, 1248289]  # ambiguous
+
+
+def test_search_by_keys_needs_code_and_trademark(api, emu):
+    """tradeMarkName is required in POST articles/search (document 2.4): a brand-less code is
+    for the GET search, which finds it under every brand."""
+    emu.reset()
+    body = {"keys": [{"articleCode": "OC105", "tradeMarkName": "KNECHT"},
+                     {"articleCode": "OC 105"}, {"articleCode": "W71275", "tradeMarkName": " "},
+                     {"tradeMarkName": "BOSCH"}], "ids": [W712]}
+    refused = api.post("articles/search", body)
+    assert refused.status_code == 400
+    answer = refused.json()
+    assert answer["code"] == "InvalidRequest"
+    assert answer["messages"] == ["keys[1].tradeMarkName: обязательное поле",
+                                  "keys[2].tradeMarkName: обязательное поле",
+                                  "keys[3].articleCode: обязательное поле"]
+    assert api.post("articles/search", {"keys": ["OC105"]}).status_code == 400
+    by_string = api.get("articles/search", params={"searchString": "OC 105"}).json()
+    assert [a["article"]["id"] for a in by_string] == [1248288, 1248289]  # ambiguous
+    assert [r.label for r in emu.requests] == ["articles_search_keys"] * 2 + ["articles_search"]
 
 
 def test_search_keys_limit(http, clock):
@@ -530,6 +555,42 @@ def test_order_agreement_rules(api, http, clock):
         assert refused == ["Код склада договора (SHATE-01) не соответствует коду склада строк "
                            "заказа (SHATE-S01)"]
         assert strict.order([(strict.offer(W712, "SHATE-01")["id"], 1)]).status_code == 200
+
+
+def test_orders_on_cash_agreements_need_fio_and_phone(http, clock):
+    """10.2/10.3: groups НАЛ, ЭКВАИР, МАГ need fio and phone at the top level of the order, by
+    price offer and by cart alike; other groups do not."""
+    agreements = [ShateAgreement("SAGR1", "БЕЗНАЛ", "Договор", "SHATE-01", "BYN")] + [
+        ShateAgreement(code, group, "Физ. лицо", "SHATE-01", "BYN")
+        for code, group in (("CASH", "НАЛ"), ("CARD", "ЭКВАИР"), ("SHOP", "МАГ"))]
+    contact = {"fio": "Иванов Иван Иванович", "phone": "+375 29 123 45 67"}
+    partial = [{}, {"fio": contact["fio"]}, {"phone": contact["phone"]},
+               {"fio": " ", "phone": contact["phone"]}, {"deliveryInfo": dict(
+                   contact, deliveryType="ManyDelivery", deliveryAddressCode="Д1")}]
+    with ShateEmulator(clock=clock, agreements=agreements) as emu:
+        api = Api(emu, http)
+        for code in ("CASH", "CARD", "SHOP"):
+            pid = api.offer(W712, "SHATE-01", agreement=code)["id"]
+            for fields in partial:
+                refused = api.order([(pid, 1)], agreement=code, **fields)
+                assert refused.status_code == 400, (code, fields)
+                answer = refused.json()
+                assert answer["errorDescriptions"]["Fio"].endswith("обязательны поля fio и phone")
+                assert answer["priceItemErrors"] == []  # the lines themselves were fine
+            assert api.order([(pid, 1)], agreement=code, **contact).status_code == 200
+        assert api.order([(api.offer(W712, "SHATE-01")["id"], 1)]).status_code == 200
+        line = api.post("cartitems", {"priceId": api.offer(W712, "SHATE-01", agreement="CASH")[
+            "id"], "quantity": 1}).json()
+        body = {"agreementCode": "CASH", "agreeWithTermsOfDelivery": True,
+                "agreeWithPersonalDataProcessingPolicyAndUserAgreement": True,
+                "cartItems": [{"id": line["id"]}]}
+        refused = api.post("orders/byCartItems", body)
+        assert refused.status_code == 400 and "Fio" in refused.json()["errorDescriptions"]
+        in_cart = api.get("cartitems", params={"agreementCode": "CASH"}).json()
+        assert [i["id"] for i in in_cart] == [line["id"]]  # nothing ordered, nothing removed
+        assert api.post("orders/byCartItems", {**body, **contact}).status_code == 200
+        assert len(emu.placed_orders()) == 5
+        assert emu.requests_for("order_by_cart_items")[-1].json()["fio"] == contact["fio"]
 
 
 def test_order_expected_arrival(api):
@@ -856,8 +917,7 @@ def test_base_faults(api, emu):
     with requests.Session() as fresh:
         assert Api(emu, fresh, api.token).get("locations").status_code == 200
     assert time.monotonic() - started >= 0.2
-    assert {"http_5xx", "timeout", "slow", "malformed_json", "rate_limit", "reset",
-            "expire_token"} == set(emu.fault_kinds)
+    assert set(emu.fault_kinds) == set(BUILTIN_FAULT_KINDS) | {"expire_token"}
 
 
 def test_recording_labels_and_unknown_path(api, emu):
