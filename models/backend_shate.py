@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 
 class SupplierBackendShate(models.Model):
@@ -22,6 +23,15 @@ class SupplierBackendShate(models.Model):
         help="Loaded by Test connection.",
     )
     shate_include_analogs = fields.Boolean(string="Include analogs")
+    shate_agreement_needs_contact = fields.Boolean(related="shate_agreement_id.needs_contact")
+    shate_contact_name = fields.Char(
+        string="Buyer's name",
+        help="Full name sent with orders on agreements that require it (cash, card, shop).",
+    )
+    shate_contact_phone = fields.Char(
+        string="Buyer's phone",
+        help="Phone sent with orders on agreements that require it (cash, card, shop).",
+    )
     order_accept_terms = fields.Boolean(
         string="Accept terms of delivery",
         help="Orders are sent with the consent to the supplier's terms of delivery.",
@@ -49,3 +59,22 @@ class SupplierBackendShate(models.Model):
                 backend.price_limit_15min = 2000
             if limited and not backend.price_limit_day:
                 backend.price_limit_day = 120000
+
+    def _check_ready_to_order(self):
+        """Refuse before anything is sent when the supplier would refuse the order."""
+        super()._check_ready_to_order()
+        if self.service != "shate":
+            return
+        if not (self.order_accept_terms and self.order_accept_personal_data):
+            raise UserError(self.env._(
+                "Accept the supplier's terms of delivery and personal data policy on the "
+                "connection (Settings tab) before sending orders."
+            ))
+        if not self.shate_agreement_id.needs_contact:
+            return
+        if not ((self.shate_contact_name or "").strip() and (self.shate_contact_phone or "").strip()):
+            raise UserError(self.env._(
+                "Orders on the agreement %(agreement)s must carry the buyer's name and phone: "
+                "fill them in on the connection (Settings tab).",
+                agreement=self.shate_agreement_id.name,
+            ))

@@ -83,11 +83,7 @@ class PurchaseOrder(models.Model):
         if not backend:
             raise UserError(self.env._("No supplier connection takes orders for this vendor."))
         backend._check_operation("push_purchase")
-        if not (backend.order_accept_terms and backend.order_accept_personal_data):
-            raise UserError(self.env._(
-                "Accept the supplier's terms of delivery and personal data policy on the "
-                "connection (Settings tab) before sending orders."
-            ))
+        backend._check_ready_to_order()
         return backend.sudo()
 
     def _supplier_plan(self, lines, bindings):

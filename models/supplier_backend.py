@@ -244,7 +244,12 @@ class SupplierBackend(models.Model):
         existing = {(r.kind, r.code): r for r in self.with_context(active_test=False).reference_ids}
         for kind, rows in probe.get("references", {}).items():
             for code, name, extra in rows:
-                vals = {"name": name, "is_final": bool(extra.get("final")), "active": True}
+                vals = {
+                    "name": name,
+                    "is_final": bool(extra.get("final")),
+                    "needs_contact": bool(extra.get("needs_contact")),
+                    "active": True,
+                }
                 reference = existing.get((kind, code))
                 if reference:
                     reference.write(vals)
@@ -262,6 +267,12 @@ class SupplierBackend(models.Model):
         if not self.active:
             raise UserError(self.env._("The connection %s is archived.", self.name))
         return get_adapter(self.sudo())
+
+    def _check_ready_to_order(self):
+        """Raise UserError when an order cannot be sent with the connection's settings.
+
+        Each service adds its own conditions (models/backend_<service>.py)."""
+        self.ensure_one()
 
     def _check_operation(self, operation):
         self.ensure_one()

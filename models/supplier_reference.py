@@ -23,6 +23,11 @@ class SupplierReference(models.Model):
     code = fields.Char(required=True)
     name = fields.Char(required=True)
     is_final = fields.Boolean(help="For order statuses: the line will not change any more.")
+    needs_contact = fields.Boolean(
+        string="Needs buyer's name and phone",
+        help="For agreements: orders on it must carry the buyer's name and phone "
+        "(Shate-M: cash, card-acquiring and shop agreements).",
+    )
     active = fields.Boolean(default=True)
 
     _sql_constraints = [

@@ -39,6 +39,7 @@ class ShateOrderMixin:
     def send_order(self, key, lines, *, accept_terms, accept_personal_data):
         """``lines``: [(price_id, quantity)] of one location → ShateOrderResult (sent once)."""
         backend = self.backend
+        needs_contact = backend.shate_agreement_id.needs_contact
         return self.client.order_by_price_items(
             agreement_code=backend.shate_agreement_id.code or None,
             delivery_address_code=backend.shate_delivery_address_id.code or None,
@@ -46,6 +47,9 @@ class ShateOrderMixin:
             agree_with_terms_of_delivery=accept_terms,
             agree_with_personal_data_policy=accept_personal_data,
             comment=key,
+            # Cash, card-acquiring and shop agreements need the buyer (document, 10.2).
+            fio=backend.shate_contact_name or None if needs_contact else None,
+            phone=backend.shate_contact_phone or None if needs_contact else None,
         )
 
     def orders_by_id(self, order_ids):
@@ -125,7 +129,8 @@ class ShateAdapter(ShateOrderMixin, ServiceAdapter):
         references = {
             "agreement": [
                 (a.code, " · ".join(filter(None, [a.code, a.description, a.currency_code])),
-                 {"currency": a.currency_code, "active": a.is_active})
+                 {"currency": a.currency_code, "active": a.is_active,
+                  "needs_contact": a.needs_contact})
                 for a in client.get_agreements()
             ],
             "delivery_address": [

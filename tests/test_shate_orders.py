@@ -1,3 +1,4 @@
+import json
 from unittest.mock import patch
 
 from odoo.exceptions import UserError
@@ -148,3 +149,28 @@ class TestShateOrders(ShateCase):
         self.emulator.advance_status(int(line.supplier_item_id), 180)
         po.action_supplier_refresh_status()
         self.assertTrue(line.supplier_status_final)
+
+    def test_cash_agreement_sends_the_buyers_name_and_phone(self):
+        cash = self.backend.reference_ids.filtered(lambda r: r.code == "SAGR2")
+        self.assertTrue(cash.needs_contact, "Test connection stores which agreements need them")
+        self.assertFalse(self.backend.reference_ids.filtered(lambda r: r.code == "SAGR1").needs_contact)
+        # A cash agreement: pickup only, and only goods in Shate-M's own stock (SHATE-01).
+        self.backend.write({"shate_agreement_id": cash.id, "shate_delivery_address_id": False})
+        own = self.env["supplier.offer"].search([
+            ("binding_id", "in", self.bindings.ids), ("location_code", "=", "SHATE-01"),
+            ("quantity", ">", 0),
+        ], limit=1)
+        self.assertTrue(own, "the demo catalogue has stock at SHATE-01")
+        po = self.make_po([(own.binding_id.product_id, 1, self.location("SHATE-01"))])
+        # Refused before anything is sent: the supplier would refuse the order anyway.
+        with self.assertRaisesRegex(UserError, "name and phone"):
+            po.action_supplier_send()
+        self.assertEqual(self.emulator.placed_orders(), [])
+        self.backend.write({"shate_contact_name": "Иванов Иван", "shate_contact_phone": "+375291234567"})
+        action = po.action_supplier_send()
+        self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
+        sent = [r for r in self.emulator.requests if r.label == "order_by_price_items"]
+        body = json.loads(sent[-1].body)
+        self.assertEqual(body["fio"], "Иванов Иван")
+        self.assertEqual(body["phone"], "+375291234567")
+        self.assertEqual(len(self.emulator.placed_orders()), 1)
