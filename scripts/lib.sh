@@ -36,6 +36,36 @@ banner() {
     printf '\n%s\n%s\n%s\n\n' "$line" "$*" "$line" >&2
 }
 
+# --------------------------------------------------------------------------- Debian packages
+
+# What building Odoo's requirements and running it needs from the system (Debian/Ubuntu names).
+SYSTEM_PACKAGES=(build-essential python3-dev python3-venv libpq-dev libldap2-dev libsasl2-dev
+    libxml2-dev libxslt1-dev libjpeg-dev zlib1g-dev postgresql postgresql-client gettext)
+
+# ensure_system_packages: install the missing SYSTEM_PACKAGES when root with apt-get; otherwise
+# print the exact apt-get line and go on (the step that needs them then explains its failure).
+ensure_system_packages() {
+    command -v dpkg-query >/dev/null 2>&1 || return 0  # not Debian: nothing we can check
+    local missing=() pkg
+    for pkg in "${SYSTEM_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        log "installing system packages: ${missing[*]}"
+        if DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null \
+            && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+                "${missing[@]}" >/dev/null; then
+            return 0
+        fi
+        warn "apt-get could not install: ${missing[*]}"
+    fi
+    warn "missing system packages; install them with:
+    sudo apt-get install ${missing[*]}"
+    return 0
+}
+
 # --------------------------------------------------------------------------- PostgreSQL
 
 # _pg_server_up: the server accepts connections (does not check our role).
@@ -51,6 +81,7 @@ _pg_server_up() {
 # Hard mode exits on failure; soft mode sets SKIP_REASON and returns 1.
 ensure_postgres() {
     local soft="${1:-}"
+    ensure_system_packages
     _pg_fail() {
         SKIP_REASON="$1"
         if [ -n "$soft" ]; then return 1; fi
@@ -164,6 +195,7 @@ _reqs_hash() {
 # the requirement files. Odoo's cbor2==5.4.2 pin does not build on Python 3.11: use 5.6.2 instead.
 ensure_venv() {
     local stamp="$VENV/.supplier_connector-requirements.sha256"
+    ensure_system_packages
     if [ ! -x "$VENV/bin/python" ]; then
         log "creating virtualenv $VENV with $PYTHON"
         "$PYTHON" -m venv "$VENV" || die "could not create virtualenv $VENV (Debian: apt-get install python3-venv)"
@@ -262,4 +294,20 @@ free_port() {
 # port_in_use PORT
 port_in_use() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# pytest_odoo DB [PYTEST ARGS...]: the Odoo tests (tests/) through pytest-odoo on database DB,
+# where the addon is installed. pytest must see the addon under its module name, so it runs on
+# the link in $ADDONS_DIR (absolute paths: a relative one would resolve to the clone's own name),
+# without the repository's pytest.ini (which is for layer 1 and disables the odoo plugin).
+pytest_odoo() {
+    local db="$1"
+    shift
+    (
+        cd "$ADDONS_DIR" \
+            && PYTHONPATH="$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/python" -m pytest \
+                -c /dev/null --rootdir="$ADDONS_DIR" -p no:cacheprovider \
+                --odoo-database="$db" --odoo-config="$ODOO_CONF" \
+                "$ADDONS_DIR/supplier_connector/tests" "$@"
+    )
 }

@@ -6,6 +6,7 @@
 #   2. layer 2: Odoo integration tests   (real Odoo 18 + PostgreSQL):
 #        a. fresh database sc_test_<pid> WITH demo data: install supplier_connector and run its
 #           tests (--test-tags /supplier_connector); Odoo's result line is parsed;
+#        c. the same tests through pytest-odoo on that database (tests/ as Odoo developers run it);
 #        b. fresh database sc_test_<pid>_nodemo: install WITHOUT demo data, then uninstall the
 #           addon through `odoo-bin shell`.
 #      Both databases and their filestores are dropped at the end, whatever happens.
@@ -112,15 +113,9 @@ else
     fi
 fi
 
-# ------------------------------------------------------------------ 1. layer 1: pytest
-banner "LAYER 1: pytest api emulators"
-JUNIT="$BUILD_DIR/pytest-junit.xml"
-rm -f "$JUNIT"
-set +e
-"$PY" -m pytest -ra --junitxml="$JUNIT" -o junit_family=xunit2 api emulators
-PYTEST_RC=$?
-set -e
-read -r P_TESTS P_FAIL P_ERR P_SKIP < <("$PY" - "$JUNIT" <<'EOF'
+# junit_totals FILE: "tests failures errors skipped" of a JUnit XML report (zeros if missing).
+junit_totals() {
+    "$PY" - "$1" <<'EOF'
 import sys
 import xml.etree.ElementTree as ET
 
@@ -136,7 +131,17 @@ for suite in suites:
         totals[i] += int(suite.get(key, 0))
 print(*totals)
 EOF
-)
+}
+
+# ------------------------------------------------------------------ 1. layer 1: pytest
+banner "LAYER 1: pytest api emulators"
+JUNIT="$BUILD_DIR/pytest-junit.xml"
+rm -f "$JUNIT"
+set +e
+"$PY" -m pytest -ra --junitxml="$JUNIT" -o junit_family=xunit2 api emulators
+PYTEST_RC=$?
+set -e
+read -r P_TESTS P_FAIL P_ERR P_SKIP < <(junit_totals "$JUNIT")
 case "$PYTEST_RC" in
     0 | 1 | 5) ;;
     *)
@@ -285,6 +290,27 @@ else
         PROBLEMS+=("supplier_connector state in $DB is '${STATE:-missing}', expected 'installed/demo'")
     fi
     step_verdict "layer 2a: install with demo data" ${PROBLEMS[@]+"${PROBLEMS[@]}"} || true
+
+    # ---- 2c. the same Odoo tests through pytest-odoo (how Odoo developers run them)
+    banner "LAYER 2c: the Odoo tests again through pytest-odoo, on $DB"
+    PO_JUNIT="$BUILD_DIR/pytest-odoo-junit.xml"
+    rm -f "$PO_JUNIT"
+    set +e
+    pytest_odoo "$DB" -q --odoo-http --junitxml="$PO_JUNIT" -o junit_family=xunit2 \
+        >>"$ODOO_LOG" 2>&1
+    PO_RC=$?
+    set -e
+    read -r Q_TESTS Q_FAIL Q_ERR Q_SKIP < <(junit_totals "$PO_JUNIT")
+    if [ "$Q_TESTS" = 0 ]; then
+        fail_check "layer 2c (pytest-odoo, exit $PO_RC): no test ran; see ${ODOO_LOG#"$REPO_ROOT"/}"
+    else
+        PASSED=$((PASSED + Q_TESTS - Q_FAIL - Q_ERR - Q_SKIP))
+        FAILED=$((FAILED + Q_FAIL + Q_ERR))
+        note "layer 2c (pytest-odoo, exit $PO_RC): $((Q_TESTS - Q_FAIL - Q_ERR - Q_SKIP)) passed, $((Q_FAIL + Q_ERR)) failed, $Q_SKIP skipped"
+        if [ $((Q_FAIL + Q_ERR)) -gt 0 ]; then
+            grep -E '^(FAILED|ERROR) ' "$ODOO_LOG" | tail -n 30 || true
+        fi
+    fi
 
     # ---- 2b. install without demo data, then uninstall
     banner "LAYER 2b: install supplier_connector WITHOUT demo data in $DB_NODEMO, then uninstall it"
