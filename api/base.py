@@ -5,6 +5,10 @@ One ``requests.Session`` per client; every request has a timeout; connection err
 it); an optional client-side rate limit spaces requests; secrets are redacted from logs and
 error messages. Subclasses add only their protocol: auth, URLs, status mapping, parsing.
 
+Downloads of files named by the service's data (``download``, ``download_to_file``) come from
+``urls.DownloadMixin``: the link rule, checked on every redirect hop, a size cap and a total
+deadline (``download_deadline``) however slowly the server trickles.
+
 Errors from ``requests`` are never let through: their text holds the full URL, query string and
 all (ETM sends the password there). They are turned into ``ApiError`` subclasses, raised outside
 the ``except`` block so no traceback chains back to the original.
@@ -15,35 +19,29 @@ import logging
 import math
 import time
 from collections import Counter
-from contextlib import closing
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import ClassVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
 from .errors import (
     BadResponse,
-    NotFound,
     RateLimited,
-    RequestRejected,
     ServiceUnavailable,
-    TooLarge,
-    UnsafeUrl,
 )
 from .redact import redact_text, register_log_secrets, secret_param_pattern
 from .session import LoginGuard, SessionState
-from .urls import check_download_url, resolve_download_url
+from .urls import DownloadMixin
 
 __all__ = ["HttpClient", "LoginGuard", "SessionState", "utcnow"]
 
 _logger = logging.getLogger(__name__)
 
 BACKOFF_CAP = 60.0
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-MAX_REDIRECTS = 3
-CHUNK_SIZE = 64 * 1024
+# A download may take this many times the client's timeout in total, unless told otherwise.
+DOWNLOAD_DEADLINE_FACTOR = 4
 RETRIED_TRANSPORT_ERRORS = (
     requests.ConnectionError,
     requests.Timeout,
@@ -72,7 +70,7 @@ def utcnow():
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class HttpClient:
+class HttpClient(DownloadMixin):
     """Base of all service clients. See the module docstring for what it guarantees."""
 
     service_name = "the service"
@@ -101,12 +99,15 @@ class HttpClient:
         now=utcnow,
         user_agent=None,
         session=None,
+        download_deadline=None,
     ):
         if not base_url:
             raise ValueError("base_url is required")
         self.base_url = base_url.rstrip("/")
         # Never None: a request without a timeout can hang a cron worker forever.
         self.timeout = timeout or 30
+        # Per socket read the timeout holds; a whole download gets this many seconds at most.
+        self.download_deadline = float(download_deadline or DOWNLOAD_DEADLINE_FACTOR * self.timeout)
         self.max_retries = 3 if max_retries is None else max(0, int(max_retries))
         self.backoff = float(backoff or 0.0)
         self.rate_limit = float(rate_limit or 0.0)
@@ -189,51 +190,6 @@ class HttpClient:
         """Secret values a subclass holds (password, token): masked wherever they appear."""
         return ()
 
-    # -- downloads ------------------------------------------------------------------------------
-    def download(self, url, *, max_bytes, allowed_hosts, endpoint="download"):
-        """Fetch a file named by the service's data, within a host allow-list and a size cap.
-
-        Redirects are followed by hand (at most 3) so every hop's host is checked again.
-        """
-        target = resolve_download_url(url, self.base_url)
-        for _hop in range(MAX_REDIRECTS + 1):
-            check_download_url(target, self.base_url, allowed_hosts)
-            response = self._request(
-                "GET", target, endpoint=endpoint, stream=True, allow_redirects=False
-            )
-            with closing(response):
-                if response.status_code not in REDIRECT_STATUSES:
-                    return self._read_body(response, max_bytes)
-                location = (response.headers.get("Location") or "").strip()
-            if not location:
-                raise BadResponse(
-                    "Download redirect without a Location header", status=response.status_code
-                )
-            target = urljoin(target, location)
-        raise UnsafeUrl(f"Download refused after more than {MAX_REDIRECTS} redirects")
-
-    def _read_body(self, response, max_bytes):
-        status = response.status_code
-        if status == 404:
-            raise NotFound("The file to download does not exist", status=status)
-        if not 200 <= status < 300:
-            raise RequestRejected(f"The download was refused with HTTP {status}", status=status)
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            raise TooLarge(f"The file is {int(declared)} bytes, over the {max_bytes} bytes limit")
-        chunks, total, failure = [], 0, None
-        try:
-            for chunk in response.iter_content(CHUNK_SIZE):
-                total += len(chunk)
-                if total > max_bytes:
-                    raise TooLarge(f"The file is over the {max_bytes} bytes limit")
-                chunks.append(chunk)
-        except requests.RequestException as exc:
-            failure = self._transport_error(exc, response.url)
-        if failure is not None:
-            raise failure
-        return b"".join(chunks)
-
     # -- sending --------------------------------------------------------------------------------
     def _request(
         self,
@@ -244,8 +200,10 @@ class HttpClient:
         retries=None,
         stream=False,
         allow_redirects=True,
+        give_up_at=None,
         **body,
     ):
+        """``give_up_at`` (a ``clock`` value): no retry whose wait would end after it."""
         label = endpoint or "other"
         prepared = self._prepare(method, self.url(path_or_url), body)
         allowed = self.max_retries if retries is None else max(0, retries)
@@ -254,15 +212,15 @@ class HttpClient:
             try:
                 response = self._send_once(prepared, label, stream, allow_redirects)
             except ServiceUnavailable as error:
-                if not error.retryable or attempt >= allowed:
-                    raise
                 delay = self._backoff(attempt)
+                if not error.retryable or attempt >= allowed or self._past(give_up_at, delay):
+                    raise
             else:
                 if not self._should_retry(response):
                     return response
                 delay = self._retry_delay(response, attempt)
-                if attempt >= allowed:
-                    raise self._exhausted(response, delay, allowed)
+                if attempt >= allowed or self._past(give_up_at, delay):
+                    raise self._exhausted(response, delay, attempt)
                 response.close()
             attempt += 1
             _logger.info(
@@ -274,6 +232,9 @@ class HttpClient:
                 delay,
             )
             self.sleep(delay)
+
+    def _past(self, give_up_at, delay):
+        return give_up_at is not None and self.clock() + delay > give_up_at
 
     def _prepare(self, method, url, body):
         try:
@@ -384,15 +345,15 @@ class HttpClient:
             when = when.astimezone(UTC).replace(tzinfo=None)
         return (when - self.now()).total_seconds()
 
-    def _exhausted(self, response, delay, allowed):
+    def _exhausted(self, response, delay, retries):
         response.close()
         status = response.status_code
         if status == 429:
             return RateLimited(
-                f"{self.service_name} is still rate limiting after {allowed} retries",
+                f"{self.service_name} is still rate limiting after {retries} retries",
                 status=status,
                 retry_after=delay,
             )
         return ServiceUnavailable(
-            f"{self.service_name} answered HTTP {status} after {allowed} retries", status=status
+            f"{self.service_name} answered HTTP {status} after {retries} retries", status=status
         )

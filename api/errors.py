@@ -93,6 +93,20 @@ class TooLarge(ApiError):
     code = "too_large"
 
 
+class DownloadNotFound(ApiError):
+    """The file to download is gone (HTTP 404/410). Not ``NotFound``: that one means the
+    supplier does not know a product code, and a stale file link says nothing about that."""
+
+    code = "download_not_found"
+
+
+class DownloadTimeout(ServiceUnavailable):
+    """A download did not finish within its total deadline (a server trickling the body keeps
+    every socket read under the timeout, so only a deadline ends it). The next run tries again."""
+
+    code = "download_timeout"
+
+
 class OutcomeUnknown(ApiError):
     """A non-idempotent request (an order) was sent but its answer was lost (timeout, dropped
     connection, 5xx, garbled body): it may or may not have taken effect. Never re-send blindly:

@@ -16,22 +16,35 @@ Decisions where the ETM document is silent or where working clients know better
   across runs through ``session_state`` which the caller persists.
 - Codes: ETM codes are sent without the "ETM" prefix ('ETM9536092' → '9536092'); results are
   keyed by the code as the caller passed it. Each code is percent-quoted, and codes are joined by
-  a literal '%2C' in the path (requests leaves an existing escape alone).
+  a literal '%2C' in the path (requests leaves an existing escape alone). A code that cannot be
+  sent safely (``etm_code_problem``: a comma or '%2C' would split it in two, empty, control
+  characters, too long, an ETM code that is not digits) is never sent: ``get_prices`` leaves it
+  out and lists it in ``refused_codes``; remains and goods raise RequestRejected.
 - Prices: at most 50 codes per request (field notes), so larger batches are clamped. The answer is
-  one object (doc, one code), a list of rows, or ``data.rows`` (field notes): all accepted. Rows
-  are matched back by ``gdscode``; when one code was asked and one row came back it is that code's
-  row whatever its ``gdscode`` (asked by client code or article, ETM may answer with its own code).
+  one object (doc, one code), a list of rows, or ``data.rows`` (field notes): all accepted. A row
+  belongs to an asked code by its ``gdscode`` only, never by position nor because it is the only
+  row. The document calls ``gdscode`` "Код товара", its name for ETM's own code in every answer
+  (``gdsCode`` of a card, of related products), and the emulator answers so: asked by ETM code,
+  the row must carry that code. Asked by client code or article, the row belongs to the code whose
+  ETM code it carries: given by the caller (``etm_codes``, e.g. a mapping's external id) or, when
+  rows are left over, learnt from the product card of each code not matched yet (one Goods
+  request per such code, kept in ``known_etm_codes`` so the caller can store it). A row echoing
+  the asked code itself is accepted too. Rows that match no asked code are ignored (debug log).
   Missing codes are absent from the result; a body 404 for a batch means none was found.
 - Values: numbers may come as strings; a hidden price (Cyrillic "XXX") is None. Store types beyond
   rc/crs/op (rc2sum, all) are kept as given. Store dates are dd/mm/YYYY.
 - Every GET carries ``type`` and ``session-id``; POSTs carry ``session-id`` only.
 - SgGds job states: '0' created, '3' waiting for its start time, '1' done (file links in
   ``urls``), '2' failed (``msg``). Any other state is treated as still running.
-- Downloads (images, the catalogue file) go only to https hosts on ``allowed_hosts`` ('etm.ru'
-  covers its subdomains) or the API host itself; relative image links hang off the API origin,
-  '//host/x' links get https. No session id is sent with downloads.
+- Downloads (images, the catalogue file) follow ``urls.check_download_url``: https to hosts on
+  ``allowed_hosts`` ('etm.ru' covers its subdomains) or the API host itself; relative image links
+  hang off the API origin, '//host/x' links get https. No session id is sent with downloads. The
+  SgGds file (up to ``max_bytes``, within ``catalogue_deadline``) is streamed to a temporary file,
+  parsed from there item by item, and the file removed.
 """
 
+import logging
+import tempfile
 from urllib.parse import quote
 
 from .base import HttpClient
@@ -51,13 +64,17 @@ from .etm_data import (
     EtmPrice,
     EtmRemains,
     EtmStore,
-    parse_catalogue,
+    etm_code_problem,
+    match_price_rows,
+    normalize_code,
+    parse_catalogue_file,
     parse_goods,
     parse_job,
     parse_manufacturers,
     parse_price,
     parse_remains,
     price_rows,
+    shown_code,
     text,
     to_int,
 )
@@ -73,11 +90,16 @@ __all__ = [
     "EtmPrice",
     "EtmRemains",
     "EtmStore",
+    "etm_code_problem",
 ]
+
+_logger = logging.getLogger(__name__)
 
 ETM_DEFAULT_URL = "https://ipro.etm.ru/api/v1"
 CODE_TYPES = ("etm", "cli", "mnf")
 MAX_PRICE_BATCH = 50
+# The SgGds file can be large: it may take this many times the timeout in all.
+CATALOGUE_DEADLINE_FACTOR = 20
 CATALOGUE_REPORT = "40029846"  # the SgGds report id from the document
 JOB_DONE, JOB_FAILED = "1", "2"
 REJECTED_LOGIN_HTTP = (400, 401, 403)
@@ -106,9 +128,18 @@ class EtmClient(SessionClientMixin, HttpClient):
         min_login_interval=120,
         allowed_hosts=("etm.ru",),
         rate_limit=1.0,
+        catalogue_deadline=None,
         **http_options,
     ):
         super().__init__(base_url or ETM_DEFAULT_URL, rate_limit=rate_limit, **http_options)
+        self.catalogue_deadline = float(
+            catalogue_deadline
+            or max(self.download_deadline, CATALOGUE_DEADLINE_FACTOR * self.timeout)
+        )
+        # Codes the last get_prices left out, with the reason: {code as given: English sentence}.
+        self.refused_codes = {}
+        # ETM's own code of client codes / articles, learnt from product cards: {code: ETM code}.
+        self.known_etm_codes = {}
         if code_type not in CODE_TYPES:
             raise ValueError(f"code_type must be one of {CODE_TYPES}")
         self._login_name = login or ""
@@ -129,10 +160,7 @@ class EtmClient(SessionClientMixin, HttpClient):
         return (self._password, self._login_name, *self._tokens)
 
     def normalize_code(self, code):
-        code = text(code)
-        if self.code_type == "etm" and code[:3].upper() == "ETM":
-            code = code[3:].strip()
-        return code
+        return normalize_code(code, self.code_type)
 
     # -- session ----------------------------------------------------------------------------
     def login(self, forced=False):
@@ -258,43 +286,86 @@ class EtmClient(SessionClientMixin, HttpClient):
             return None
 
     # -- prices, remains, goods -----------------------------------------------------------
-    def get_prices(self, codes):
-        """Prices keyed by the caller's codes; codes ETM does not know are absent."""
+    def get_prices(self, codes, *, etm_codes=None):
+        """Prices keyed by the caller's codes; codes ETM does not know are absent, and so are the
+        codes that cannot be sent safely (see ``refused_codes``).
+
+        ``etm_codes``: {code: ETM code} already known for client codes or articles (a mapping's
+        external id); rows are matched by it first. See the module docstring.
+        """
+        self.refused_codes = {}
         callers = {}
         for code in codes:
-            normalized = self.normalize_code(code)
-            if normalized:
-                callers.setdefault(normalized, []).append(code)
+            problem = etm_code_problem(code, self.code_type)
+            if problem:
+                self.refused_codes[code] = problem
+            else:
+                callers.setdefault(self.normalize_code(code), []).append(code)
+        if self.refused_codes:
+            _logger.warning(
+                "ETM iPro: %d code(s) not sent: %s",
+                len(self.refused_codes),
+                "; ".join(f"{shown_code(c)}: {p}" for c, p in list(self.refused_codes.items())[:5]),
+            )
+        known = dict(self.known_etm_codes)
+        for code, etm_code in (etm_codes or {}).items():
+            if text(etm_code):
+                known[self.normalize_code(code)] = normalize_code(etm_code, "etm")
         asked = list(callers)
         prices = {}
         for start in range(0, len(asked), self.price_batch_size):
             chunk = asked[start : start + self.price_batch_size]
-            for normalized, row in self._price_chunk(chunk):
+            for normalized, row in self._price_chunk(chunk, known).items():
                 for code in callers[normalized]:
                     prices[code] = parse_price(code, row)
         return prices
 
-    def _price_chunk(self, chunk):
+    def _price_chunk(self, chunk, known):
+        """{asked code: its row} for one request of at most 50 codes."""
         path = "goods/{}/price".format("%2C".join(_quote(code) for code in chunk))
         try:
             rows = price_rows(self._call("GET", path, endpoint="price"))
         except NotFound:
-            return []
-        if len(chunk) == 1 and len(rows) == 1:
-            return [(chunk[0], rows[0])]
-        by_key = {code.casefold(): code for code in chunk}
-        matched = []
-        for row in rows:
-            normalized = by_key.get(self.normalize_code(row.get("gdscode")).casefold())
-            if normalized is not None:
-                matched.append((normalized, row))
+            return {}
+        matched, left = match_price_rows(rows, chunk, known, self.code_type)
+        if self.code_type != "etm":
+            for code in chunk:
+                if not left:
+                    break
+                if code in matched or not self._learn_etm_code(code, known):
+                    continue
+                found, left = match_price_rows(left, [code], known, self.code_type)
+                matched.update(found)
+        for row in left:
+            _logger.debug(
+                "ETM iPro price row for %s matches no asked code: ignored",
+                shown_code(text(row.get("gdscode"))),
+            )
         return matched
 
+    def _learn_etm_code(self, code, known):
+        """ETM's own code of a client code / article, from its product card; False if none."""
+        try:
+            goods = self.get_goods(code)
+        except (NotFound, RequestRejected):
+            return False
+        etm_code = normalize_code(goods.etm_code, "etm")
+        articles = {text(goods.article).casefold(), text(goods.ext_article).casefold()} - {""}
+        if self.code_type == "mnf" and articles and code.casefold() not in articles:
+            _logger.debug("ETM iPro card for article %s names another article", shown_code(code))
+            return False
+        if not etm_code or etm_code_problem(etm_code, "etm"):
+            return False
+        known[code] = self.known_etm_codes[code] = etm_code
+        return True
+
     def _code_path(self, code, suffix=""):
-        normalized = self.normalize_code(code)
-        if not normalized:
-            raise RequestRejected("An empty product code cannot be looked up")
-        return f"goods/{_quote(normalized)}{suffix}"
+        problem = etm_code_problem(code, self.code_type)
+        if problem:
+            raise RequestRejected(
+                f"The product code {shown_code(code)} cannot be sent to ETM iPro. {problem}"
+            )
+        return f"goods/{_quote(self.normalize_code(code))}{suffix}"
 
     def get_remains(self, code):
         data = self._call("GET", self._code_path(code, "/remains"), endpoint="remains")
@@ -346,8 +417,17 @@ class EtmClient(SessionClientMixin, HttpClient):
             self.sleep(poll_interval)
             slept += poll_interval
 
-    def download_catalogue(self, url, max_bytes=200_000_000):
-        content = self.download(
-            url, max_bytes=max_bytes, allowed_hosts=self.allowed_hosts, endpoint="catalogue"
-        )
-        return parse_catalogue(self.parse_json(content, "a JSON catalogue file"))
+    def download_catalogue(self, url, max_bytes=200_000_000, deadline=None):
+        """The items of the SgGds file, streamed to a temporary file (never held whole in
+        memory), parsed from there and the file removed, whatever happens."""
+        with tempfile.TemporaryFile(prefix="etm_catalogue_") as spool:
+            self.download_to_file(
+                url,
+                spool,
+                max_bytes=max_bytes,
+                allowed_hosts=self.allowed_hosts,
+                endpoint="catalogue",
+                deadline=deadline or self.catalogue_deadline,
+            )
+            spool.seek(0)
+            return parse_catalogue_file(spool)

@@ -3,13 +3,29 @@
 ETM mixes numbers and strings freely ("gdscode": 9536092 vs "1037375", "StoreQuantRem": "77",
 "gdsPrice1": Cyrillic "XXX" for a hidden price), so every value goes through a tolerant converter:
 codes become str, prices float or None, never an exception for one odd field.
+
+Also here, as pure functions: which product codes can be sent at all (``etm_code_problem``),
+which price row belongs to which asked code (``match_price_rows``), and the SgGds file read
+item by item from disk (``parse_catalogue_file``).
 """
 
+import io
+import json
+import logging
 import math
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from .errors import BadResponse
+
+_logger = logging.getLogger(__name__)
+
+CODE_TYPES = ("etm", "cli", "mnf")
+MAX_CODE_LENGTH = 100  # client codes and articles; ETM's own codes are 7-8 digits
+MAX_ETM_CODE_DIGITS = 20
+SEPARATOR_PROBLEM = "The code contains {what}, which ETM iPro reads as a separator between codes."
 
 
 @dataclass
@@ -96,6 +112,92 @@ def text(value):
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def normalize_code(code, code_type):
+    """The code as sent: trimmed; ETM codes without their "ETM" prefix ('ETM9536092' → '9536092')."""
+    code = text(code)
+    if code_type == "etm" and code[:3].upper() == "ETM":
+        code = code[3:].strip()
+    return code
+
+
+def etm_code_problem(code, code_type="etm"):
+    """Why ``code`` cannot be sent to ETM iPro as a ``code_type`` code (an English sentence),
+    or None when it can.
+
+    Price requests join codes with '%2C' in one path segment, and ETM splits on it (and on ','):
+    a code holding either would be read as two codes and answered with another article's price.
+    The document: ETM codes are digits only, without the "ETM" prefix (which is stripped here);
+    client codes (cli) and manufacturer articles (mnf) are free text, within a sane length and
+    without control or invisible characters.
+    """
+    if code_type not in CODE_TYPES:
+        raise ValueError(f"code_type must be one of {CODE_TYPES}")
+    value = normalize_code(code, code_type)
+    if not value:
+        return "The code is empty."
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in value):
+        return "The code contains control or invisible characters."
+    if "," in value:
+        return SEPARATOR_PROBLEM.format(what="a comma")
+    if "%2c" in value.lower():
+        return SEPARATOR_PROBLEM.format(what="'%2C'")
+    if len(value) > MAX_CODE_LENGTH:
+        return f"The code is longer than {MAX_CODE_LENGTH} characters."
+    if code_type == "etm":
+        if not (value.isascii() and value.isdigit()):
+            return "An ETM code is made of digits only (an 'ETM' prefix aside)."
+        if len(value) > MAX_ETM_CODE_DIGITS:
+            return f"An ETM code has at most {MAX_ETM_CODE_DIGITS} digits."
+    return None
+
+
+def shown_code(code, limit=40):
+    """A code for a message: quoted, control characters escaped, long ones cut."""
+    value = "" if code is None else str(code)
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def etm_key(code):
+    """An ETM code as compared between rows and asked codes: digits without leading zeros."""
+    code = normalize_code(code, "etm")
+    return code.lstrip("0") or code if code.isdigit() else code.casefold()
+
+
+def match_price_rows(rows, asked, etm_codes, code_type):
+    """Which price row belongs to which asked code, by the row's ``gdscode`` only.
+
+    ``asked``: the codes as sent; ``etm_codes``: {asked code: ETM code} where known (asking by
+    ETM code, each code is its own). A row belongs to the codes whose ETM code is its gdscode;
+    failing that (client code or article asked) to the code it echoes, compared case-blind.
+    Never by position nor because it is the only row. Returns ``(matched, unmatched rows)``,
+    matched = {asked code: row}; a code two different rows claim gets neither.
+    """
+    by_etm, by_echo = {}, {}
+    for code in asked:
+        etm_code = code if code_type == "etm" else etm_codes.get(code)
+        if etm_code:
+            by_etm.setdefault(etm_key(etm_code), []).append(code)
+        if code_type != "etm":
+            by_echo.setdefault(code.casefold(), []).append(code)
+    claims, unmatched = {}, []
+    for row in rows:
+        gdscode = text(row.get("gdscode"))
+        owners = by_etm.get(etm_key(gdscode)) or by_echo.get(gdscode.casefold())
+        if not gdscode or not owners:
+            unmatched.append(row)
+            continue
+        for code in owners:
+            claims.setdefault(code, []).append(row)
+    matched = {}
+    for code, claimed in claims.items():
+        if all(row == claimed[0] for row in claimed):
+            matched[code] = claimed[0]
+        else:
+            _logger.debug("ETM iPro price: %d different rows for %s; none kept", len(claimed),
+                          shown_code(code))  # fmt: skip
+    return matched, unmatched
 
 
 def to_float(value):
@@ -251,6 +353,21 @@ def parse_job(uuid, data):
     )
 
 
+def catalogue_item(row):
+    """One SgGds line; None for a line without an id (or not an object)."""
+    if not isinstance(row, dict) or not text(row.get("id")):
+        return None
+    return EtmCatalogueItem(
+        etm_code=text(row.get("id")),
+        name=text(row.get("name")),
+        brand=text(row.get("brand")),
+        article=text(row.get("article")),
+        brand_code=text(row.get("brand_code")),
+        cli_code=text(row.get("cli_code")),
+        class_name=text(row.get("class")),
+    )
+
+
 def parse_catalogue(document):
     """A list of items, or the same list under "rows" or "data"; items without an id are skipped."""
     rows = document
@@ -258,16 +375,91 @@ def parse_catalogue(document):
         rows = document.get("rows", document.get("data"))
     if not isinstance(rows, list):
         raise BadResponse("Expected a list of items in the ETM iPro catalogue file")
-    return [
-        EtmCatalogueItem(
-            etm_code=text(row.get("id")),
-            name=text(row.get("name")),
-            brand=text(row.get("brand")),
-            article=text(row.get("article")),
-            brand_code=text(row.get("brand_code")),
-            cli_code=text(row.get("cli_code")),
-            class_name=text(row.get("class")),
-        )
-        for row in _dicts(rows)
-        if text(row.get("id"))
-    ]
+    return [item for item in map(catalogue_item, rows) if item is not None]
+
+
+def parse_catalogue_file(binary_file):
+    """``parse_catalogue`` of the SgGds file on disk (UTF-8, BOM or not). A top-level list (the
+    file as ETM writes it) is decoded one item at a time, so the file's text is never held
+    whole; other shapes are read whole."""
+    reader = io.TextIOWrapper(binary_file, encoding="utf-8-sig")
+    try:
+        return _catalogue_items(_JsonStream(reader))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        pass  # the decode error quotes the file: say less, outside the except block
+    finally:
+        reader.detach()  # the caller owns (and closes) the file
+    raise BadResponse("Expected a JSON catalogue file from ETM iPro, got malformed JSON")
+
+
+def _catalogue_items(stream):
+    if stream.peek() != "[":
+        return parse_catalogue(json.loads(stream.rest()))
+    stream.take()
+    items = []
+    char = stream.peek()
+    while char != "]":
+        item = catalogue_item(stream.value())
+        if item is not None:
+            items.append(item)
+        char = stream.peek()
+        if char not in (",", "]"):
+            raise ValueError("expected ',' or ']' in the catalogue list")
+        if char == ",":
+            stream.take()
+            char = ""  # a value must follow a comma
+    stream.take()
+    if stream.peek():
+        raise ValueError("data after the catalogue list")
+    return items
+
+
+class _JsonStream:
+    """JSON values read one at a time from a text file, through a window that slides on."""
+
+    _SPACE = re.compile(r"[ \t\n\r]*")
+    CHUNK = 1 << 16
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.decoder = json.JSONDecoder()
+        self.buffer, self.pos, self.eof = "", 0, False
+
+    def _fill(self):
+        """Read more (as much again as the window holds, so one long value costs n log n)."""
+        data = "" if self.eof else self.reader.read(max(self.CHUNK, len(self.buffer) - self.pos))
+        if not data:
+            self.eof = True
+            return False
+        self.buffer, self.pos = self.buffer[self.pos :] + data, 0
+        return True
+
+    def peek(self):
+        """The next character that is not white space; '' at the end."""
+        while True:
+            self.pos = self._SPACE.match(self.buffer, self.pos).end()
+            if self.pos < len(self.buffer):
+                return self.buffer[self.pos]
+            if not self._fill():
+                return ""
+
+    def take(self):
+        self.pos += 1
+
+    def value(self):
+        if not self.peek():
+            raise ValueError("a value is missing")
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError:
+                if self._fill():
+                    continue
+                raise
+            # A number at the window's edge may go on in the next read: decode it again then.
+            if end < len(self.buffer) or not self._fill():
+                self.pos = end
+                return value
+
+    def rest(self):
+        return self.buffer[self.pos :] + self.reader.read()

@@ -228,7 +228,8 @@ class Emulator:
         """Switch a fault on for the next ``count`` API requests (``None``: until cleared).
 
         Parameters: ``after`` (let N requests through first) for every kind; ``seconds`` for
-        ``timeout`` (default 5) and ``slow`` (default 1); ``retry_after`` for ``rate_limit``
+        ``timeout`` (default 5), ``slow`` (default 1) and ``slow_body`` (pause before each
+        ``piece`` of the body: default 1 s, 1 byte); ``retry_after`` for ``rate_limit``
         (default 1); ``statuses`` for ``http_5xx`` (default 500, 502, 503 in turn).
         Setting a kind again replaces its previous setting.
         """
@@ -271,6 +272,10 @@ class Emulator:
         """Sleep that a stop() interrupts."""
         if seconds > 0:
             self._stopping.wait(seconds)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     # -- request handling ------------------------------------------------------------------
     def _handle(self, request: RecordedRequest, raw: str, handler: EmulatorRequestHandler):
@@ -330,6 +335,13 @@ class Emulator:
             response = route.handler(request, **params) if route else self.not_found(request)
         if answer_fault is not None and answer_fault[0].kind == "malformed_json":
             response = truncate_json(response)
+        return self._slow_body(due, response)
+
+    @staticmethod
+    def _slow_body(due, response: Response) -> Response:
+        for fault, _index in due:
+            if fault.kind == "slow_body":
+                response.trickle = fault.trickle
         return response
 
     def _rate_limited(self, retry_after: float) -> Response:

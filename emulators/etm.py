@@ -24,6 +24,9 @@ Decisions where the document is silent (see also FIELD-NOTES.md):
   more than 50 → 400 "Слишком много кодов". The answer shape follows the number of codes
   *requested*: one code → ``data`` is the object, several → ``data.rows`` with one object per
   *found* code (unknown ones silently absent); nothing found → 404 "Товар не найден".
+  ``gdscode`` is always the product's ETM code, whatever ``type`` was asked: the document's
+  "Код товара", its name for ETM's own code in every answer. A client code holding a comma is
+  read as two codes here, as by any service splitting on the separator.
 * Remains and Goods take one code (several → 400). Remains lists the stores the emulator is
   configured with (the "predefined stores" of the account; ``stores`` takes ``EtmStore`` or
   ``(code, type, name)`` tuples), quantity "0" where the product has none; ``StoreDate`` is

@@ -5,6 +5,8 @@ Built-in kinds:
 * ``http_5xx`` — answer 500, 502, 503 in turn (``statuses`` to choose) with an nginx-like HTML body;
 * ``timeout`` — sleep ``seconds`` (default 5) before answering, for clients with shorter timeouts;
 * ``slow`` — add ``seconds`` (default 1) of latency, then answer normally;
+* ``slow_body`` — send the status line and headers at once, then the body ``piece`` bytes
+  (default 1) every ``seconds`` (default 1): every read is quick, the whole answer is not;
 * ``malformed_json`` — answer 200 with the real JSON answer cut in half;
 * ``rate_limit`` — answer 429 with ``Retry-After: retry_after`` (default 1);
 * ``reset`` — close the connection without an answer (TCP RST).
@@ -21,7 +23,9 @@ from .server import JSON_CONTENT_TYPE, Response, phrase, text_response
 
 __all__ = ["BUILTIN_FAULT_KINDS", "Fault", "take_due_faults"]
 
-BUILTIN_FAULT_KINDS = ("http_5xx", "timeout", "slow", "malformed_json", "rate_limit", "reset")
+BUILTIN_FAULT_KINDS = (
+    "http_5xx", "timeout", "slow", "slow_body", "malformed_json", "rate_limit", "reset",
+)
 # Faults that replace the answer: at most one applies to a request (the one set first).
 ANSWER_FAULTS = frozenset({"http_5xx", "malformed_json", "rate_limit", "reset"})
 DELAY_FAULTS = {"timeout": 5.0, "slow": 1.0}  # kind → default seconds
@@ -50,6 +54,11 @@ class Fault:
     @property
     def delay(self) -> float:
         return float(self.params.get("seconds", DELAY_FAULTS[self.kind]))
+
+    @property
+    def trickle(self) -> tuple[float, int]:
+        """``slow_body``: (seconds between pieces, bytes per piece)."""
+        return (float(self.params.get("seconds", 1.0)), max(1, int(self.params.get("piece", 1))))
 
     def http_5xx_response(self, index: int) -> Response:
         statuses = self.params.get("statuses") or (500, 502, 503)

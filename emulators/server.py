@@ -98,13 +98,16 @@ class RecordedRequest:
 
 @dataclass(slots=True)
 class Response:
-    """What a handler returns. ``gzip=True`` compresses when the client accepts gzip."""
+    """What a handler returns. ``gzip=True`` compresses when the client accepts gzip.
+    ``trickle`` (seconds, bytes): the body goes out that many bytes at a time, with that pause
+    before each piece (the ``slow_body`` fault)."""
 
     status: int = 200
     body: bytes = b""
     content_type: str = JSON_CONTENT_TYPE
     headers: dict[str, str] | None = None
     gzip: bool = False
+    trickle: tuple[float, int] | None = None
 
 
 def json_response(data, status: int = 200, headers: dict | None = None, gzip: bool = False):
@@ -249,10 +252,27 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             lines.append("Connection: close\r\n")
         lines.append(f"Content-Length: {len(body)}\r\n\r\n")
         head = "".join(lines).encode("latin-1")
+        if request.method == "HEAD":
+            body = b""
         try:
-            self.wfile.write(head if request.method == "HEAD" else head + body)
+            if response.trickle and body:
+                self._trickle(head, body, *response.trickle)
+            else:
+                self.wfile.write(head + body)
         except OSError:  # the client gave up (e.g. its timeout was shorter than our delay)
             self.close_connection = True
+
+    def _trickle(self, head: bytes, body: bytes, seconds: float, piece: int):
+        emulator = self.server.emulator
+        self.wfile.write(head)
+        self.wfile.flush()
+        for start in range(0, len(body), piece):
+            emulator.sleep(seconds)
+            if emulator.stopping:
+                self.close_connection = True
+                return
+            self.wfile.write(body[start : start + piece])
+            self.wfile.flush()
 
     def reset_connection(self):
         """Drop the connection without an answer: SO_LINGER 0 makes the close send RST."""

@@ -36,6 +36,12 @@ def _error_sentences(env):
         "bad_response": env._("The service sent an answer that could not be read."),
         "unsafe_url": env._("A download from a host that is not trusted was refused."),
         "too_large": env._("A download was larger than allowed and was stopped."),
+        "download_not_found": env._(
+            "The file to download no longer exists at the supplier (HTTP 404)."
+        ),
+        "download_timeout": env._(
+            "A download took longer than allowed and was stopped; the next run tries again."
+        ),
         "outcome_unknown": env._(
             "The request was sent but no answer came back; it may have been carried out."
         ),

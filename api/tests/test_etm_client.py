@@ -22,7 +22,7 @@ from api.errors import (
     SessionExpired,
     UnsafeUrl,
 )
-from api.etm import ETM_DEFAULT_URL, EtmClient
+from api.etm import ETM_DEFAULT_URL, EtmClient, etm_code_problem
 
 BASE = ETM_DEFAULT_URL
 LOGIN_URL = f"{BASE}/user/login"
@@ -437,11 +437,183 @@ def test_missing_codes_are_absent(fake, mocked):
     assert sorted(prices) == ["1000003", "ETM1000001"]
 
 
-def test_one_code_is_matched_even_when_etm_answers_with_its_own_code(fake, mocked):
-    mocked.add(responses.GET, PRICE_URL, json=ok(DOC_PRICE))
+# -- codes that cannot be sent, rows that belong to another code ----------------------------------
+@pytest.mark.parametrize(
+    ("code", "code_type", "problem"),
+    [
+        ("9536092", "etm", None),
+        ("ETM9536092", "etm", None),
+        (" etm 9536092 ", "etm", None),
+        (9536092, "etm", None),
+        ("EL-00001", "cli", None),
+        ("LO/69 08", "mnf", None),
+        ("X%Y", "mnf", None),
+        ("Лоток 200*50", "mnf", None),
+        ("x" * 100, "cli", None),
+        ("", "cli", "empty"),
+        ("   ", "mnf", "empty"),
+        (None, "cli", "empty"),
+        ("ETM", "etm", "empty"),
+        ("95,36092", "etm", "comma"),
+        ("EL-1,EL-2", "cli", "comma"),
+        ("A%2cB", "mnf", "%2C"),
+        ("LO\x006908", "mnf", "control"),
+        ("LO\u200b6908", "mnf", "invisible"),
+        ("A\tB", "cli", "control"),
+        ("x" * 101, "cli", "longer than 100"),
+        ("12a4", "etm", "digits only"),
+        ("\u0661\u0662\u0663", "etm", "digits only"),  # Arabic-Indic digits are not ETM's
+        ("1" * 21, "etm", "at most 20 digits"),
+    ],
+)
+def test_etm_code_problem(code, code_type, problem):
+    reason = etm_code_problem(code, code_type)
+    if problem is None:
+        assert reason is None
+    else:
+        assert problem in reason
+        assert reason[0].isupper() and reason.endswith(".")
+
+
+def test_etm_code_problem_needs_a_known_code_type():
+    with pytest.raises(ValueError):
+        etm_code_problem("1", "gtin")
+
+
+def test_codes_that_cannot_be_sent_are_never_sent(fake, mocked):
+    mocked.add(responses.GET, PRICE_URL, json=ok({"rows": []}))
+    client = make_client(fake, code_type="cli", session_state=saved_session(fake))
+
+    client.get_prices(["EL-1,EL-2", "EL-3", "A%2CB", "", "B\x00"])
+
+    (call,) = price_calls(mocked)
+    assert urlsplit(call.request.url).path.endswith("/goods/EL-3/price")
+    assert set(client.refused_codes) == {"EL-1,EL-2", "A%2CB", "", "B\x00"}
+    assert "separator" in client.refused_codes["EL-1,EL-2"]
+
+
+def test_only_refused_codes_send_nothing(fake, mocked):
+    client = make_client(fake, session_state=saved_session(fake))
+
+    assert client.get_prices(["95,36092", "ETM12a"]) == {}
+    assert len(mocked.calls) == 0
+    assert sorted(client.refused_codes) == ["95,36092", "ETM12a"]
+
+
+@pytest.mark.parametrize("call", ["get_remains", "get_goods"])
+def test_one_code_methods_refuse_codes_that_cannot_be_sent(fake, mocked, call):
+    client = make_client(fake, code_type="cli", session_state=saved_session(fake))
+
+    with pytest.raises(RequestRejected, match="separator") as caught:
+        getattr(client, call)("EL-1,EL-2")
+    assert "'EL-1,EL-2'" in caught.value.message
+    assert len(mocked.calls) == 0
+
+
+def test_a_row_for_another_code_is_ignored(fake, mocked, caplog):
+    """One code asked, one row answered, but for another article: not this code's price."""
+    mocked.add(responses.GET, PRICE_URL, json=ok(DOC_PRICE))  # gdscode 9536092
+    client = make_client(fake, session_state=saved_session(fake))
+    caplog.set_level(logging.DEBUG, logger="api.etm")
+
+    assert client.get_prices(["ETM1000001"]) == {}
+    assert "'9536092' matches no asked code" in caplog.text
+
+
+def test_rows_are_matched_by_code_not_by_position(fake, mocked):
+    rows = [price_row("1000003", 3.0), price_row("7777777", 7.0), price_row("1000001", 1.0)]
+    mocked.add(responses.GET, PRICE_URL, json=ok({"rows": rows}))
+    client = make_client(fake, session_state=saved_session(fake))
+
+    prices = client.get_prices(["1000001", "1000002", "ETM1000003"])
+
+    assert {code: p.price for code, p in prices.items()} == {"1000001": 1.0, "ETM1000003": 3.0}
+
+
+def goods_card(etm_code, article="LO6908"):
+    return ok(dict(DOC_GOODS, gdsCode=etm_code, gdsArt=article, gdsExtArt=""))
+
+
+def goods_calls(mocked):
+    return [call for call in mocked.calls if re.search(r"/goods/[^/?]+\?", call.request.url)]
+
+
+def test_article_row_is_matched_through_the_product_card(fake, mocked):
+    """Asked by article, ETM answers with its own code: the card says which code that is."""
+    mocked.add(responses.GET, PRICE_URL, json=ok({"rows": [DOC_PRICE]}))  # gdscode 9536092
+    mocked.add(responses.GET, f"{BASE}/goods/LO6908", json=goods_card("9536092"))
+    mocked.add(responses.GET, f"{BASE}/goods/OTHER", json=goods_card("1111111", "OTHER"))
     client = make_client(fake, code_type="mnf", session_state=saved_session(fake))
 
-    assert client.get_prices(["LO6908"])["LO6908"].price == 679.51
+    prices = client.get_prices(["OTHER", "LO6908"])
+
+    assert list(prices) == ["LO6908"]
+    assert prices["LO6908"].price == 679.51
+    assert client.known_etm_codes == {"OTHER": "1111111", "LO6908": "9536092"}
+    assert len(goods_calls(mocked)) == 2
+
+    mocked.calls.reset()
+    assert client.get_prices(["LO6908"])["LO6908"].price == 679.51  # learnt: no card again
+    assert goods_calls(mocked) == []
+
+
+def test_article_row_of_another_product_is_ignored(fake, mocked):
+    mocked.add(responses.GET, PRICE_URL, json=ok(DOC_PRICE))  # gdscode 9536092
+    mocked.add(responses.GET, f"{BASE}/goods/LO6908", json=goods_card("9682787"))
+    client = make_client(fake, code_type="mnf", session_state=saved_session(fake))
+
+    assert client.get_prices(["LO6908"]) == {}
+    assert len(goods_calls(mocked)) == 1
+
+
+def test_a_card_for_another_article_teaches_nothing(fake, mocked):
+    mocked.add(responses.GET, PRICE_URL, json=ok(DOC_PRICE))
+    mocked.add(responses.GET, f"{BASE}/goods/LO6908", json=goods_card("9536092", "MVA20"))
+    client = make_client(fake, code_type="mnf", session_state=saved_session(fake))
+
+    assert client.get_prices(["LO6908"]) == {}
+    assert client.known_etm_codes == {}
+
+
+def test_known_etm_codes_match_rows_without_cards(fake, mocked):
+    rows = [price_row("1000002", 2.0), price_row("1000001", 1.0)]
+    mocked.add(responses.GET, PRICE_URL, json=ok({"rows": rows}))
+    client = make_client(fake, code_type="cli", session_state=saved_session(fake))
+
+    prices = client.get_prices(["A-1", "A-2"], etm_codes={"A-1": "ETM1000001", "A-2": 1000002})
+
+    assert {code: p.price for code, p in prices.items()} == {"A-1": 1.0, "A-2": 2.0}
+    assert goods_calls(mocked) == []
+
+
+def test_rows_echoing_the_asked_code_are_matched(fake, mocked):
+    rows = [
+        dict(price_row("1"), gdscode="el-00002", price=2.0),
+        dict(price_row("1"), gdscode="EL-00001"),
+    ]
+    mocked.add(responses.GET, PRICE_URL, json=ok({"rows": rows}))
+    client = make_client(fake, code_type="cli", session_state=saved_session(fake))
+
+    prices = client.get_prices(["EL-00001", "EL-00002"])
+
+    assert (prices["EL-00001"].price, prices["EL-00002"].price) == (100.0, 2.0)
+    assert goods_calls(mocked) == []
+
+
+def test_two_different_rows_for_one_code_keep_neither(fake, mocked):
+    rows = [dict(DOC_PRICE, gdscode="LO6908"), dict(DOC_PRICE, gdscode="LO6908", price=1.0)]
+    mocked.add(responses.GET, PRICE_URL, json=ok({"rows": rows}))
+    client = make_client(fake, code_type="mnf", session_state=saved_session(fake))
+
+    assert client.get_prices(["LO6908"]) == {}
+
+
+def test_card_not_found_leaves_the_code_absent(fake, mocked):
+    mocked.add(responses.GET, PRICE_URL, json=ok(DOC_PRICE))
+    mocked.add(responses.GET, f"{BASE}/goods/EL-9", json=failed(404, "Товар не найден"))
+    client = make_client(fake, code_type="cli", session_state=saved_session(fake))
+
+    assert client.get_prices(["EL-9"]) == {}
 
 
 @pytest.mark.parametrize("answer", [{"json": failed(404)}, {"status": 404, "json": failed(404)}])
@@ -480,6 +652,60 @@ def test_price_answer_status_handling(fake, mocked, body):
 def test_empty_code_list_sends_nothing(fake, mocked):
     assert make_client(fake).get_prices(["", "  ", "ETM"]) == {}
     assert len(mocked.calls) == 0
+
+
+@pytest.fixture
+def emulator():
+    from emulators.etm import EtmEmulator
+
+    with EtmEmulator() as emu:
+        yield emu
+
+
+def emulator_client(emulator, code_type):
+    return EtmClient(base_url=emulator.api_url, login="demo", password="demo", code_type=code_type,
+                     rate_limit=0, timeout=5)  # fmt: skip
+
+
+def test_a_code_with_a_comma_never_gets_another_articles_price(emulator):
+    """The reported case: 'EL-00001,X' went out as 'EL-00001%2CX', the service read two codes,
+    found EL-00001 and its row was taken for the code asked."""
+    client = emulator_client(emulator, "cli")
+
+    assert client.get_prices(["EL-00001,X"]) == {}
+    assert emulator.requests_for("price") == []
+
+    prices = client.get_prices(["EL-00001,X", "EL-00002"])
+
+    assert list(prices) == ["EL-00002"]
+    assert prices["EL-00002"].price == emulator.product("1037375").price
+    assert "EL-00001,X" in client.refused_codes
+    sent = [r.raw_path for r in emulator.requests_for("price")]
+    assert len(sent) == 1 and "EL-00001" not in sent[0]
+
+
+@pytest.mark.parametrize(
+    ("code_type", "codes"),
+    [
+        ("cli", {"EL-00001": "9536092", "EL-00003": "9682787", "EL-00002": "1037375"}),
+        ("mnf", {"MAD22-5-016-C-30": "9536092", "lo6908": "9682787"}),
+        ("etm", {"ETM9536092": "9536092", "1037375": "1037375"}),
+    ],
+)
+def test_prices_by_every_code_type_against_the_emulator(emulator, code_type, codes):
+    client = emulator_client(emulator, code_type)
+
+    prices = client.get_prices([*codes, "NOPE-404" if code_type != "etm" else "404404"])
+
+    assert {code: p.price for code, p in prices.items()} == {
+        code: emulator.product(etm_code).price for code, etm_code in codes.items()
+    }
+    assert len(emulator.requests_for("price")) == 1
+    learnt = len(emulator.requests_for("goods"))
+    assert learnt == (0 if code_type == "etm" else len(codes))  # cards only while rows are left
+    emulator.reset()
+    assert client.get_prices(list(codes)).keys() == codes.keys()
+    assert emulator.requests_for("goods") == []  # learnt once
 
 
 # -- remains, goods, manufacturers ----------------------------------------------------------------
@@ -717,6 +943,128 @@ def test_download_catalogue_refuses_foreign_host(fake, mocked):
     with pytest.raises(UnsafeUrl):
         client.download_catalogue("https://files.example.com/cligds.json")
     assert len(mocked.calls) == 0
+
+
+@pytest.fixture
+def spools(monkeypatch, tmp_path):
+    """The temporary files download_catalogue opens, made visible in tmp_path."""
+    import api.etm
+
+    opened = []
+
+    def temporary_file(**options):
+        spool = api.etm.tempfile.NamedTemporaryFile(dir=tmp_path, **options)
+        opened.append(spool)
+        return spool
+
+    monkeypatch.setattr(api.etm.tempfile, "TemporaryFile", temporary_file)
+    return opened
+
+
+def test_download_catalogue_streams_to_a_temporary_file(
+    fake, mocked, monkeypatch, spools, tmp_path
+):
+    """The file goes to disk as it arrives (never whole in memory), is parsed from there, and the
+    temporary file is gone afterwards."""
+    body = json.dumps(CATALOGUE_ROWS * 500).encode()
+    mocked.add(responses.GET, FILE_URL, body=body)
+    monkeypatch.setattr(EtmClient, "download", lambda *a, **k: pytest.fail("bytes in memory"))
+    client = make_client(fake)
+
+    items = client.download_catalogue(FILE_URL)
+
+    assert len(items) == 1000
+    assert items[-1].etm_code == "9682787"
+    assert len(spools) == 1 and spools[0].closed
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [({"body": b"x" * 5000}, "too_large"), ({"body": b'[{"id": 1}, {"id"'}, "bad_response")],
+)
+def test_download_catalogue_removes_the_file_on_failure(
+    fake, mocked, spools, tmp_path, answer, code
+):
+    mocked.add(responses.GET, FILE_URL, **answer)
+    client = make_client(fake)
+
+    with pytest.raises(ApiError) as caught:
+        client.download_catalogue(FILE_URL, max_bytes=1000)
+    assert caught.value.code == code
+    assert len(spools) == 1 and spools[0].closed
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_catalogue_has_a_longer_deadline(fake):
+    client = make_client(fake, timeout=30)
+    assert (client.download_deadline, client.catalogue_deadline) == (120, 600)
+    assert make_client(fake, catalogue_deadline=5).catalogue_deadline == 5
+
+
+def test_download_catalogue_missing_file_is_not_an_unknown_code(fake, mocked):
+    mocked.add(responses.GET, FILE_URL, status=404)
+    client = make_client(fake)
+
+    with pytest.raises(ApiError) as caught:
+        client.download_catalogue(FILE_URL)
+    assert caught.value.code == "download_not_found"
+    assert not isinstance(caught.value, NotFound)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 16])
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps(CATALOGUE_ROWS),
+        "\ufeff" + json.dumps(CATALOGUE_ROWS, indent=2, ensure_ascii=False),
+        json.dumps({"rows": CATALOGUE_ROWS}),
+        json.dumps({"data": CATALOGUE_ROWS}),
+        " [ "
+        + json.dumps(CATALOGUE_ROWS[0])
+        + ' , 12345 , null , "x" , {"id": ""},'
+        + json.dumps(CATALOGUE_ROWS[1])
+        + " ]\n",
+    ],
+    ids=["list", "bom-indented", "rows", "data", "odd-lines"],
+)
+def test_parse_catalogue_file_reads_items_one_by_one(monkeypatch, text, chunk):
+    import io
+
+    from api import etm_data
+
+    monkeypatch.setattr(etm_data._JsonStream, "CHUNK", chunk)
+    items = etm_data.parse_catalogue_file(io.BytesIO(text.encode()))
+
+    assert [(i.etm_code, i.brand, i.cli_code) for i in items] == [
+        ("9536092", "IEK", "A-1"),
+        ("9682787", "КМ-Профиль", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"[", b"[1,]", b"[1 2]", b'[{"id": 1}] x', b'[{"id": 1}', b"{}", b'"rows"', b"\xff[]",
+     b"[" * 100_000 + b"]" * 100_000],
+)  # fmt: skip
+def test_parse_catalogue_file_malformed(content):
+    import io
+
+    from api.etm_data import parse_catalogue_file
+
+    with pytest.raises(BadResponse) as caught:
+        parse_catalogue_file(io.BytesIO(content))
+    assert caught.value.__context__ is None
+
+
+def test_parse_catalogue_file_empty_list_and_file_left_open():
+    import io
+
+    from api.etm_data import parse_catalogue_file
+
+    spool = io.BytesIO(b" [ ] ")
+    assert parse_catalogue_file(spool) == []
+    assert not spool.closed
 
 
 def test_download_catalogue_malformed(fake, mocked):

@@ -12,7 +12,7 @@ from api.base import HttpClient, SessionState
 from api.errors import (
     ApiError,
     BadResponse,
-    NotFound,
+    DownloadNotFound,
     RateLimited,
     ServiceUnavailable,
     TooLarge,
@@ -320,9 +320,13 @@ def test_error_codes_are_stable():
         "BadResponse": "bad_response",
         "UnsafeUrl": "unsafe_url",
         "TooLarge": "too_large",
+        "DownloadNotFound": "download_not_found",
+        "DownloadTimeout": "download_timeout",
         "OutcomeUnknown": "outcome_unknown",
     }
     assert issubclass(errors.LoginBlocked, errors.AuthError)
+    assert issubclass(errors.DownloadTimeout, errors.ServiceUnavailable)
+    assert not issubclass(errors.DownloadNotFound, errors.NotFound)
 
 
 # -- downloads ---------------------------------------------------------------------------------
@@ -433,5 +437,6 @@ def test_download_size_cap_from_content_length(client, mocked):
 def test_download_missing_file(client, mocked):
     mocked.add(responses.GET, "https://cdn.etm.ru/gone", status=404)
 
-    with pytest.raises(NotFound):
+    with pytest.raises(DownloadNotFound) as caught:
         client.download("https://cdn.etm.ru/gone", max_bytes=10, allowed_hosts=ALLOWED)
+    assert caught.value.code == "download_not_found"  # not "the supplier does not know this code"

@@ -411,6 +411,31 @@ def test_fault_timeout_and_slow(emu, http, sid):
     assert not emu.faults()
 
 
+def test_fault_slow_body(emu, http):
+    """Headers at once, then the body a few bytes at a time: each read is quick, the whole is not."""
+    url = emu.base_url + "/ipro/1209/lls.png"
+    whole = get(http, url).content
+    emu.set_fault("slow_body", seconds=0.02, piece=10)
+    started = time.monotonic()
+    response = get(http, url, stream=True, timeout=0.5)
+    assert time.monotonic() - started < 0.3  # the headers did not wait for the body
+    pieces = list(response.raw.stream(1000, decode_content=False))
+    elapsed = time.monotonic() - started
+    assert b"".join(pieces) == whole
+    assert elapsed >= 0.02 * (len(whole) // 10)
+    assert response.headers["Content-Length"] == str(len(whole))
+    assert get(http, url).content == whole  # count=1: the next answer is whole at once
+    assert not emu.faults()
+
+
+def test_fault_slow_body_over_the_control_route(emu, http):
+    control = emu.base_url + "/_emulator/faults"
+    answer = http.post(control, json={"kind": "slow_body", "seconds": 0.5, "piece": 3},
+                       timeout=TIMEOUT)
+    assert answer.json() == {"kind": "slow_body", "count": 1, "after": 0, "applied": 0,
+                             "seconds": 0.5, "piece": 3}
+
+
 def test_latency(http):
     with EtmEmulator(latency=0.1) as emu:
         started = time.monotonic()
