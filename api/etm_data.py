@@ -25,7 +25,6 @@ _logger = logging.getLogger(__name__)
 CODE_TYPES = ("etm", "cli", "mnf")
 MAX_CODE_LENGTH = 100  # client codes and articles; ETM's own codes are 7-8 digits
 MAX_ETM_CODE_DIGITS = 20
-SEPARATOR_PROBLEM = "The code contains {what}, which ETM iPro reads as a separator between codes."
 
 
 @dataclass
@@ -122,9 +121,21 @@ def normalize_code(code, code_type):
     return code
 
 
-def etm_code_problem(code, code_type="etm"):
-    """Why ``code`` cannot be sent to ETM iPro as a ``code_type`` code (an English sentence),
-    or None when it can.
+# Why a code cannot be sent (``etm_code_problem_key``): stable keys the Odoo side translates.
+CODE_PROBLEMS = {
+    "empty": "The code is empty.",
+    "invisible": "The code contains control or invisible characters.",
+    "separator": "The code contains a comma or '%2C', which ETM iPro reads as a separator "
+    "between codes.",
+    "too_long": f"The code is longer than {MAX_CODE_LENGTH} characters.",
+    "not_digits": "An ETM code is made of digits only (an 'ETM' prefix aside).",
+    "too_many_digits": f"An ETM code has at most {MAX_ETM_CODE_DIGITS} digits.",
+}
+
+
+def etm_code_problem_key(code, code_type="etm"):
+    """Why ``code`` cannot be sent to ETM iPro as a ``code_type`` code (a key of
+    ``CODE_PROBLEMS``), or None when it can.
 
     Price requests join codes with '%2C' in one path segment, and ETM splits on it (and on ','):
     a code holding either would be read as two codes and answered with another article's price.
@@ -136,21 +147,25 @@ def etm_code_problem(code, code_type="etm"):
         raise ValueError(f"code_type must be one of {CODE_TYPES}")
     value = normalize_code(code, code_type)
     if not value:
-        return "The code is empty."
+        return "empty"
     if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in value):
-        return "The code contains control or invisible characters."
-    if "," in value:
-        return SEPARATOR_PROBLEM.format(what="a comma")
-    if "%2c" in value.lower():
-        return SEPARATOR_PROBLEM.format(what="'%2C'")
+        return "invisible"
+    if "," in value or "%2c" in value.lower():
+        return "separator"
     if len(value) > MAX_CODE_LENGTH:
-        return f"The code is longer than {MAX_CODE_LENGTH} characters."
+        return "too_long"
     if code_type == "etm":
         if not (value.isascii() and value.isdigit()):
-            return "An ETM code is made of digits only (an 'ETM' prefix aside)."
+            return "not_digits"
         if len(value) > MAX_ETM_CODE_DIGITS:
-            return f"An ETM code has at most {MAX_ETM_CODE_DIGITS} digits."
+            return "too_many_digits"
     return None
+
+
+def etm_code_problem(code, code_type="etm"):
+    """``etm_code_problem_key`` as an English sentence (None when the code can be sent)."""
+    key = etm_code_problem_key(code, code_type)
+    return CODE_PROBLEMS[key] if key else None
 
 
 def shown_code(code, limit=40):

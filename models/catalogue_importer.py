@@ -5,6 +5,7 @@ from collections import defaultdict
 from odoo import api, fields, models
 
 from ..api.errors import ApiError
+from .error_messages import describe_code_problem
 from .sync_run import SyncRun
 
 _logger = logging.getLogger(__name__)
@@ -80,6 +81,14 @@ class SupplierCatalogueImporter(models.AbstractModel):
                     run.add(updated=1)
                 else:
                     run.add(unchanged=1)
+                continue
+            problem = adapter.code_problem(code)
+            if problem:
+                run.item_failed(
+                    "unsafe_code", describe_code_problem(self.env, problem),
+                    reference=f"{code} {item.name}",
+                )
+                run.add(failed=1)
                 continue
             candidates = self._match(index, item) - bound_products - matched
             if len(candidates) > 1:

@@ -71,6 +71,22 @@ def describe_error(env, exc):
     return sentence
 
 
+def describe_code_problem(env, problem):
+    """Why a supplier code cannot be sent, for the key a service adapter's ``code_problem`` gave."""
+    sentences = {
+        "empty": env._("The code is empty."),
+        "invisible": env._("The code contains control or invisible characters."),
+        "separator": env._(
+            "The code contains a comma (or '%2C'), which the supplier reads as a separator "
+            "between codes: it would get another article's price."
+        ),
+        "too_long": env._("The code is too long."),
+        "not_digits": env._("An ETM code is made of digits only."),
+        "too_many_digits": env._("An ETM code has too many digits."),
+    }
+    return sentences.get(problem, problem)
+
+
 def describe_item(env, code, params=None, detail=""):
     """The message stored on a binding for a per-item outcome."""
     params = params or {}

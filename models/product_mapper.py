@@ -109,5 +109,9 @@ class SupplierProductMapper(models.AbstractModel):
                 product.default_code,
                 product.barcode,
             ]
-            codes[product.id] = list(dict.fromkeys(c.strip() for c in candidates if c and c.strip()))
+            # A reference the service cannot be asked by (a comma in an ETM code) is no candidate.
+            codes[product.id] = list(dict.fromkeys(
+                c.strip() for c in candidates
+                if c and c.strip() and not adapter.code_problem(c.strip())
+            ))
         return codes

@@ -4,6 +4,9 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.osv import expression
 
+from ..services import get_adapter
+from .error_messages import describe_code_problem
+
 SYNC_STATES = [
     ("new", "New"),
     ("ok", "Up to date"),
@@ -70,11 +73,21 @@ class SupplierProduct(models.Model):
          "This supplier ID is already mapped to another product on this connection."),
     ]
 
-    @api.constrains("external_code")
+    @api.constrains("external_code", "backend_id")
     def _check_external_code(self):
         for binding in self:
             if not (binding.external_code or "").strip():
                 raise ValidationError(self.env._("The supplier code cannot be empty."))
+            # A code the service cannot be asked safely (ETM: a comma splits it in two and
+            # answers another article's price) is refused here, not sent and misread later.
+            problem = get_adapter(binding.backend_id.sudo()).code_problem(binding.external_code)
+            if problem:
+                raise ValidationError(self.env._(
+                    "The supplier code %(code)s cannot be used on %(connection)s: %(reason)s",
+                    code=binding.external_code,
+                    connection=binding.backend_id.display_name,
+                    reason=describe_code_problem(self.env, problem),
+                ))
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -155,6 +155,11 @@ class ServiceAdapter:
         """The code a mapping asks by, taken from a CatalogueItem."""
         return item.external_id
 
+    def code_problem(self, code):
+        """Why ``code`` cannot be sent to the service (a key of ``models/error_messages``'
+        code problems), or None when it can. Checked when a mapping is saved."""
+        return None
+
     def asks_by_article(self):
         """True when mappings are asked by the manufacturer's article (auto-mapping tries the
         product's article before its internal reference)."""

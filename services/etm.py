@@ -16,6 +16,7 @@ Decisions where the ETM document is silent:
 
 from ..api.errors import ApiError, NotFound, RequestRejected
 from ..api.etm import ETM_DEFAULT_URL, EtmClient
+from ..api.etm_data import etm_code_problem_key
 from .base import (
     BatchResult,
     CatalogueItem,
@@ -132,6 +133,9 @@ class EtmAdapter(ServiceAdapter):
         ]
 
     # -- auto-mapping ---------------------------------------------------------------------
+    def code_problem(self, code):
+        return etm_code_problem_key(code, self.backend.etm_code_type or "etm")
+
     def asks_by_article(self):
         return self.backend.etm_code_type == "mnf"
 

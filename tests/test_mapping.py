@@ -1,5 +1,6 @@
 from psycopg2 import IntegrityError
 
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -64,3 +65,36 @@ class TestMapping(EtmCase):
             Binding.create(
                 {"backend_id": self.backend.id, "product_id": product.id, "external_code": "2"}
             )
+
+    def test_codes_that_cannot_be_sent_safely_are_refused_on_the_mapping(self):
+        product = self.env["product.product"].create({"name": "Comma code"})
+        Binding = self.env["supplier.product"]
+        # A comma is ETM's separator: "9536092,1037375" would be read as two codes and get
+        # another article's price. Refused with the reason, in plain words.
+        for bad, reason in (("9536092,1037375", "comma"), ("9536%2C1", "comma"),
+                            ("9536\u200b092", "invisible"), ("EL-12", "digits only")):
+            with self.assertRaisesRegex(ValidationError, reason), self.cr.savepoint():
+                Binding.create(
+                    {"backend_id": self.backend.id, "product_id": product.id, "external_code": bad}
+                )
+        # Client codes are free text, but a comma still splits them.
+        self.backend.etm_code_type = "cli"
+        binding = Binding.create(
+            {"backend_id": self.backend.id, "product_id": product.id, "external_code": "EL-12"}
+        )
+        with self.assertRaisesRegex(ValidationError, "comma"), self.cr.savepoint():
+            binding.external_code = "EL-12,EL-13"
+        self.backend.etm_code_type = "etm"
+
+    def test_auto_map_skips_references_that_cannot_be_sent(self):
+        code = next(iter(self.catalogue))
+        product = self.env["product.product"].create(
+            {"name": "Two refs", "default_code": f"{code},999", "barcode": code}
+        )
+        log_action = self.backend.action_map_products()
+        binding = self.env["supplier.product"].search([("product_id", "=", product.id)])
+        self.assertEqual(binding.external_code, code, "the barcode, not the reference with a comma")
+        self.assertTrue(log_action)
+        asked = [r for r in self.emulator.requests if r.label == "price"]
+        self.assertTrue(asked)
+        self.assertFalse([r for r in asked if "999" in r.path], "the unsafe code was never sent")
