@@ -49,3 +49,6 @@ class SupplierBackendShate(models.Model):
                 backend.price_limit_15min = 2000
             if limited and not backend.price_limit_day:
                 backend.price_limit_day = 120000
+
+    def _number_rules(self):
+        return dict(super()._number_rules(), price_limit_15min=False, price_limit_day=False)

@@ -7,6 +7,7 @@ from ..api.session import SessionState
 from ..services import ADAPTERS, get_adapter
 from .error_messages import describe_error
 
+
 class SupplierBackend(models.Model):
     """A connection to one account of one service (ETM, Shate-M, MoySklad, IMSKLAD, UDOMA)."""
 
@@ -52,13 +53,7 @@ class SupplierBackend(models.Model):
         "from, besides the API host.",
     )
 
-    # Credentials: system administrators only; never tracked, never logged.
-    login = fields.Char(groups="base.group_system", copy=False)
-    password = fields.Char(groups="base.group_system", copy=False)
-    api_key = fields.Char(string="API key", groups="base.group_system", copy=False)
-    session_token = fields.Char(groups="base.group_system", copy=False)
-    session_expires_at = fields.Datetime(groups="base.group_system", copy=False)
-    session_logged_in_at = fields.Datetime(groups="base.group_system", copy=False)
+    # Credentials (login, password, api_key, session...): supplier_backend_credential.py
     login_blocked_until = fields.Datetime(
         copy=False,
         readonly=True,
@@ -132,10 +127,6 @@ class SupplierBackend(models.Model):
         string="Last run",
         compute="_compute_counts",
     )
-
-    _sql_constraints = [
-        ("batch_size_positive", "CHECK(batch_size > 0)", "The batch size must be positive."),
-    ]
 
     @api.depends("service")
     def _compute_api_url(self):
