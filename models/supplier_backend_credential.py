@@ -11,16 +11,20 @@ connection. ``supplier.backend`` shows them as non-stored fields (``login``, ``p
 import logging
 
 from odoo import SUPERUSER_ID, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 from odoo.tools.sql import column_exists
 
 _logger = logging.getLogger(__name__)
 
 TABLE = "supplier_backend_credential"
+# Everything kept here; the first four make a connection "hold credentials".
 CREDENTIAL_FIELDS = (
     "login", "password", "api_key", "session_token", "session_expires_at", "session_logged_in_at",
 )
+SECRET_FIELDS = ("login", "password", "api_key", "session_token")
+# Where the credentials are sent.
+CREDENTIAL_ROUTING_FIELDS = ("service", "api_url", "trusted_hosts")
 
 
 class SupplierBackendCredential(models.Model):
@@ -142,6 +146,32 @@ class SupplierBackend(models.Model):
                 credential = Credential.create({"backend_id": backend.id})
             if credential[name] != value:
                 credential[name] = value
+
+    def _has_credentials(self):
+        self.ensure_one()
+        credential = self.sudo().credential_ids[:1]
+        return any(credential[name] for name in SECRET_FIELDS)
+
+    # A manager may create a connection with an address of their own: it holds no credentials
+    # yet, and the administrator who types them sees that address on the form. Once it holds
+    # some, only those who may read them may change where they are sent (DESIGN §3).
+    def write(self, vals):
+        self._check_credential_routing(vals)
+        return super().write(vals)
+
+    def _check_credential_routing(self, vals):
+        touched = [name for name in CREDENTIAL_ROUTING_FIELDS if name in vals]
+        if not touched or self.env.su or self.env.user.has_group("base.group_system"):
+            return
+        for backend in self:
+            changed = [name for name in touched if (backend[name] or False) != (vals[name] or False)]
+            if changed and backend._has_credentials():
+                raise AccessError(self.env._(
+                    "Only administrators (Settings access) can change the service, API URL or "
+                    "trusted hosts of the connection %(connection)s: it holds credentials, and "
+                    "they would be sent to the new address.",
+                    connection=backend.display_name,
+                ))
 
 
 class HideCredentialQueries(logging.Filter):
