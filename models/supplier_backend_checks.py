@@ -1,11 +1,18 @@
-"""What a connection accepts: its settings' checks."""
+"""What a connection accepts, and from whom: its settings' checks and the callers' rights."""
 
 from urllib.parse import urlsplit
 
 from odoo import api, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 from ..services import ADAPTERS
+
+# Who may call what (DESIGN §6 "Rights live in the methods"): the group, then the access the
+# caller needs on the connections themselves (access rights and multi-company record rules).
+RIGHTS = {
+    "user": ("supplier_connector.group_supplier_user", "read"),
+    "manager": ("supplier_connector.group_supplier_manager", "write"),
+}
 
 
 def is_http_url(url):
@@ -71,3 +78,24 @@ class SupplierBackend(models.Model):
                 "followed by a host name, e.g. %(example)s.",
                 example=adapter.default_url if adapter else "https://example.com/api",
             ))
+
+    # -- rights -----------------------------------------------------------------------------
+    def _check_right(self, level):
+        """Refuse the caller unless they hold ``level`` ("user" or "manager") on these connections.
+
+        Called first by every public method (DESIGN §6), before anything runs with sudo():
+        the group of the level, then access rights and record rules on the connections, so
+        another company's connections are refused too. Superuser code (crons, sudo) passes.
+        """
+        if self.env.su:
+            return
+        group, operation = RIGHTS[level]
+        if not self.env.user.has_group(group):
+            raise AccessError(
+                self.env._("Only supplier connector users can run supplier syncs.") if level == "user"
+                else self.env._(
+                    "Only supplier connector managers can test connections, map products, "
+                    "import catalogues, enrich products and reset sessions."
+                )
+            )
+        self.check_access(operation)
