@@ -1,4 +1,6 @@
 from . import supplier_backend
+from . import supplier_backend_credential
+from . import supplier_backend_checks
 from . import backend_etm
 from . import backend_shate
 from . import supplier_backend_schedule

@@ -78,3 +78,6 @@ class SupplierBackendShate(models.Model):
                 "fill them in on the connection (Settings tab).",
                 agreement=self.shate_agreement_id.name,
             ))
+
+    def _number_rules(self):
+        return dict(super()._number_rules(), price_limit_15min=False, price_limit_day=False)

@@ -1,5 +1,4 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
 
 from .error_messages import describe_error
 from .notification import notification
@@ -37,9 +36,13 @@ class ProductTemplate(models.Model):
 
     def action_supplier_sync(self):
         """Refresh prices and stock of these products from every connection they are mapped to."""
+        self.env["supplier.backend"]._check_right("user")
+        self.check_access("read")
         return self.product_variant_ids.action_supplier_sync()
 
     def action_supplier_enrich(self):
+        self.env["supplier.backend"]._check_right("manager")
+        self.check_access("write")
         return self.product_variant_ids.action_supplier_enrich()
 
 
@@ -52,8 +55,7 @@ class ProductProduct(models.Model):
     supplier_offer_ids = fields.One2many("supplier.offer", "product_id", string="Supplier offers")
 
     def _check_supplier_user(self):
-        if not self.env.user.has_group("supplier_connector.group_supplier_user"):
-            raise AccessError(self.env._("Only supplier connector users can run supplier syncs."))
+        self.env["supplier.backend"]._check_right("user")
 
     def action_supplier_sync(self):
         """Refresh these products now from every active connection they are mapped to.
@@ -62,6 +64,7 @@ class ProductProduct(models.Model):
         reloads the view so the form shows the new values.
         """
         self._check_supplier_user()
+        self.check_access("read")
         bindings = self.env["supplier.product"].search(
             [("product_id", "in", self.ids), ("backend_id.active", "=", True)]
         )
@@ -104,8 +107,12 @@ class ProductProduct(models.Model):
         return prefix + ", ".join(changes) if changes else ""
 
     def action_supplier_enrich(self):
-        """Fill name, manufacturer, article, characteristics and image from the supplier."""
-        self._check_supplier_user()
+        """Fill name, manufacturer, article, characteristics and image from the supplier.
+
+        Managers who may edit these products: the supplier's card overwrites them.
+        """
+        self.env["supplier.backend"]._check_right("manager")
+        self.check_access("write")
         bindings = self.env["supplier.product"].search(
             [("product_id", "in", self.ids), ("backend_id.active", "=", True)]
         )
@@ -113,6 +120,7 @@ class ProductProduct(models.Model):
             return self._supplier_notification(
                 self.env._("These products are not mapped to any supplier connection."), "warning"
             )
+        bindings.backend_id._check_right("manager")
         try:
             log = self.env["supplier.product.enricher"]._enrich(bindings)
         except Exception as exc:  # noqa: BLE001 — shown to the user in plain words

@@ -6,6 +6,7 @@ from odoo.exceptions import UserError
 
 from ..api.errors import ApiError, OutcomeUnknown
 from ..services import ADAPTERS
+from .chatter import post_note
 from .error_messages import describe_error
 from .sync_run import SyncRun
 
@@ -54,6 +55,8 @@ class PurchaseOrder(models.Model):
         """
         self.ensure_one()
         self.env["product.product"]._check_supplier_user()
+        self.check_access("write")
+        self.supplier_backend_id._check_right("user")
         backend = self._supplier_backend_for_send()
         lines = self.order_line.filtered(
             lambda line: line.product_id and not line.display_type and line.product_qty > 0
@@ -71,7 +74,7 @@ class PurchaseOrder(models.Model):
                     for location, pairs in plan.items()]
         backend._save_adapter_state(adapter)
         summary = "\n".join(filter(None, outcomes)) or self.env._("Nothing could be sent.")
-        self.message_post(body=summary)
+        post_note(self, summary)
         failed = self.supplier_order_ids.filtered(lambda o: o.state != "sent")
         kind = "warning" if failed or lines.filtered("supplier_message") else "success"
         return self.env["product.product"]._supplier_notification(summary, kind)
@@ -203,6 +206,8 @@ class PurchaseOrder(models.Model):
     # -- status -----------------------------------------------------------------------------
     def action_supplier_refresh_status(self):
         self.env["product.product"]._check_supplier_user()
+        self.check_access("read")
+        self.supplier_order_ids.backend_id._check_right("user")
         logs = self.env["supplier.sync.log"]
         for backend in self.supplier_order_ids.backend_id:
             logs |= self._supplier_refresh_status(backend, "manual", self.sudo().supplier_order_ids)
@@ -252,7 +257,7 @@ class PurchaseOrder(models.Model):
                 for change in history
             ),
         })
-        line.order_id.message_post(body=self.env._(
+        post_note(line.order_id, self.env._(
             "%(product)s: supplier status %(old)s → %(new)s",
             product=line.product_id.display_name, old=old or "—", new=name,
         ))

@@ -4,8 +4,10 @@ from odoo.exceptions import UserError
 
 from ..api.session import SessionState
 from ..services import ADAPTERS, get_adapter
+from .chatter import post_note
 from .error_messages import describe_error
 from .notification import notification
+
 
 
 class SupplierBackend(models.Model):
@@ -53,13 +55,7 @@ class SupplierBackend(models.Model):
         "from, besides the API host.",
     )
 
-    # Credentials: system administrators only; never tracked, never logged.
-    login = fields.Char(groups="base.group_system", copy=False)
-    password = fields.Char(groups="base.group_system", copy=False)
-    api_key = fields.Char(string="API key", groups="base.group_system", copy=False)
-    session_token = fields.Char(groups="base.group_system", copy=False)
-    session_expires_at = fields.Datetime(groups="base.group_system", copy=False)
-    session_logged_in_at = fields.Datetime(groups="base.group_system", copy=False)
+    # Credentials (login, password, api_key, session...): supplier_backend_credential.py
     login_blocked_until = fields.Datetime(
         copy=False,
         readonly=True,
@@ -133,10 +129,6 @@ class SupplierBackend(models.Model):
         string="Last run",
         compute="_compute_counts",
     )
-
-    _sql_constraints = [
-        ("batch_size_positive", "CHECK(batch_size > 0)", "The batch size must be positive."),
-    ]
 
     @api.depends("service")
     def _compute_api_url(self):
@@ -286,7 +278,11 @@ class SupplierBackend(models.Model):
 
     # -- buttons ----------------------------------------------------------------------------
     def action_test_connection(self):
-        """Log in and ask one price: say what worked, or why not, in plain words."""
+        """Log in and ask one price: say what worked, or why not, in plain words.
+
+        Managers only: the request carries the credentials.
+        """
+        self._check_right("manager")
         self.ensure_one()
         adapter = self._adapter()
         samples = self.binding_ids.filtered("external_code")[:3].mapped("external_code")
@@ -295,7 +291,7 @@ class SupplierBackend(models.Model):
         except Exception as exc:  # noqa: BLE001 — any failure is shown, never raised at the user
             self._save_adapter_state(adapter)
             message = self.env._("Connection test failed: %s", describe_error(self.env, exc))
-            self.message_post(body=message)
+            post_note(self, message)
             return self._notify(message, "danger", sticky=True)
         self._save_adapter_state(adapter)
         self._store_references(probe)
@@ -325,7 +321,7 @@ class SupplierBackend(models.Model):
                 )
             )
         message = " ".join(parts)
-        self.message_post(body=message)
+        post_note(self, message)
         return self._notify(message, "success")
 
     def action_sync_offers(self):
@@ -335,6 +331,7 @@ class SupplierBackend(models.Model):
         ``sync_in_background_over`` runs in the scheduler instead: a web request cannot wait
         for thousands of remains requests at the supplier's rate limit.
         """
+        self._check_right("user")
         background_over = self.env.context.get("sync_in_background_over")
         logs = self.env["supplier.sync.log"]
         queued = self.browse()
@@ -366,18 +363,24 @@ class SupplierBackend(models.Model):
         self.env.ref("supplier_connector.ir_cron_run_due_operations").sudo()._trigger()
 
     def action_map_products(self):
+        self._check_right("manager")
         self.ensure_one()
         self._check_operation("map_products")
         log = self.env["supplier.product.mapper"]._auto_map(self)
         return log._notification()
 
     def action_import_catalogue(self):
+        self._check_right("manager")
         self.ensure_one()
         self._check_operation("import_catalogue")
+        if self.catalogue_create_products:
+            # The import creates the products it cannot match, as superuser.
+            self.env["product.product"].check_access("create")
         log = self.env["supplier.catalogue.importer"]._import(self, trigger="manual")
         return log._notification()
 
     def action_open_products(self):
+        self._check_right("user")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "supplier_connector.action_supplier_product"
@@ -387,6 +390,7 @@ class SupplierBackend(models.Model):
         return action
 
     def action_open_logs(self):
+        self._check_right("user")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "supplier_connector.action_supplier_sync_log"
@@ -395,7 +399,12 @@ class SupplierBackend(models.Model):
         return action
 
     def action_reset_session(self):
-        """Forget the cached session and the login block (after fixing the credentials)."""
+        """Forget the cached session and the login block (after fixing the credentials).
+
+        Managers may: it reveals and changes no credential, it only lifts a pause, and the
+        worst it allows is one more login with the credentials an administrator typed.
+        """
+        self._check_right("manager")
         self.sudo().write(
             {
                 "session_token": False,

@@ -3,6 +3,7 @@ import logging
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 from ..services import ADAPTERS
 from .sync_run import commit_progress, running_tests
@@ -42,8 +43,14 @@ class SupplierBackendSchedule(models.Model):
 
     _sql_constraints = [
         ("operation_unique", "UNIQUE(backend_id, operation)", "One schedule per operation."),
-        ("interval_positive", "CHECK(interval_number > 0)", "The interval must be positive."),
     ]
+
+    # Checked in Python, not by an SQL CHECK: a CHECK fails at the INSERT, before any Python
+    # check, and has PostgreSQL log the whole row.
+    @api.constrains("interval_number")
+    def _check_interval(self):
+        if any(schedule.interval_number <= 0 for schedule in self):
+            raise ValidationError(self.env._("A schedule's interval must be greater than 0."))
 
     @api.model
     def _default_intervals(self, service):

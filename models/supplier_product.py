@@ -134,9 +134,15 @@ class SupplierProduct(models.Model):
 
     def action_sync(self):
         """Refresh these bindings now (the Sync button on a mapping)."""
+        self.env["supplier.backend"]._check_right("user")
+        self.check_access("read")
         return self.product_id.action_supplier_sync()
 
     def action_enrich(self):
-        """Fill the product from the supplier's product card."""
+        """Fill the product from the supplier's product card (managers who may edit it)."""
+        self.env["supplier.backend"]._check_right("manager")
+        self.check_access("write")
+        self.backend_id._check_right("manager")
+        self.product_id.check_access("write")
         log = self.env["supplier.product.enricher"]._enrich(self)
         return log._notification()

@@ -120,6 +120,10 @@ class SupplierSyncLogLine(models.Model):
     _order = "id"
 
     log_id = fields.Many2one("supplier.sync.log", required=True, ondelete="cascade", index=True)
+    # Lines follow their log's company (multi-company rule in security/).
+    company_id = fields.Many2one(
+        related="log_id.company_id", store=True, index=True, precompute=True
+    )
     binding_id = fields.Many2one("supplier.product", string="Mapping", ondelete="set null")
     product_id = fields.Many2one("product.product", ondelete="set null")
     reference = fields.Char(help="The code or id the service was asked with.")

@@ -79,6 +79,8 @@ class TestSecurity(EtmCase):
         self.env.invalidate_all()
         backend = self.backend.sudo()
         self.assertFalse(backend.login or backend.password or backend.session_token)
+        self.env.cr.execute("SELECT count(*) FROM supplier_backend_credential")
+        self.assertEqual(self.env.cr.fetchone()[0], 0, "no credential is left in the copy")
         self.assertFalse(any(self.backend.schedule_ids.mapped("enabled")))
         cron = self.env.ref("supplier_connector.ir_cron_run_due_operations")
         self.assertFalse(cron.active)
