@@ -9,7 +9,6 @@ from .error_messages import describe_error
 from .notification import notification
 
 
-
 class SupplierBackend(models.Model):
     """A connection to one account of one service (ETM, Shate-M, MoySklad, IMSKLAD, UDOMA)."""
 

@@ -26,7 +26,7 @@ class TestUserExperience(TransactionCase):
             (cls.shate, products[3], False),  # never synced: stale
         ]
         cls.bindings = cls.env["supplier.product"].create([
-            {"backend_id": backend.id, "product_id": product.id, "external_code": f"C{i}"}
+            {"backend_id": backend.id, "product_id": product.id, "external_code": f"100{i}"}
             for i, (backend, product, _when) in enumerate(rows)
         ])
         for binding, (_backend, _product, when) in zip(cls.bindings, rows, strict=True):
