@@ -173,10 +173,13 @@ class ImskladClient(HttpClient):
     def _stock_chunk(self, chunk, storage, report):
         report.requests += 1
         item = f"the stock of {len(chunk)} good(s)"
+        document = unknown = object()
         try:
             document = self._call("goods", "get_stock", {"storage_id": storage, "ids": chunk},
                                   item=item)  # fmt: skip
         except NotFound:
+            pass  # split outside the except block: a later error must not chain to this one
+        if document is unknown:
             if len(chunk) == 1:
                 report.missing.append(chunk[0])
                 return
@@ -263,8 +266,9 @@ class ImskladClient(HttpClient):
         if result is None:
             raise BadResponse(f"IMSKLAD answered {action} for {item} with no result")
         if result.has_warning:
+            result.warning = self.redact(result.warning)  # shown to users on the order
             _logger.info("IMSKLAD %s: %s saved with a warning: %s", action, item,
-                         self.redact(result.warning))  # fmt: skip
+                         result.warning)  # fmt: skip
         return result
 
     def call(self, type_, action, data, *, item="the request", once=False):
@@ -282,14 +286,15 @@ class ImskladClient(HttpClient):
             if error is None:
                 return document
             code, message = error
-            if code == ERROR_FATAL and not once and attempt < self.max_retries:
-                attempt += 1
-                delay = self._backoff(attempt - 1)
-                _logger.info("IMSKLAD %s: fatal server error, retry %d of %d in %.1f s",
-                             action, attempt, self.max_retries, delay)  # fmt: skip
-                self.sleep(delay)
-                continue
-            raise self._error(code, message, document, action, item, once, response.status_code)
+            failure = self._error(code, message, document, action, item, once,
+                                  response.status_code)  # fmt: skip
+            if type(failure) is not ServiceUnavailable or attempt >= self.max_retries:
+                raise failure
+            attempt += 1
+            delay = self._backoff(attempt - 1)
+            _logger.info("IMSKLAD %s: fatal server error, retry %d of %d in %.1f s",
+                         action, attempt, self.max_retries, delay)  # fmt: skip
+            self.sleep(delay)
 
     def _send(self, envelope, action, item, once):
         if not once:
