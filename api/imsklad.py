@@ -36,12 +36,20 @@ Decisions where the document is silent or contradicts itself (see also FIELD-NOT
   as AlreadyExists (``existing_id`` when the answer carries an ``id``); an "ok" with an id (the
   service updated the object in place) is a normal result. Either way the caller adopts.
 - update_order's ``{"result": "warning", "warning": ...}`` (order in assembly, goods not saved)
-  is returned in the ImskladWriteResult (``warning``, ``goods_not_saved``), never swallowed.
+  is returned in the ImskladWriteResult (``warning``, ``goods_not_saved``), never swallowed; its
+  text is redacted (it is shown to users on the order). An error code the document does not list
+  is a RequestRejected naming the code.
 - get_stock: the document gives no limit on ``ids``; they are sent in chunks of
   ``stock_chunk_size`` (100 by default, a parameter). ``storage_id`` is typed String in that table
   and Int everywhere else (and 1 in its example): it is sent as a number. The document does not
   say how unknown ids are answered: ids left out of the answer are ``missing``; a NotFound for a
   chunk is split in halves until the unknown ids are found (the others still get their stock).
+  Values that are no IMSKLAD id (not a plain non-negative integer) are never sent: ``invalid``.
+- ``storage_id``: 1 by default ("На данный момент равен 1"), a constructor parameter; a
+  pre-order, document or order may carry its own. get_billing's table describes its
+  ``storage_id`` as "ID документа в системе партнера", a copy of another table: the storage id is
+  sent. Periods and dates are Unix timestamps (naive datetimes UTC, bare dates midnight at the
+  warehouse, ``service_utc_offset`` 3 h: Moscow).
 - Test connection: ``check_key`` asks the stock of ``probe_ids`` (default ``[0]``, an id no good
   has: an empty list could be an SQL ``IN ()`` at the service); an answer, even NotFound, proves
   the key works.

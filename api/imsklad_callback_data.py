@@ -1,9 +1,12 @@
-"""The calls IMSKLAD makes to us, as typed objects (read by :mod:`.imsklad_callbacks`)."""
+"""The calls IMSKLAD makes to us, as typed objects (read by :mod:`.imsklad_callbacks`), and the
+answers we give them, in the document's format."""
 
+import json
 from dataclasses import dataclass, field
 
+from .etm_data import text
 from .imsklad_data import DOC_STATUSES, status_name
-from .imsklad_payloads import ImskladOrder
+from .imsklad_payloads import ImskladGood, ImskladOrder, coerce
 
 __all__ = [
     "DocumentEvent",
@@ -16,6 +19,12 @@ __all__ = [
     "OrderStatusChange",
     "OrderUpdate",
     "TrackUpdate",
+    "encode_answer",
+    "error_answer",
+    "good_answer",
+    "ok_answer",
+    "supplier_answer",
+    "suppliers_answer",
 ]
 
 
@@ -111,3 +120,57 @@ class ImskladSupplier:
     email: str | None = None
     address: str | None = None
     contacts: str | None = None
+
+
+# -- answers -----------------------------------------------------------------------------------
+def ok_answer(object_id=None):
+    """``{"result": "ok"}``; with ``id`` for order.update_order (our order id, echoed)."""
+    answer = {"result": "ok"}
+    if object_id not in (None, ""):
+        answer["id"] = object_id
+    return answer
+
+
+def error_answer(code, message):
+    return {"error": text(message), "code": int(code)}
+
+
+_GOOD_NUMBERS = ("weight", "width", "height", "length")
+
+
+def good_answer(good, object_id=None):
+    """good.get_good: the good as the document's example shows it; ``id`` echoes what IMSKLAD
+    asked by (``object_id``) or is ours."""
+    good = coerce(ImskladGood, good)
+    answer = {"id": object_id if object_id not in (None, "") else text(good.id),
+              "name": text(good.name), "description": text(good.description),
+              "price": round(float(good.price or 0), 2), "cost": round(float(good.cost or 0), 2)}  # fmt: skip
+    for name in _GOOD_NUMBERS:
+        value = getattr(good, name)
+        answer[name] = int(round(float(value))) if value is not None else 0
+    if good.color is not None:
+        answer["color"] = int(good.color)
+    answer["size"] = text(good.size)
+    if good.image:
+        answer["image"] = good.image
+    return answer
+
+
+def supplier_answer(supplier):
+    supplier = coerce(ImskladSupplier, supplier)
+    answer = {"id": text(supplier.id), "name": text(supplier.name)}
+    for name in ("inn", "kpp", "phone", "email", "address", "contacts"):
+        value = getattr(supplier, name)
+        if value not in (None, ""):
+            answer[name] = text(value)
+    return answer
+
+
+def suppliers_answer(suppliers):
+    """good.get_good_suppliers / supplier.get_suppliers: a bare array of suppliers."""
+    return [supplier_answer(supplier) for supplier in suppliers or ()]
+
+
+def encode_answer(answer):
+    """The answer as the body to send (UTF-8 JSON, Cyrillic kept readable)."""
+    return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()

@@ -57,6 +57,12 @@ from .imsklad_callback_data import (
     OrderStatusChange,
     OrderUpdate,
     TrackUpdate,
+    encode_answer,
+    error_answer,
+    good_answer,
+    ok_answer,
+    supplier_answer,
+    suppliers_answer,
 )
 from .imsklad_data import (
     DOC_STATUSES,
@@ -67,7 +73,7 @@ from .imsklad_data import (
     from_timestamp,
     status_name,
 )
-from .imsklad_payloads import ImskladAddress, ImskladGood, ImskladLine, ImskladOrder, coerce
+from .imsklad_payloads import ImskladAddress, ImskladLine, ImskladOrder
 
 __all__ = [
     "CALLBACK_METHODS",
@@ -375,57 +381,3 @@ def parse_callback(body, endpoint_key):
     digest = hashlib.sha256(f"{kind}\n{canonical}".encode()).hexdigest()
     return ImskladCallback(type_, action, kind, parsed, raw, _reference(parsed),
                            f"{kind}:{digest[:40]}")  # fmt: skip
-
-
-# -- answers -----------------------------------------------------------------------------------
-def ok_answer(object_id=None):
-    """``{"result": "ok"}``; with ``id`` for order.update_order (our order id, echoed)."""
-    answer = {"result": "ok"}
-    if object_id not in (None, ""):
-        answer["id"] = object_id
-    return answer
-
-
-def error_answer(code, message):
-    return {"error": text(message), "code": int(code)}
-
-
-_GOOD_NUMBERS = ("weight", "width", "height", "length")
-
-
-def good_answer(good, object_id=None):
-    """good.get_good: the good as the document's example shows it; ``id`` echoes what IMSKLAD
-    asked by (``object_id``) or is ours."""
-    good = coerce(ImskladGood, good)
-    answer = {"id": object_id if object_id not in (None, "") else text(good.id),
-              "name": text(good.name), "description": text(good.description),
-              "price": round(float(good.price or 0), 2), "cost": round(float(good.cost or 0), 2)}  # fmt: skip
-    for name in _GOOD_NUMBERS:
-        value = getattr(good, name)
-        answer[name] = int(round(float(value))) if value is not None else 0
-    if good.color is not None:
-        answer["color"] = int(good.color)
-    answer["size"] = text(good.size)
-    if good.image:
-        answer["image"] = good.image
-    return answer
-
-
-def supplier_answer(supplier):
-    supplier = coerce(ImskladSupplier, supplier)
-    answer = {"id": text(supplier.id), "name": text(supplier.name)}
-    for name in ("inn", "kpp", "phone", "email", "address", "contacts"):
-        value = getattr(supplier, name)
-        if value not in (None, ""):
-            answer[name] = text(value)
-    return answer
-
-
-def suppliers_answer(suppliers):
-    """good.get_good_suppliers / supplier.get_suppliers: a bare array of suppliers."""
-    return [supplier_answer(supplier) for supplier in suppliers or ()]
-
-
-def encode_answer(answer):
-    """The answer as the body to send (UTF-8 JSON, Cyrillic kept readable)."""
-    return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
