@@ -264,8 +264,6 @@ class ImskladEmulator(ImskladStoreMixin, ImskladCallbacksMixin, Emulator):
         options = {key: payload[key] for key in ("url", "key", "statuses", "track", "receipt_id")
                    if key in payload}  # fmt: skip
         if payload.get("background"):
-            if str(payload["order_id"]) not in self.orders:
-                raise KeyError(f"unknown order {payload['order_id']}")
             self.callback_walk_in_background(payload["order_id"], **options)
             return json_response({"started": True})
         calls = self.callback_walk(payload["order_id"], **options)

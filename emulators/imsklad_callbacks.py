@@ -165,17 +165,14 @@ class ImskladCallbacksMixin:
 
     def callback_walk(self, order_id: str, url=None, key=None, statuses=(9, 11), track=True,
                       receipt_id=None) -> list[CallbackCall]:
-        """The order's status walk, its track and a receipt: see the module docstring."""
-        statuses = [int(status) for status in statuses]
-        if any(status not in range(0, 12) for status in statuses):
-            raise ValueError("statuses are 0..11")
-        if str(order_id) not in self.orders:
-            raise KeyError(f"unknown order {order_id}")
-        if receipt_id is not None:
-            self.document(receipt_id)  # unknown: refused before anything is sent
+        """The order's status walk, its track and a receipt: see the module docstring. A status
+        the order already has is not sent again."""
+        statuses = self.check_walk(order_id, statuses, receipt_id)
         calls = []
         track_sent = not track
         for status in statuses:
+            if self.orders[str(order_id)].status == status:
+                continue
             calls.append(self.callback_set_status(order_id, status, url, key))
             if not track_sent and status in SHIPPED:
                 calls.append(self.callback_update_tracks([order_id], url, key))
@@ -186,9 +183,25 @@ class ImskladCallbacksMixin:
             calls.append(self.callback_document(receipt_id, url, key))
         return calls
 
-    def callback_walk_in_background(self, *args, **kwargs) -> threading.Thread:
-        """The same walk in a thread (for a caller that must go on serving the callbacks)."""
-        thread = threading.Thread(target=self.callback_walk, args=args, kwargs=kwargs,
+    def check_walk(self, order_id, statuses=(9, 11), receipt_id=None) -> list[int]:
+        """The walk's statuses as ints; ValueError/KeyError before anything is sent."""
+        statuses = [int(status) for status in statuses]
+        if any(status not in range(0, 12) for status in statuses):
+            raise ValueError("statuses are 0..11")
+        if str(order_id) not in self.orders:
+            raise KeyError(f"unknown order {order_id}")
+        if receipt_id is not None:
+            self.document(receipt_id)
+        return statuses
+
+    def callback_walk_in_background(self, order_id, url=None, key=None, statuses=(9, 11),
+                                    track=True, receipt_id=None) -> threading.Thread:
+        """The same walk in a thread (for a caller that must go on serving the callbacks);
+        checked before the thread starts."""
+        self.check_walk(order_id, statuses, receipt_id)
+        thread = threading.Thread(target=self.callback_walk, args=(order_id, url, key),
+                                  kwargs={"statuses": statuses, "track": track,
+                                          "receipt_id": receipt_id},
                                   name="imsklad-callback-walk", daemon=True)  # fmt: skip
         thread.start()
         return thread

@@ -460,6 +460,9 @@ def test_callback_walk_over_http_with_refusals(emu, client, receiver):
     assert (wrong[0].status, wrong[0].answer) == (403, {"error": "Invalid key", "code": 4})
     assert receiver.kinds()[-1] == "refused"
     assert control(emu, "POST", "callback_walk", {"order_id": "NOPE"})[0] == 400
+    assert control(emu, "POST", "callback_walk", {"order_id": "SO-UNKNOWN", "receipt_id": "X",
+                                                  "background": True})[0] == 400  # fmt: skip
+    assert emu.callback_walk("SO-UNKNOWN", statuses=(10,), track=False) == []  # already 10
     assert control(emu, "POST", "callback_walk", {"order_id": "SO-UNKNOWN", "receipt_id": "X"})[0] == 400
     assert len(control(emu, "GET", "callbacks")[1]) == 11
 
