@@ -113,3 +113,16 @@ class OutcomeUnknown(ApiError):
     look it up at the service first (Shate-M: ``get_orders``)."""
 
     code = "outcome_unknown"
+
+
+class AlreadyExists(RequestRejected):
+    """A create was refused because the service already holds an object with our id (a lost
+    answer to an earlier create, or a second Odoo sending the same record). Not a failure for the
+    caller: adopt the existing object. ``existing_id`` is the service's id when the answer gave
+    it, else None (IMSKLAD: an ``update_*`` with the same payload returns it)."""
+
+    code = "already_exists"
+
+    def __init__(self, message, *, existing_id=None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.existing_id = existing_id

@@ -13,6 +13,8 @@ import sys
 import threading
 
 from .etm import EtmEmulator
+from .imsklad import ImskladEmulator
+from .imsklad_demo import DEMO_CALLBACK_KEY, DEMO_KEY
 from .shate import ShateEmulator
 from .shate_demo import DEMO_API_KEY, DEMO_LOGIN, DEMO_PASSWORD
 
@@ -85,10 +87,38 @@ def _shate_build(args, common: dict) -> tuple[ShateEmulator, str]:
     return emulator, f"(api key {next(iter(api_keys))}; login {login}/{users[login]})"
 
 
+def _imsklad_options(parser: argparse.ArgumentParser):
+    parser.add_argument("--catalogue", default="demo",
+                        help="'demo' (7 goods) or a number of synthetic goods")
+    parser.add_argument("--key", action="append", metavar="KEY",
+                        help=f"accepted API key, repeatable (default {DEMO_KEY})")
+    parser.add_argument("--callback-url", default=None,
+                        help="where the warehouse calls the shop back (e.g. Odoo's route)")
+    parser.add_argument("--callback-key", default=DEMO_CALLBACK_KEY,
+                        help=f"endpoint key sent with the callbacks (default {DEMO_CALLBACK_KEY})")
+    parser.add_argument("--unknown-stock-ids", choices=("omit", "error"), default="omit",
+                        help="get_stock with an unknown id: leave it out (default) or answer 2")
+
+
+def _imsklad_build(args, common: dict) -> tuple[ImskladEmulator, str]:
+    if args.catalogue == "demo":
+        goods = None
+    elif args.catalogue.isdigit():
+        goods = ImskladEmulator.generate_goods(int(args.catalogue))
+    else:
+        raise SystemExit(f"--catalogue must be 'demo' or a number, not {args.catalogue!r}")
+    keys = args.key or [DEMO_KEY]
+    emulator = ImskladEmulator(goods, api_keys=keys, callback_url=args.callback_url,
+                               callback_key=args.callback_key,
+                               unknown_stock_ids=args.unknown_stock_ids, **common)
+    return emulator, f"(api key {keys[0]}; callbacks to {args.callback_url or 'nowhere yet'})"
+
+
 # name → (default port, add options, build(args, common kwargs) → (emulator, banner suffix))
 SERVICES = {
     "etm": (8801, _etm_options, _etm_build),
     "shate": (8802, _shate_options, _shate_build),
+    "imsklad": (8803, _imsklad_options, _imsklad_build),
 }
 
 

@@ -323,8 +323,10 @@ def test_error_codes_are_stable():
         "DownloadNotFound": "download_not_found",
         "DownloadTimeout": "download_timeout",
         "OutcomeUnknown": "outcome_unknown",
+        "AlreadyExists": "already_exists",
     }
     assert issubclass(errors.LoginBlocked, errors.AuthError)
+    assert issubclass(errors.AlreadyExists, errors.RequestRejected)
     assert issubclass(errors.DownloadTimeout, errors.ServiceUnavailable)
     assert not issubclass(errors.DownloadNotFound, errors.NotFound)
 
