@@ -9,6 +9,7 @@ which price row belongs to which asked code (``match_price_rows``), and the SgGd
 item by item from disk (``parse_catalogue_file``).
 """
 
+import contextlib
 import io
 import json
 import logging
@@ -398,10 +399,10 @@ def parse_catalogue_file(binary_file):
     file as ETM writes it) is decoded one item at a time, so the file's text is never held
     whole; other shapes are read whole."""
     reader = io.TextIOWrapper(binary_file, encoding="utf-8-sig")
+    # The decode error quotes the file: say less, outside the except block.
     try:
-        return _catalogue_items(_JsonStream(reader))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        pass  # the decode error quotes the file: say less, outside the except block
+        with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
+            return _catalogue_items(_JsonStream(reader))
     finally:
         reader.detach()  # the caller owns (and closes) the file
     raise BadResponse("Expected a JSON catalogue file from ETM iPro, got malformed JSON")

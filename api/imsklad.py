@@ -55,6 +55,7 @@ Decisions where the document is silent or contradicts itself (see also FIELD-NOT
   the key works.
 """
 
+import contextlib
 import logging
 import re
 from typing import ClassVar
@@ -182,11 +183,10 @@ class ImskladClient(HttpClient):
         report.requests += 1
         item = f"the stock of {len(chunk)} good(s)"
         document = unknown = object()
-        try:
+        # Split outside the except block: a later error must not chain to this one.
+        with contextlib.suppress(NotFound):
             document = self._call("goods", "get_stock", {"storage_id": storage, "ids": chunk},
                                   item=item)  # fmt: skip
-        except NotFound:
-            pass  # split outside the except block: a later error must not chain to this one
         if document is unknown:
             if len(chunk) == 1:
                 report.missing.append(chunk[0])

@@ -116,14 +116,17 @@ class SupplierProduct(models.Model):
             raise ValidationError(self.env._("Unsupported search on 'Stale'."))
         # One condition per threshold: each connection has its own "stale after hours".
         now = fields.Datetime.now()
-        backends = self.env["supplier.backend"].sudo().with_context(active_test=False).search([])
+        thresholds = self.env["supplier.backend"].sudo().with_context(active_test=False)._read_group(
+            [], ["stale_after_hours"], ["id:array_agg"]
+        )
         stale = expression.OR([
             [
-                ("backend_id", "in", group.ids),
-                "|", ("last_sync", "=", False), ("last_sync", "<", now - timedelta(hours=hours)),
+                ("backend_id", "in", backend_ids),
+                "|", ("last_sync", "=", False),
+                ("last_sync", "<", now - timedelta(hours=hours or 24)),
             ]
-            for hours, group in backends.grouped(lambda b: b.stale_after_hours or 24).items()
-        ]) if backends else expression.FALSE_DOMAIN
+            for hours, backend_ids in thresholds
+        ]) if thresholds else expression.FALSE_DOMAIN
         if (operator == "=") == value:
             return stale
         return ["!", *expression.normalize_domain(stale)]
