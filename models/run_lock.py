@@ -57,7 +57,7 @@ class RunLock:
             # its connection goes back to the pool).
             _logger.warning("Run lock %s released after the rollback of a failed transaction",
                             self.key)
-            connection, key = self.cr._cnx, self.key
+            connection, key = _connection(self.cr), self.key
             self.cr.postrollback.add(lambda: _unlock(connection, key))
 
     def __enter__(self):
@@ -75,6 +75,11 @@ class RunLock:
             return False
         lock.release()
         return True
+
+
+def _connection(cr):
+    """The psycopg2 connection under an Odoo cursor (a test cursor wraps a real one)."""
+    return getattr(cr, "_cnx", None) or _connection(cr._cursor)
 
 
 def _unlock(connection, key):

@@ -11,10 +11,11 @@ from psycopg2 import errors as pg_errors
 
 from odoo import sql_db
 from odoo.exceptions import UserError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.supplier_connector.models.run_lock import lock_key
+from odoo.addons.supplier_connector.models.run_lock import RunLock, lock_key
 from odoo.addons.supplier_connector.services.etm import EtmAdapter
 
 from .common import EtmCase, ShateCase
@@ -168,11 +169,36 @@ class TestRunLock(OtherWorker, EtmCase):
     def test_concurrent_update_in_a_button_is_left_to_odoo_to_retry(self):
         taken = self.bindings[1]
         self.refuse_updates_of(taken)
-        with self.assertRaises(pg_errors.SerializationFailure):
+        failure = None
+        try:  # not assertRaises, which would roll its block back to a savepoint of its own
             taken.product_id.action_supplier_sync()
-        # Odoo rolls the request back and runs it again; the transaction is usable meanwhile.
-        self.assertEqual(taken.sync_state, "new")
-        self.env.cr.execute("SELECT 1")
+        except pg_errors.SerializationFailure as exc:
+            failure = exc
+        # Raised as is: Odoo's retrying() rolls the request back and runs it again.
+        self.assertIsInstance(failure, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY)
+        # Meanwhile the transaction is usable (the writer's savepoint was rolled back).
+        self.env.cr.execute("SELECT sync_state FROM supplier_product WHERE id = %s", [taken.id])
+        self.assertEqual(self.env.cr.fetchone()[0], "new")
+
+    @mute_logger("odoo.sql_db", "odoo.addons.supplier_connector.models.run_lock")
+    def test_lock_is_released_even_from_an_aborted_transaction(self):
+        lock = RunLock(self.env.cr, self.backend.id, "sync_offers")
+        self.assertTrue(lock.acquire())
+        self.assertFalse(self.lock_is_free(self.backend, "sync_offers"))
+        self.env.flush_all()
+        self.env.cr.execute("SAVEPOINT sc_aborted")
+        # Not assertRaises: Odoo's rolls its block back to a savepoint, the point here is not to.
+        failure = None
+        try:
+            self.env.cr.execute("SELECT 1 / 0")
+        except pg_errors.DivisionByZero as exc:
+            failure = exc
+        self.assertIsNotNone(failure)
+        lock.release()  # no statement runs now: deferred to the rollback that must follow
+        self.assertFalse(self.lock_is_free(self.backend, "sync_offers"))
+        self.env.cr.execute("ROLLBACK TO SAVEPOINT sc_aborted")
+        self.env.cr.postrollback.run()  # what the cursor's rollback runs after its ROLLBACK
+        self.assertTrue(self.lock_is_free(self.backend, "sync_offers"))
 
     @mute_logger(SCHEDULE_LOGGER, "odoo.sql_db")
     def test_database_error_in_a_scheduled_run_is_recorded_and_the_others_run(self):
