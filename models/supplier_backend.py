@@ -7,6 +7,7 @@ from ..api.session import SessionState
 from ..services import ADAPTERS, get_adapter
 from .error_messages import describe_error
 
+
 class SupplierBackend(models.Model):
     """A connection to one account of one service (ETM, Shate-M, MoySklad, IMSKLAD, UDOMA)."""
 
