@@ -86,8 +86,8 @@ def _unlock(connection, key):
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
-    except pg_errors.Error:
-        pass  # a closed connection holds no lock
+    except pg_errors.Error as exc:  # a closed connection holds no lock any more
+        _logger.info("Run lock %s not released: %s", key, exc)
 
 
 @contextmanager
