@@ -178,11 +178,12 @@ class SyncRun:
         """Session and request budget onto the connection. A product Sync at the same time may
         have saved its own: in a cron that is no reason to fail (this run's state is saved at
         its next checkpoint, in a new transaction); a button lets Odoo retry the request."""
+        if self.trigger != "cron":
+            self.backend._save_adapter_state(adapter)
+            return
         try:
             with self.env.cr.savepoint():
                 self.backend._save_adapter_state(adapter)
         except CONCURRENT_UPDATE_ERRORS:
-            if self.trigger != "cron":
-                raise
             _logger.info("Supplier connection %s: state saved by another run at the same time",
                          self.backend.id)

@@ -13,7 +13,7 @@ from odoo import sql_db
 from odoo.exceptions import UserError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tests import tagged
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from odoo.addons.supplier_connector.models.run_lock import RunLock, lock_key
 from odoo.addons.supplier_connector.services.etm import EtmAdapter
@@ -74,8 +74,8 @@ class TestRunLock(OtherWorker, EtmCase):
         super().setUp()
         self.backend.write({"batch_size": 3, "max_retries": 0, "timeout": 2})
 
-    def refuse_updates_of(self, binding):
-        """From now on, PostgreSQL refuses to update ``binding``'s row as it does when another
+    def refuse_updates_of(self, record):
+        """From now on, PostgreSQL refuses to update ``record``'s row as it does when another
         transaction updated it since this one started (serialization failure)."""
         self.env.flush_all()
         self.env.cr.execute("""
@@ -84,9 +84,12 @@ class TestRunLock(OtherWorker, EtmCase):
                 RAISE EXCEPTION 'could not serialize access due to concurrent update'
                     USING ERRCODE = 'serialization_failure';
             END $$;
-            CREATE TRIGGER sc_test_refuse_update BEFORE UPDATE ON supplier_product
-                FOR EACH ROW WHEN (OLD.id = %s) EXECUTE FUNCTION sc_test_refuse_update();
-        """, [binding.id])
+        """)
+        self.env.cr.execute(SQL(
+            "CREATE TRIGGER sc_test_refuse_update BEFORE UPDATE ON %s FOR EACH ROW "
+            "WHEN (OLD.id = %s) EXECUTE FUNCTION sc_test_refuse_update()",
+            SQL.identifier(record._table), record.id,
+        ))
 
     def test_sync_now_is_refused_while_another_run_holds_the_lock(self):
         release = self.hold_lock(self.backend, "sync_offers")
@@ -164,6 +167,17 @@ class TestRunLock(OtherWorker, EtmCase):
         self.assertEqual((self.bindings - taken).mapped("sync_state"), ["ok"] * 5)
         # Its batch mates were written although the batch as a whole was refused.
         self.assertEqual(self.binding_of(self.codes[0]).sync_state, "ok")
+
+    @mute_logger("odoo.sql_db")
+    def test_connection_state_saved_by_another_run_does_not_stop_a_scheduled_run(self):
+        # A product Sync saved the session (or the price budget) on the connection meanwhile.
+        self.refuse_updates_of(self.backend)
+        self.schedule().next_call = False
+        self.env["supplier.backend.schedule"]._cron_run_due()
+        log = self.schedule().last_log_id
+        self.assertEqual(log.state, "done", log.message)
+        self.assertEqual(self.bindings.mapped("sync_state"), ["ok"] * 6)
+        self.assertEqual(self.labels().count("price"), 2)
 
     @mute_logger("odoo.sql_db")
     def test_concurrent_update_in_a_button_is_left_to_odoo_to_retry(self):
