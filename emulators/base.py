@@ -227,9 +227,11 @@ class Emulator:
     def set_fault(self, kind: str, count: int | None = 1, **params) -> Fault:
         """Switch a fault on for the next ``count`` API requests (``None``: until cleared).
 
-        Parameters: ``after`` (let N requests through first) for every kind; ``seconds`` for
-        ``timeout`` (default 5), ``slow`` (default 1) and ``slow_body`` (pause before each
-        ``piece`` of the body: default 1 s, 1 byte); ``retry_after`` for ``rate_limit``
+        Parameters: ``after`` (let N requests through first) and ``match`` (a regular expression
+        searched in the raw path and body: only matching requests are faulted, and counted by
+        ``after``/``count``) for every kind; ``seconds`` for ``timeout`` (default 5), ``slow``
+        (default 1) and ``slow_body`` (pause before each ``piece`` of the body: default 1 s,
+        1 byte); ``retry_after`` for ``rate_limit``
         (default 1); ``statuses`` for ``http_5xx`` (default 500, 502, 503 in turn).
         Setting a kind again replaces its previous setting.
         """
@@ -240,6 +242,11 @@ class Emulator:
         after = int(params.pop("after", 0) or 0)
         if after < 0:
             raise ValueError("after must not be negative")
+        if params.get("match") is not None:
+            try:  # a bad pattern fails here, not inside a request
+                re.compile(params["match"])
+            except re.error as exc:
+                raise ValueError(f"match is not a regular expression: {exc}") from exc
         fault = Fault(kind, count, after, params)
         with self.lock:
             self._faults.pop(kind, None)
@@ -307,7 +314,8 @@ class Emulator:
             self._counts[label] = self._counts.get(label, 0) + 1
             if self.rate_limit_per_second:
                 retry_after = self._check_rate(time.monotonic())
-            due = take_due_faults(self._faults) if self._faults and not retry_after else ()
+            due = (take_due_faults(self._faults, request)
+                   if self._faults and not retry_after else ())
         delay = self.latency
         answer_fault = None
         for fault, index in due:

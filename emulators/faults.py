@@ -12,11 +12,15 @@ Built-in kinds:
 * ``reset`` — close the connection without an answer (TCP RST).
 
 Every fault takes ``count`` (requests it applies to, default 1, ``None`` until cleared) and
-``after`` (API requests let through untouched first). An emulator may add kinds of its own.
+``after`` (API requests let through untouched first), and optionally ``match``: a regular
+expression searched in the request's raw path and its body (as text); the fault then applies
+only to the requests it matches, and ``after``/``count`` count those requests only (e.g. every
+price request that asks for one product code). An emulator may add kinds of its own.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .server import JSON_CONTENT_TYPE, Response, phrase, text_response
@@ -60,18 +64,30 @@ class Fault:
         """``slow_body``: (seconds between pieces, bytes per piece)."""
         return (float(self.params.get("seconds", 1.0)), max(1, int(self.params.get("piece", 1))))
 
+    def matches(self, request) -> bool:
+        """True when the fault has no ``match`` or ``request`` (path or body) matches it."""
+        pattern = self.params.get("match")
+        if not pattern:
+            return True
+        if request is None:
+            return False
+        body = request.body.decode("utf-8", "replace") if request.body else ""
+        return re.search(pattern, f"{request.raw_path}\n{body}") is not None
+
     def http_5xx_response(self, index: int) -> Response:
         statuses = self.params.get("statuses") or (500, 502, 503)
         code = int(statuses[index % len(statuses)])
         return text_response(_HTML_5XX.format(code=code, phrase=phrase(code)), code, "text/html")
 
 
-def take_due_faults(faults: dict[str, Fault]) -> list[tuple[Fault, int]]:
+def take_due_faults(faults: dict[str, Fault], request=None) -> list[tuple[Fault, int]]:
     """The faults due for one API request, with each one's application index; consumes them.
     The caller holds the emulator's lock."""
     due = []
     answer_taken = False
     for kind, fault in list(faults.items()):
+        if not fault.matches(request):
+            continue
         if fault.after:
             fault.after -= 1
             continue

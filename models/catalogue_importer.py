@@ -6,6 +6,7 @@ from odoo import api, fields, models
 
 from ..api.errors import ApiError
 from .error_messages import describe_code_problem
+from .run_lock import exclusive_run
 from .sync_run import SyncRun
 
 _logger = logging.getLogger(__name__)
@@ -28,7 +29,15 @@ class SupplierCatalogueImporter(models.AbstractModel):
 
     @api.model
     def _import(self, backend, trigger="manual"):
-        backend = backend.sudo()
+        """One import step. A cron run has the operation's lock from the scheduler; the button
+        takes it ("already running" while a scheduled import is under way)."""
+        if trigger != "cron":
+            with exclusive_run(self.env, backend, "import_catalogue"):
+                return self._import_step(backend.sudo(), trigger)
+        return self._import_step(backend.sudo(), trigger)
+
+    @api.model
+    def _import_step(self, backend, trigger):
         run = SyncRun(self.env, backend, "import_catalogue", trigger)
         adapter = backend._adapter()
         polls = 1 if trigger == "cron" else max(backend.catalogue_poll_count, 1)

@@ -52,10 +52,14 @@ def error_code(exc):
     return getattr(exc, "code", None) or "internal"
 
 
-def describe_error(env, exc):
-    """One sentence for the user; never includes credentials (API errors are redacted)."""
+def describe_error(env, exc, log=True):
+    """One sentence for the user; never includes credentials (API errors are redacted).
+
+    An unexpected error (not an API error) is logged with its traceback unless ``log`` is
+    False (the caller logged it already)."""
     if not isinstance(exc, ApiError):
-        _logger.exception("Unexpected error in a supplier sync")
+        if log:
+            _logger.exception("Unexpected error in a supplier sync")
         error = f"{type(exc).__name__}: {exc}"
         return env._("Unexpected error: %(error)s", error=error)
     sentence = _error_sentences(env).get(exc.code, exc.message)

@@ -1,4 +1,6 @@
+import dataclasses
 from collections import Counter, namedtuple
+from datetime import timedelta
 
 from odoo import fields
 from odoo.tools.float_utils import float_compare
@@ -13,6 +15,21 @@ Store = namedtuple("Store", "id use_for_stock")
 # Binding fields whose change makes a product count as "updated" rather than "unchanged".
 COMPARED = ("price", "price_with_vat", "price_tariff", "price_retail", "qty_available",
             "delivery_days", "sync_state")
+
+# A product that failed is asked again after 1 h, then 2 h, 4 h... at most a day later.
+RETRY_FIRST = timedelta(hours=1)
+RETRY_MAX = timedelta(days=1)
+
+
+def next_retry(now, failures):
+    """When a product that has failed ``failures`` times in a row may be asked again."""
+    return now + min(RETRY_FIRST * 2 ** min(max(failures - 1, 0), 16), RETRY_MAX)
+
+
+def failure_values(binding, now):
+    """Bookkeeping of one more failure in a row (``last_sync`` stays the last success)."""
+    failures = binding.failure_count + 1
+    return {"last_attempt": now, "failure_count": failures, "retry_after": next_retry(now, failures)}
 
 
 class OfferWriter:
@@ -33,7 +50,33 @@ class OfferWriter:
         self._currencies = {}
 
     def apply(self, bindings, results):
-        """Write ``results`` (ItemResult list) for ``bindings``; returns (counts, failed lines)."""
+        """Write ``results`` (ItemResult list) for ``bindings``; returns (counts, failed lines).
+
+        All or nothing (a savepoint): when it raises, nothing of the batch was written and the
+        same results can be applied again (they are not modified).
+        """
+        known_locations = dict(self.locations)
+        try:
+            with self.env.cr.savepoint():
+                return self._apply(bindings, [dataclasses.replace(r) for r in results])
+        except Exception:
+            self.locations = known_locations  # stores created in the savepoint are gone
+            raise
+
+    def fail(self, bindings, code, message):
+        """``bindings`` failed for a reason of their whole request: same reason on each, one
+        more failure in a row. Returns (counts, failed lines) as ``apply`` does."""
+        now = fields.Datetime.now()
+        with self.env.cr.savepoint():
+            bulk_write(bindings.browse(), {
+                binding.id: dict(failure_values(binding, now), sync_state="error",
+                                 sync_message=message)
+                for binding in bindings
+            })
+        counts = Counter(processed=len(bindings), failed=len(bindings))
+        return counts, [(code, message, binding) for binding in bindings]
+
+    def _apply(self, bindings, results):
         now = fields.Datetime.now()
         by_id = {binding.id: binding for binding in bindings}
         counts = Counter()
@@ -70,7 +113,8 @@ class OfferWriter:
                 message = describe_item(
                     self.env, code, {"code": binding.external_code}, result.message
                 )
-                vals = {"sync_state": result.state, "sync_message": message, "last_sync": now}
+                vals = dict(failure_values(binding, now), sync_state=result.state,
+                            sync_message=message)
                 counts["not_found" if result.state == "not_found" else "failed"] += 1
                 lines.append((code, message, binding))
             binding_vals[binding.id] = vals
@@ -131,7 +175,7 @@ class OfferWriter:
         return min(candidates, key=fastest if rule == "fastest" else cheapest)
 
     def _ok_values(self, result, now):
-        vals = {"sync_state": "ok"}
+        vals = {"sync_state": "ok", "last_attempt": now, "failure_count": 0, "retry_after": False}
         if result.price is not None:
             # No price (e.g. no offer in stock at the allowed locations): keep the last one.
             vals.update({

@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 
 from dateutil.relativedelta import relativedelta
 
@@ -6,6 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..services import ADAPTERS
+from .run_lock import RunLock
 from .sync_run import commit_progress, running_tests
 
 _logger = logging.getLogger(__name__)
@@ -89,29 +91,64 @@ class SupplierBackendSchedule(models.Model):
         return len(due)
 
     def _run_once(self, engine):
+        """Run this operation once, holding its lock (one run per connection and operation).
+
+        When another run holds the lock (a "Sync now", another worker), the operation is
+        skipped: no log, nothing failed, and the schedule keeps its due time, so the next tick
+        of the scheduler tries again. Returns the run's log, or None when skipped.
+        """
         self.ensure_one()
-        started = fields.Datetime.now()
-        try:
-            log = engine._run_scheduled(self.backend_id, self.operation)
-        except Exception:  # noqa: BLE001 — one connection must never block the others
-            _logger.exception(
-                "Scheduled %s failed for supplier connection %s", self.operation, self.backend_id.id
+        # Plain values: usable whatever state the transaction is in after a failure.
+        backend_id, operation = self.backend_id.id, self.operation
+        lock = RunLock(self.env.cr, backend_id, operation)
+        if not lock.acquire():
+            _logger.info(
+                "Scheduled %s of supplier connection %s skipped: another run of it is under way",
+                operation, backend_id,
             )
-            # Batches already done were committed; drop only the broken one (crons only: in
-            # tests there is nothing committed to fall back to).
-            if not running_tests():
-                self.env.cr.rollback()
-            log = self.env["supplier.sync.log"]._record_crash(self.backend_id, self.operation)
-        next_call = started + self._interval()
-        if log.remaining and log.resume_at:
-            # Stopped by a request limit: come back when it frees, not a whole interval later.
-            next_call = min(next_call, log.resume_at)
-        self.write(
-            {
+            return None
+        try:
+            started = fields.Datetime.now()
+            log = self._run_guarded(engine, backend_id, operation)
+            next_call = started + self._interval()
+            if log.remaining and log.resume_at:
+                # Stopped by a request limit: come back when it frees, not a whole interval later.
+                next_call = min(next_call, log.resume_at)
+            self.write({
                 "last_call": started,
                 "next_call": next_call,
                 "last_log_id": log.id,
                 "run_requested": False,
-            }
-        )
+            })
+            return log
+        finally:
+            # After _run_guarded the transaction is usable again: the lock is always released.
+            lock.release()
 
+    def _run_guarded(self, engine, backend_id, operation):
+        backend = self.env["supplier.backend"].browse(backend_id)
+        try:
+            with self._undo_on_error():
+                return engine._run_scheduled(backend, operation)
+        except Exception:  # noqa: BLE001 — one connection must never block the others
+            _logger.exception(
+                "Scheduled %s failed for supplier connection %s", operation, backend_id
+            )
+            return self.env["supplier.sync.log"]._record_crash(backend, operation)
+
+    @contextmanager
+    def _undo_on_error(self):
+        """Leave the transaction usable when a run fails, so that the failure can be recorded.
+
+        In a cron the batches done were committed: a rollback drops only the broken one. In
+        tests nothing is committed, and a savepoint stands in for that rollback.
+        """
+        if running_tests():
+            with self.env.cr.savepoint():
+                yield
+            return
+        try:
+            yield
+        except Exception:
+            self.env.cr.rollback()
+            raise

@@ -57,7 +57,20 @@ class SupplierProduct(models.Model):
 
     sync_state = fields.Selection(SYNC_STATES, default="new", required=True, readonly=True, index=True)
     sync_message = fields.Char(readonly=True)
-    last_sync = fields.Datetime(readonly=True, copy=False, index=True)
+    last_sync = fields.Datetime(readonly=True, copy=False, index=True, help="Last success.")
+    # Failures: scheduled runs ask a product that failed again only after a growing delay, so
+    # that it never sits at the head of the stalest-first queue (see the sync engine).
+    last_attempt = fields.Datetime(readonly=True, copy=False, help="Last time it was asked.")
+    failure_count = fields.Integer(
+        string="Failures in a row", default=0, readonly=True, copy=False,
+        help="Syncs of this product that failed in a row; a success resets it.",
+    )
+    retry_after = fields.Datetime(
+        string="Next retry", readonly=True, copy=False, index=True,
+        help="After failures, scheduled runs ask this product again from this time on (the "
+        "delay doubles with each failure, at most a day). A Sync of the product itself asks "
+        "it at once.",
+    )
     is_stale = fields.Boolean(
         string="Stale",
         compute="_compute_is_stale",
@@ -102,6 +115,10 @@ class SupplierProduct(models.Model):
             # A new code means the old answers no longer apply.
             vals.setdefault("sync_state", "new")
             vals.setdefault("external_id", False)
+        if "external_code" in vals or "external_brand" in vals:
+            # A corrected mapping is asked at the next run, not after the failures' delay.
+            vals.setdefault("failure_count", 0)
+            vals.setdefault("retry_after", False)
         return super().write(vals)
 
     @api.depends("last_sync", "backend_id.stale_after_hours")

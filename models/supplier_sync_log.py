@@ -43,6 +43,9 @@ class SupplierSyncLog(models.Model):
     unchanged = fields.Integer(readonly=True)
     failed = fields.Integer(readonly=True)
     not_found = fields.Integer(readonly=True)
+    skipped = fields.Integer(
+        readonly=True, help="Items another run was updating at the same time (left to it)."
+    )
     remaining = fields.Integer(readonly=True, help="Items left for the next run.")
     resume_at = fields.Datetime(
         readonly=True, help="When the service's request limit lets the remaining items through."
@@ -59,14 +62,28 @@ class SupplierSyncLog(models.Model):
 
     @api.model
     def _record_crash(self, backend, operation):
-        """A log for a run that died before it could write its own (shown, never silent)."""
+        """The log of a scheduled run that died on an unexpected error (shown, never silent):
+        its own log when a commit had kept it (still "running"), else a new one. Called by the
+        holder of the operation's lock, so a running log of it is this run's or a dead one's."""
+        message = self.env._("The run stopped on an unexpected error; see the server log.")
+        running = self.search([
+            ("backend_id", "=", backend.id), ("operation", "=", operation),
+            ("state", "=", "running"),
+        ], limit=1)
+        if running:
+            running.write({
+                "state": "failed",
+                "end": fields.Datetime.now(),
+                "message": "\n".join(filter(None, [running.message, message])),
+            })
+            return running
         return self.create({
             "backend_id": backend.id,
             "operation": operation,
             "trigger": "cron",
             "state": "failed",
             "end": fields.Datetime.now(),
-            "message": self.env._("The run stopped on an unexpected error; see the server log."),
+            "message": message,
         })
 
     @api.model
@@ -92,6 +109,8 @@ class SupplierSyncLog(models.Model):
             parts.append(self.env._("%(count)s not found", count=self.not_found))
         if self.failed:
             parts.append(self.env._("%(count)s failed", count=self.failed))
+        if self.skipped:
+            parts.append(self.env._("%(count)s skipped", count=self.skipped))
         if self.remaining:
             parts.append(self.env._("%(count)s left for the next run", count=self.remaining))
         text = ", ".join(parts) + "."

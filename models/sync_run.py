@@ -3,11 +3,14 @@
 import logging
 import threading
 import time
+from collections import Counter
 from datetime import timedelta
 
 from odoo import fields
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from .error_messages import describe_error, error_code
+from .run_lock import RunLock
 
 _logger = logging.getLogger(__name__)
 
@@ -29,6 +32,20 @@ def commit_progress(env, done=None, remaining=None):
     env.cr.commit()
 
 
+# Another transaction changed (or holds) the same rows: not an error of the run.
+CONCURRENT_UPDATE_ERRORS = PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+
+
+def window_words(env, window):
+    """"per 15 minutes" / "per day" for a request budget window (``RateBudget.usage()`` row)."""
+    try:
+        seconds = int(float(window.get("seconds")))
+    except (TypeError, ValueError):
+        return str(window.get("label") or "")
+    words = {900: env._("per 15 minutes"), 86400: env._("per day")}
+    return words.get(seconds) or env._("per %s s", seconds)
+
+
 class SyncRun:
     """Counts what a run does and keeps its ``supplier.sync.log`` up to date.
 
@@ -42,22 +59,29 @@ class SyncRun:
         self.backend = backend
         self.trigger = trigger
         Log = env["supplier.sync.log"].sudo()
-        # A run that was killed (server restart, out of memory) left its log "running".
-        Log.search(
-            [("backend_id", "=", backend.id), ("operation", "=", operation), ("state", "=", "running")]
-        ).write({
-            "state": "failed",
-            "end": fields.Datetime.now(),
-            "message": env._("Interrupted: the server stopped during this run."),
-        })
+        # A run that was killed (server restart, out of memory) left its log "running". That is
+        # certain only while no live run holds the lock of this operation (a run that holds it
+        # itself may mark them: the lock is re-entrant for its own database connection).
+        if RunLock.is_free(env.cr, backend.id, operation):
+            Log.search([
+                ("backend_id", "=", backend.id), ("operation", "=", operation),
+                ("state", "=", "running"),
+            ]).write({
+                "state": "failed",
+                "end": fields.Datetime.now(),
+                "message": env._("Interrupted: the server stopped during this run."),
+            })
         self.log = Log.create({"backend_id": backend.id, "operation": operation, "trigger": trigger})
         self._started = time.monotonic()
         self.counts = dict.fromkeys(
-            ("processed", "created", "updated", "unchanged", "failed", "not_found"), 0
+            ("processed", "created", "updated", "unchanged", "failed", "not_found", "skipped"), 0
         )
         self.lines = []
         self.messages = []
         self.fatal = None
+        # Requests that failed without stopping the run: reason (plain words) → how many.
+        self.failed_requests = Counter()
+        self.requests_split = True
 
     def add(self, **increments):
         for key, value in increments.items():
@@ -72,10 +96,14 @@ class SyncRun:
             "message": message,
         })
 
-    def stop(self, exc):
-        """A connection-level error: the run stops here, what was done is kept."""
+    def request_failed(self, reason):
+        """A request failed and the run went on (its items were split or failed)."""
+        self.failed_requests[reason] += 1
+
+    def stop(self, exc, reason=None):
+        """A run-level error: the run stops here, what was done is kept."""
         self.fatal = exc
-        self.messages.append(describe_error(self.env, exc))
+        self.messages.append(reason or describe_error(self.env, exc))
         retry_after = getattr(exc, "retry_after", None)
         if retry_after:
             self.log.resume_at = fields.Datetime.now() + timedelta(seconds=retry_after)
@@ -94,23 +122,41 @@ class SyncRun:
             commit_progress(self.env)
 
     def finish(self, adapter, remaining=0):
-        if self.fatal is not None:
-            state = "failed" if not self.counts["processed"] else "partial"
-        elif self.counts["failed"]:
-            state = "partial"
+        counts = self.counts
+        answered = counts["processed"] - counts["failed"] - counts["skipped"]
+        if self.fatal is not None or counts["failed"]:
+            state = "partial" if answered > 0 else "failed"
         else:
             state = "done"
+        for reason, count in self.failed_requests.items():
+            if self.requests_split:
+                self.note(self.env._(
+                    "Failed requests: %(count)s. %(reason)s The run went on: their products were "
+                    "asked again in smaller batches; those that still failed are listed below.",
+                    count=count, reason=reason,
+                ))
+            else:
+                self.note(self.env._(
+                    "Failed requests: %(count)s. %(reason)s The run went on; their products are "
+                    "listed below.", count=count, reason=reason,
+                ))
+        if counts["skipped"]:
+            self.note(self.env._(
+                "%(count)s products skipped: updated by another run at the same time.",
+                count=counts["skipped"],
+            ))
+        # Only a run that asked for prices reports the budget (the adapter knows).
         for window in adapter.budget_usage() if adapter is not None else ():
             self.note(self.env._(
-                "Price requests used: %(used)s of %(limit)s (%(label)s).",
-                used=window["used"], limit=window["limit"], label=window["label"],
+                "Price requests used: %(used)s of %(limit)s (%(window)s).",
+                used=window["used"], limit=window["limit"], window=window_words(self.env, window),
             ))
         self._flush(adapter, remaining, {"state": state, "end": fields.Datetime.now()})
         return self.log
 
     def _flush(self, adapter, remaining, extra=None):
         if adapter is not None:
-            self.backend._save_adapter_state(adapter)
+            self._save_adapter_state(adapter)
             stats = adapter.request_stats()
         else:
             stats = {}
@@ -127,3 +173,17 @@ class SyncRun:
             vals["line_ids"] = [(0, 0, line) for line in self.lines]
             self.lines = []
         self.log.write(vals)
+
+    def _save_adapter_state(self, adapter):
+        """Session and request budget onto the connection. A product Sync at the same time may
+        have saved its own: in a cron that is no reason to fail (this run's state is saved at
+        its next checkpoint, in a new transaction); a button lets Odoo retry the request."""
+        if self.trigger != "cron":
+            self.backend._save_adapter_state(adapter)
+            return
+        try:
+            with self.env.cr.savepoint():
+                self.backend._save_adapter_state(adapter)
+        except CONCURRENT_UPDATE_ERRORS:
+            _logger.info("Supplier connection %s: state saved by another run at the same time",
+                         self.backend.id)

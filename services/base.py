@@ -75,8 +75,10 @@ class ItemResult:
 class BatchResult:
     """The outcome of one batch: per-item results, plus the error that stopped it, if any.
 
-    An adapter that hits a connection-level error (credentials, service down, rate limit) returns
-    the results it already has and sets ``fatal``: the engine applies them and stops the run.
+    An adapter that hits an error it cannot place on one item returns the results it already
+    has and sets ``fatal``: the engine applies them and decides by the error's code whether the
+    run stops (credentials, rate limit) or only this batch failed (its unanswered items are
+    asked again in halves, see the sync engine). Adapters never classify errors themselves.
     """
 
     results: list[ItemResult] = field(default_factory=list)
@@ -132,6 +134,9 @@ class ServiceAdapter:
     # True when the service sells by offer (price per location): the engine then picks the
     # vendor price among the offers with the connection's rule.
     sells_by_offer = False
+    # True when any subset of a batch can be asked on its own: the engine then halves a failed
+    # batch to find the item at fault. False: a failed batch fails all its unanswered items.
+    splits_batches = True
 
     def __init__(self, backend):
         # ``backend`` is a sudo()-ed supplier.backend: credentials are read here, never logged.
@@ -175,7 +180,8 @@ class ServiceAdapter:
         return None
 
     def budget_usage(self):
-        """``[{"label", "used", "limit", ...}]`` for the log: requests used against the limits."""
+        """``[{"label", "seconds", "used", "limit", ...}]`` for the log: requests used against
+        the limits, only when this adapter spent (or was refused) requests of the budget."""
         return []
 
     def request_stats(self):

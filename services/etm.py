@@ -8,10 +8,10 @@ Decisions where the ETM document is silent:
   of the agreed store list.
 - Binding stock = sum of the stores chosen on the connection (all stores until some are excluded);
   delivery days/label come from ``InforDeliveryTime`` (days "in presence").
-- A 400 for a multi-code price request is isolated by asking the codes one by one, so one bad code
-  never fails the 49 others.
-- Connection-level errors (login, session, service down, rate limit) stop the batch; what was
-  already answered is returned and applied.
+- A price request that fails (a 400 for the batch, an unreadable answer, a 5xx after the
+  retries) fails the batch; what was already answered is returned and applied, and the engine
+  asks the rest again in halves, so one bad code never fails the 49 others (auto-mapping, outside
+  the engine, still asks the codes of a rejected batch one by one).
 """
 
 from ..api.errors import ApiError, NotFound, RequestRejected
@@ -68,7 +68,7 @@ class EtmAdapter(ServiceAdapter):
     def pull_offers(self, items):
         batch = BatchResult()
         try:
-            prices = self._prices_isolated([item.code for item in items])
+            prices = self.client.get_prices([item.code for item in items])
         except ApiError as exc:
             batch.fatal = exc
             return batch

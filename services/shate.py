@@ -78,6 +78,7 @@ class ShateAdapter(ShateOrderMixin, ServiceAdapter):
     )
     sells_by_offer = True
     has_references = True
+    _asked_prices = False
 
     def _build_client(self):
         backend = self.backend
@@ -117,6 +118,10 @@ class ShateAdapter(ShateOrderMixin, ServiceAdapter):
         return budget.to_dict() if budget else None
 
     def budget_usage(self):
+        # Only a run that asked for prices reports the budget (not order status, nor a run
+        # whose articles were all unknown).
+        if not getattr(self, "_asked_prices", False):
+            return []
         budget = self.client.price_budget if getattr(self, "_client", None) else None
         return budget.usage() if budget else []
 
@@ -156,6 +161,7 @@ class ShateAdapter(ShateOrderMixin, ServiceAdapter):
         batch = BatchResult()
         try:
             resolved = self._resolve(items, batch)
+            self._asked_prices = self._asked_prices or bool(resolved)
             offers = self.client.search_prices(
                 [article_id for article_id in resolved.values()],
                 include_analogs=self.backend.shate_include_analogs,

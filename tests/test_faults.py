@@ -40,38 +40,54 @@ class TestFaults(EtmCase):
         self.assertAllSynced()
         self.assertEqual(self.last_log().state, "done")
 
-    def test_malformed_json_fails_one_batch_and_keeps_the_old_data(self):
-        self.backend.action_sync_offers()
-        old = {b.id: b.price for b in self.bindings}
-        self.emulator.set_price(self.codes[0], price=1.0)  # the batch that breaks
-        self.emulator.reset()
-        # The second price request (second batch of 4) gets truncated JSON.
-        self.emulator.set_fault("malformed_json", count=1, after=1 + 4)
+    def test_malformed_json_once_is_asked_again_in_halves(self):
+        # The second price request (after the login, 1 price + 4 remains) gets truncated JSON.
+        self.emulator.set_fault("malformed_json", count=1, after=1 + 1 + 4)
         self.backend.action_sync_offers()
         log = self.last_log()
-        self.assertEqual(log.state, "failed" if not log.processed else "partial")
+        self.assertEqual(log.state, "done", log.message)
+        self.assertAllSynced()
+        # 3 batches, and the broken one asked again in two halves.
+        price_paths = [r.raw_path for r in self.emulator.requests if r.label == "price"]
+        self.assertEqual(len(price_paths), 3 + 2)
+        self.assertEqual([path.count("%2C") + 1 for path in price_paths], [4, 4, 4, 2, 2])
+        self.assertIn("Failed requests: 1.", log.message)
         self.assertIn("could not be read", log.message)
-        # Nothing lost: bindings not refreshed keep their previous values.
-        for binding in self.bindings:
-            self.assertEqual(binding.price, old[binding.id] if binding.external_code != self.codes[0]
-                             else 1.0)
-        # The next run completes.
-        self.backend.action_sync_offers()
-        self.assertEqual(self.last_log().state, "done")
+        self.assertFalse(log.line_ids)
 
     def test_service_down_stops_the_run_cleanly_and_the_next_run_resumes(self):
-        self.emulator.set_fault("http_5xx", count=None, after=1 + 1 + 4)
+        self.backend.write({"batch_size": 2, "max_retries": 0})
+        # Batch 1 (1 price + 2 remains after the login) answers, then every request is a 5xx.
+        self.emulator.set_fault("http_5xx", count=None, after=1 + 1 + 2)
         self.backend.action_sync_offers()
         log = self.last_log()
         self.assertEqual(log.state, "partial")
-        self.assertEqual(log.processed, 4)
-        self.assertEqual(log.remaining, 8)
         self.assertIn("did not answer", log.message)
-        self.assertEqual(len(self.bindings.filtered(lambda b: b.sync_state == "ok")), 4)
-        self.assertEqual(len(self.bindings.filtered(lambda b: b.sync_state == "new")), 8)
+        self.assertIn("3 failed requests in a row", log.message)
+        # Batches 2, 3 and 4 failed in a row (after a failure a fresh batch goes first): stop.
+        self.assertEqual(self.labels().count("price"), 1 + 3)
+        failed = self.bindings.filtered(lambda b: b.sync_state == "error")
+        self.assertEqual(len(failed), 6, "the products of the failed requests")
+        self.assertEqual(log.line_ids.binding_id, failed)
+        self.assertEqual(set(log.line_ids.mapped("error_code")), {"unavailable"})
+        self.assertTrue(all(b.retry_after and b.failure_count == 1 for b in failed))
+        self.assertEqual((log.processed, log.failed, log.remaining), (2 + 6, 6, 4))
+        self.assertEqual(len(self.bindings.filtered(lambda b: b.sync_state == "new")), 4)
+        # The next scheduled run asks the others; the failed ones wait for their delay.
         self.emulator.clear_faults()
+        self.emulator.reset()
+        schedule = self.backend.schedule_ids.filtered(lambda s: s.operation == "sync_offers")
+        schedule.next_call = False
+        self.env["supplier.backend.schedule"]._cron_run_due()
+        self.assertEqual(schedule.last_log_id.state, "done")
+        self.assertEqual(schedule.last_log_id.processed, 2 + 4)
+        self.assertEqual(self.bindings.filtered(lambda b: b.sync_state == "error"), failed)
+        self.assertEqual(set(failed.mapped("failure_count")), {1})
+        # "Sync now" asks every product, those waiting for a retry included.
         self.backend.action_sync_offers()
         self.assertAllSynced()
+        self.assertEqual(set(failed.mapped("failure_count")), {0})
+        self.assertFalse(any(failed.mapped("retry_after")))
 
     def test_timeout_is_reported_and_retried(self):
         self.backend.max_retries = 1

@@ -145,6 +145,8 @@ class TestShateOrders(ShateCase):
         self.env["supplier.backend.schedule"]._cron_run_due()
         self.assertEqual(schedule.last_log_id.state, "done")
         self.assertEqual(schedule.last_log_id.unchanged, 1)
+        # No price was asked: no word of the price budget.
+        self.assertNotIn("Price requests used", schedule.last_log_id.message or "")
         # A final status is not asked again.
         self.emulator.advance_status(int(line.supplier_item_id), 180)
         po.action_supplier_refresh_status()

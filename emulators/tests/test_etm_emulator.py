@@ -367,6 +367,25 @@ def test_fault_after_and_until_cleared(emu, http, sid):
     assert get(http, price_url(emu, sid)).status_code == 200
 
 
+def test_fault_limited_to_matching_requests(emu, http, sid):
+    # Only price requests asking for code 1037375 are faulted, and counted by after/count.
+    emu.set_fault("http_5xx", count=2, after=1, match=r"(/|%2C)1037375(%2C|/)", statuses=[502])
+    base = f"{emu.api_url}/goods/{{}}/price?type=etm&session-id={sid}"
+    codes = [get(http, base.format(code)).status_code
+             for code in ("9536092", "1037375", "9536092%2C1037375", "9536092", "1037375",
+                          "1037375")]
+    assert codes == [200, 200, 502, 200, 502, 200]
+    assert not emu.faults()
+    # The body is searched too; a bad pattern is refused when the fault is set.
+    emu.set_fault("http_5xx", match="pwd=demo", statuses=[503])
+    assert get(http, base.format("9536092")).status_code == 200
+    form = http.post(f"{emu.api_url}/user/login", data={"log": "demo", "pwd": "demo"},
+                     timeout=TIMEOUT)
+    assert form.status_code == 503
+    with pytest.raises(ValueError):
+        emu.set_fault("http_5xx", match="(")
+
+
 def test_fault_malformed_json(emu, http, sid):
     emu.set_fault("malformed_json")
     response = get(http, price_url(emu, sid))
