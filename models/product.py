@@ -84,8 +84,10 @@ class ProductProduct(models.Model):
         if not lines:
             lines.append(self.env._("Nothing changed: prices and stock are as they were."))
         lines += [log.message for log in stopped if log.message]
+        # Not found or failed products are news the user must not miss: never green.
+        unhappy = bindings.filtered(lambda binding: binding.sync_state != "ok")
         kind = "danger" if stopped and all(log.state == "failed" for log in stopped) else (
-            "warning" if stopped else "success"
+            "warning" if stopped or unhappy else "success"
         )
         return self._supplier_notification("\n".join(lines), kind)
 

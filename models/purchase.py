@@ -73,6 +73,12 @@ class PurchaseOrder(models.Model):
         outcomes = [self._supplier_send_location(adapter, backend, location, pairs)
                     for location, pairs in plan.items()]
         backend._save_adapter_state(adapter)
+        not_sent = lines.filtered(lambda line: line.supplier_message and not line.supplier_item_id)
+        outcomes += [
+            self.env._("%(product)s: not sent. %(reason)s",
+                       product=line.product_id.display_name, reason=line.supplier_message)
+            for line in not_sent
+        ]
         summary = "\n".join(filter(None, outcomes)) or self.env._("Nothing could be sent.")
         post_note(self, summary)
         failed = self.supplier_order_ids.filtered(lambda o: o.state != "sent")

@@ -63,7 +63,9 @@ class SupplierBackend(models.Model):
     )
 
     # Transport settings
-    timeout = fields.Integer(default=30, help="Seconds to wait for an answer.")
+    timeout = fields.Integer(
+        string="Timeout (seconds)", default=30, help="Seconds to wait for an answer."
+    )
     max_retries = fields.Integer(default=3, help="Retries after timeouts, 429 and 5xx answers.")
     rate_limit = fields.Float(
         string="Requests per second",
@@ -139,9 +141,11 @@ class SupplierBackend(models.Model):
 
     @api.depends("service")
     def _compute_batch_size(self):
+        defaults = {adapter.batch_size for adapter in ADAPTERS.values()}
         for backend in self:
-            if not backend.batch_size and backend.service in ADAPTERS:
-                backend.batch_size = ADAPTERS[backend.service].batch_size
+            adapter = ADAPTERS.get(backend.service)
+            if adapter and (not backend.batch_size or backend.batch_size in defaults):
+                backend.batch_size = adapter.batch_size
 
     @api.depends("service")
     def _compute_trusted_hosts(self):
@@ -284,6 +288,10 @@ class SupplierBackend(models.Model):
         self._check_right("manager")
         self.ensure_one()
         adapter = self._adapter()
+        if not adapter.has_credentials():
+            return self._notify(self.env._(
+                "Enter the credentials on the Credentials tab first (an administrator can)."
+            ), "warning", sticky=True)
         samples = self.binding_ids.filtered("external_code")[:3].mapped("external_code")
         try:
             probe = adapter.test_connection(samples)
@@ -302,8 +310,8 @@ class SupplierBackend(models.Model):
         if probe.get("references"):
             parts.append(self.env._(
                 "Loaded %(agreements)s agreements, %(addresses)s delivery addresses, "
-                "%(locations)s locations and %(statuses)s order statuses: choose them on the "
-                "Settings tab.",
+                "%(locations)s locations and %(statuses)s order statuses: choose the agreement "
+                "and the delivery address on the Settings tab, the locations on the Stores tab.",
                 agreements=len(probe["references"].get("agreement", [])),
                 addresses=len(probe["references"].get("delivery_address", [])),
                 locations=len(probe.get("locations", [])),
@@ -412,7 +420,9 @@ class SupplierBackend(models.Model):
                 "login_blocked_until": False,
             }
         )
-        return True
+        return self._notify(self.env._(
+            "The saved session and the login pause are cleared: the next request logs in again."
+        ), "success")
 
     def _notify(self, message, kind="info", sticky=False):
         return notification(self.display_name, message, kind, sticky)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tools.misc import formatLang
 
 from .error_messages import describe_error, error_code
 from .run_lock import RunLock
@@ -146,11 +147,17 @@ class SyncRun:
                 count=counts["skipped"],
             ))
         # Only a run that asked for prices reports the budget (the adapter knows).
-        for window in adapter.budget_usage() if adapter is not None else ():
-            self.note(self.env._(
-                "Price requests used: %(used)s of %(limit)s (%(window)s).",
-                used=window["used"], limit=window["limit"], window=window_words(self.env, window),
-            ))
+        windows = adapter.budget_usage() if adapter is not None else ()
+        if windows:
+            self.note(self.env._("Price requests used: %(windows)s.", windows=", ".join(
+                self.env._(
+                    "%(used)s of %(limit)s %(window)s",
+                    used=formatLang(self.env, window["used"], digits=0),
+                    limit=formatLang(self.env, window["limit"], digits=0),
+                    window=window_words(self.env, window),
+                )
+                for window in windows
+            )))
         self._flush(adapter, remaining, {"state": state, "end": fields.Datetime.now()})
         return self.log
 

@@ -151,6 +151,11 @@ class ServiceAdapter:
     def _build_client(self):
         raise NotImplementedError
 
+    def has_credentials(self):
+        """True when the connection holds what a login needs (checked before Test connection)."""
+        backend = self.backend
+        return bool((backend.login and backend.password) or backend.api_key)
+
     def trusted_hosts(self):
         """The connection's download allow-list (its default when left empty)."""
         hosts = self.backend.trusted_hosts or self.default_trusted_hosts

@@ -77,7 +77,7 @@ class TestCredentials(RightsUsers, EtmCase):
     def test_settings_are_refused_with_a_clear_message(self):
         for name, value, message in (
             ("batch_size", 0, "Batch Size must be greater than 0."),
-            ("timeout", 0, "Timeout must be greater than 0."),
+            ("timeout", 0, "Timeout (seconds) must be greater than 0."),
             ("max_retries", -1, "Max Retries cannot be negative."),
             ("rate_limit", -0.5, "Requests per second cannot be negative."),
             ("catalogue_poll_count", 0, "Catalogue Poll Count must be greater than 0."),

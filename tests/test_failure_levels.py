@@ -300,8 +300,9 @@ class TestShateFailureLevels(FailureAssertions, ShateCase):
     def test_budget_is_reported_by_runs_that_asked_for_prices_only(self):
         self.backend.action_sync_offers()
         log = self.last_log()
-        self.assertIn("Price requests used: 8 of 2000 (per 15 minutes).", log.message)
-        self.assertIn("Price requests used: 8 of 120000 (per day).", log.message)
+        self.assertIn(
+            "Price requests used: 8 of 2,000 per 15 minutes, 8 of 120,000 per day.", log.message
+        )
         # A product whose article Shate-M does not know: an article search, no price request.
         unknown = self.env["supplier.product"].create({
             "backend_id": self.backend.id, "external_code": DEMO_UNKNOWN_KEY[0],

@@ -118,9 +118,12 @@ class TestShateOrders(ShateCase):
     def test_unmapped_line_and_missing_consents(self):
         stranger = self.env["product.product"].create({"name": "Not at Shate"})
         po = self.make_po([(stranger, 1, None), (self.products[0], 2, None)])
-        po.action_supplier_send()
+        action = po.action_supplier_send()
         stranger_line = po.order_line.filtered(lambda line: line.product_id == stranger)
         self.assertIn("Not mapped", stranger_line.supplier_message)
+        # The notification says which line stayed behind and why, not only what was sent.
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertIn("Not at Shate: not sent. Not mapped", action["params"]["message"])
         self.assertEqual(len(self.emulator.placed_orders()), 1, "the other line is sent")
         self.backend.order_accept_terms = False
         po2 = self.make_po([(self.products[1], 1, None)])

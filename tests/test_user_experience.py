@@ -5,6 +5,8 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import TransactionCase, new_test_user, tagged
 
+from .common import EtmCase
+
 
 @tagged("post_install", "-at_install")
 class TestUserExperience(TransactionCase):
@@ -54,9 +56,11 @@ class TestUserExperience(TransactionCase):
         backend = self.env["supplier.backend"].create({"name": "Switch", "service": "etm"})
         backend.service = "shate"
         self.assertIn("shate-m.ru", backend.trusted_hosts)
-        backend.trusted_hosts = "cdn.example.ru"
+        self.assertEqual(backend.batch_size, 20, "Shate-M's own batch size, not ETM's 50")
+        backend.write({"trusted_hosts": "cdn.example.ru", "batch_size": 7})
         backend.service = "etm"
         self.assertEqual(backend.trusted_hosts, "cdn.example.ru")
+        self.assertEqual(backend.batch_size, 7, "a batch size of one's own is kept")
 
     def test_service_capabilities_drive_the_form(self):
         self.assertTrue(self.etm.can_import_catalogue)
@@ -101,3 +105,28 @@ class TestUserExperience(TransactionCase):
         self.assertEqual(action["params"]["next"], {"type": "ir.actions.act_window_close"})
         action = self.etm._notify("hello")
         self.assertEqual(action["params"]["next"], {"type": "ir.actions.act_window_close"})
+
+
+@tagged("post_install", "-at_install")
+class TestButtonsSayWhatHappened(EtmCase):
+    product_count = 2
+
+    def test_test_connection_without_credentials_asks_for_them_and_sends_nothing(self):
+        self.backend.write({"login": False, "password": False})
+        action = self.backend.action_test_connection()
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertIn("Enter the credentials", action["params"]["message"])
+        self.assertEqual(self.emulator.requests, [])
+
+    def test_reset_session_confirms(self):
+        self.backend.action_test_connection()
+        action = self.backend.action_reset_session()
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertFalse(self.backend.sudo().session_token)
+
+    def test_a_product_the_supplier_does_not_know_is_not_a_green_success(self):
+        self.binding_of(self.codes[0]).external_code = "99999999"
+        action = self.products[0].action_supplier_sync()
+        self.assertEqual(self.binding_of("99999999").sync_state, "not_found")
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertIn("99999999", action["params"]["message"])
