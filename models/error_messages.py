@@ -94,6 +94,11 @@ def describe_code_problem(env, problem):
 def describe_item(env, code, params=None, detail=""):
     """The message stored on a binding for a per-item outcome."""
     params = params or {}
+    if code == "unsafe_code":  # ``detail`` is the problem's key (services' ``code_problem``)
+        return env._(
+            "The code %(code)s cannot be sent to the supplier safely: %(reason)s Fix it on the "
+            "mapping.", code=params.get("code", ""), reason=describe_code_problem(env, detail),
+        )
     sentences = {
         "not_found": env._(
             "The supplier does not know the code %(code)s.", code=params.get("code", "")
@@ -103,6 +108,7 @@ def describe_item(env, code, params=None, detail=""):
             "found: %(brands)s.", code=params.get("code", ""), brands=detail,
         ),
         "no_offers": env._("No offers at the allowed locations right now."),
+
         "duplicate": env._(
             "The supplier's article for this code is already mapped to %(product)s.",
             product=detail,

@@ -67,13 +67,25 @@ class EtmAdapter(ServiceAdapter):
     # -- prices and stock -----------------------------------------------------------------
     def pull_offers(self, items):
         batch = BatchResult()
+        client = self.client
+        # Client codes and articles are matched to answer rows by their ETM code (the mapping's
+        # external id once known; otherwise the client learns it from the product card).
+        etm_codes = {item.code: item.external_id for item in items if item.external_id}
         try:
-            prices = self.client.get_prices([item.code for item in items])
+            prices = client.get_prices([item.code for item in items], etm_codes=etm_codes)
         except ApiError as exc:
             batch.fatal = exc
             return batch
+        refused = dict(client.refused_codes)
         for item in items:
             price = prices.get(item.code)
+            if item.code in refused:
+                batch.results.append(ItemResult(
+                    item.binding_id, state="error", error_code="unsafe_code",
+                    # The reason's key: the Odoo side words it (models/error_messages.py).
+                    message=etm_code_problem_key(item.code, client.code_type) or "",
+                ))
+                continue
             if price is None:
                 batch.results.append(
                     ItemResult(item.binding_id, state="not_found", error_code="not_found")
@@ -81,6 +93,7 @@ class EtmAdapter(ServiceAdapter):
                 continue
             result = ItemResult(
                 item.binding_id,
+                external_id=str(client.known_etm_codes.get(item.code) or item.external_id or ""),
                 price=price.price,
                 price_with_vat=price.price_with_vat,
                 price_tariff=price.price_tariff,
