@@ -35,6 +35,21 @@ class PurchaseOrder(models.Model):
         "supplier.backend", compute="_compute_supplier_backend", string="Supplier connection"
     )
     supplier_order_ids = fields.One2many("supplier.order", "purchase_id", string="Supplier orders")
+    supplier_lines_to_send = fields.Integer(
+        compute="_compute_supplier_lines_to_send",
+        help="Lines not at the supplier yet: 'Send to supplier' is offered while there are some.",
+    )
+
+    @api.depends("order_line.supplier_item_id", "order_line.product_qty")
+    def _compute_supplier_lines_to_send(self):
+        for order in self:
+            order.supplier_lines_to_send = len(order._supplier_lines_to_send())
+
+    def _supplier_lines_to_send(self):
+        return self.order_line.filtered(
+            lambda line: line.product_id and not line.display_type and line.product_qty > 0
+            and not line.supplier_item_id
+        )
 
     @api.depends("partner_id", "company_id")
     def _compute_supplier_backend(self):
@@ -58,10 +73,7 @@ class PurchaseOrder(models.Model):
         self.check_access("write")
         self.supplier_backend_id._check_right("user")
         backend = self._supplier_backend_for_send()
-        lines = self.order_line.filtered(
-            lambda line: line.product_id and not line.display_type and line.product_qty > 0
-            and not line.supplier_item_id
-        )
+        lines = self._supplier_lines_to_send()
         if not lines:
             raise UserError(self.env._("Every line of %s was already sent.", self.name))
         bindings = self.env["supplier.product"].sudo().search(

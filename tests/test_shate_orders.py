@@ -40,6 +40,7 @@ class TestShateOrders(ShateCase):
         p0, p1 = self.products[0], self.products[1]
         po = self.make_po([(p0, 2, None), (p1, 1, self.location("SHATE-02"))])
         self.assertEqual(po.supplier_backend_id, self.backend)
+        self.assertEqual(po.supplier_lines_to_send, 2)
         action = po.action_supplier_send()
         self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
         orders = po.supplier_order_ids
@@ -53,7 +54,8 @@ class TestShateOrders(ShateCase):
             self.assertTrue(line.supplier_item_id)
             self.assertTrue(line.supplier_status, "the status name from the loaded list")
         self.assertIn("sent as order", po.message_ids[0].body)
-        # A second click sends nothing: every line is already at the supplier.
+        # The button is gone, and a second click sends nothing: every line is at the supplier.
+        self.assertEqual(po.supplier_lines_to_send, 0)
         with self.assertRaises(UserError):
             po.action_supplier_send()
         self.assertEqual(len(self.emulator.placed_orders()), 2)
