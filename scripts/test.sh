@@ -124,11 +124,14 @@ try:
 except (OSError, ET.ParseError):
     print(0, 0, 0, 0)
     sys.exit()
-suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
+# Count test cases, not the suite's "tests" attribute: that one also counts subtests.
 totals = [0, 0, 0, 0]
-for suite in suites:
-    for i, key in enumerate(("tests", "failures", "errors", "skipped")):
-        totals[i] += int(suite.get(key, 0))
+for case in root.iter("testcase"):
+    totals[0] += 1
+    for i, kind in ((1, "failure"), (2, "error"), (3, "skipped")):
+        if case.find(kind) is not None:
+            totals[i] += 1
+            break
 print(*totals)
 EOF
 }
