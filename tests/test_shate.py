@@ -1,3 +1,4 @@
+import json
 import time
 from datetime import timedelta
 
@@ -231,3 +232,19 @@ class TestShate(ShateCase):
         self.assertEqual(best.multiplicity, best.min_qty)
         info = product.seller_ids.filtered(lambda s: s.partner_id == self.vendor)
         self.assertEqual(info.min_qty, best.min_qty)
+
+    def test_codes_without_brand_are_looked_up_by_code_and_never_block_the_catalogue(self):
+        # Before: one mapping without a brand made POST articles/search answer 400 (the
+        # document requires tradeMarkName there) and no product of the catalogue was synced.
+        brandless = self.bindings[0]
+        brandless.external_brand = False
+        self.backend.action_sync_offers()
+        self.assertEqual(self.bindings.mapped("sync_state"), ["ok"] * 8)
+        self.assertTrue(brandless.external_id, "its article id was found by code alone")
+        gets = [r for r in self.emulator.requests if r.label == "articles_search"]
+        self.assertEqual(len(gets), 1)
+        self.assertEqual(gets[0].query.get("searchString") or gets[0].query.get("searchstring"),
+                         brandless.external_code)
+        for post in (r for r in self.emulator.requests if r.label == "articles_search_keys"):
+            for key in json.loads(post.body)["keys"]:
+                self.assertTrue(key.get("tradeMarkName"), f"a key without a brand was sent: {key}")
