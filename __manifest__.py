@@ -16,6 +16,7 @@
         "views/supplier_backend_views.xml",
         "views/backend_etm_views.xml",
         "views/backend_shate_views.xml",
+        "views/backend_imsklad_views.xml",
         "views/supplier_product_views.xml",
         "views/supplier_sync_log_views.xml",
         "views/product_views.xml",
