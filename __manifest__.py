@@ -7,7 +7,7 @@
     "license": "LGPL-3",
     "author": "supplier_connector developers",
     "website": "https://github.com/supplier-connector/supplier_connector",
-    "depends": ["mail", "product", "stock", "purchase"],
+    "depends": ["mail", "product", "stock", "purchase", "sale_stock", "stock_delivery"],
     "external_dependencies": {"python": ["requests"]},
     "data": [
         "security/supplier_connector_security.xml",
@@ -21,6 +21,7 @@
         "views/supplier_sync_log_views.xml",
         "views/product_views.xml",
         "views/purchase_views.xml",
+        "views/sale_views.xml",
         "views/menus.xml",
     ],
     "demo": [

@@ -19,3 +19,4 @@ from . import supplier_order
 from . import purchase
 from . import supplier_product_push
 from . import imsklad_goods
+from . import sale
