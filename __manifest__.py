@@ -13,6 +13,7 @@
         "security/supplier_connector_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron.xml",
+        "data/supplier_event_cron.xml",
         "views/supplier_backend_views.xml",
         "views/backend_etm_views.xml",
         "views/backend_shate_views.xml",
@@ -22,6 +23,7 @@
         "views/product_views.xml",
         "views/purchase_views.xml",
         "views/sale_views.xml",
+        "views/supplier_event_views.xml",
         "views/menus.xml",
     ],
     "demo": [

@@ -20,3 +20,5 @@ from . import purchase
 from . import supplier_product_push
 from . import imsklad_goods
 from . import sale
+from . import supplier_event
+from . import imsklad_events

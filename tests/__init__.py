@@ -13,3 +13,4 @@ from . import test_sync_offers
 from . import test_user_experience
 from . import test_imsklad
 from . import test_imsklad_sale
+from . import test_imsklad_callbacks
