@@ -37,8 +37,8 @@ class SupplierEvent(models.Model):
     dedupe_key = fields.Char(required=True, readonly=True)
     payload = fields.Json(readonly=True, help="The call's data as received, without the key.")
     answer = fields.Json(readonly=True, help="What the service was answered.")
-    payload_text = fields.Text(string="Payload", compute="_compute_texts")
-    answer_text = fields.Text(string="Answer", compute="_compute_texts")
+    payload_text = fields.Text(string="Payload (JSON)", compute="_compute_texts")
+    answer_text = fields.Text(string="Answer (JSON)", compute="_compute_texts")
     state = fields.Selection(EVENT_STATES, default="received", required=True, readonly=True,
                              index=True)
     error = fields.Text(readonly=True)
