@@ -49,6 +49,11 @@ class SupplierBackendImsklad(models.Model):
         help="When IMSKLAD reports an order shipped (status 9), validate its delivery in Odoo "
         "with the quantities ordered.",
     )
+    imsklad_send_on_confirm = fields.Boolean(
+        string="Send sale orders on confirmation",
+        help="Confirmed sale orders of the warehouse go to IMSKLAD at once; a problem is "
+        "posted on the order and never blocks its confirmation.",
+    )
     imsklad_push_all_storable = fields.Boolean(
         string="Push all storable products",
         help="Push products: also bind and push every storable product not mapped yet.",

@@ -2,7 +2,7 @@
 
 Done: order.set_status (status on the sale order and its supplier order, a note on change,
 status 9 validates the delivery when the connection says so), order.update_tracks (tracking
-number on the delivery), good.get_good, good.get_good_suppliers, supplier.get_supplier,
+number on the delivery), order.set_pay (posted on the order), good.get_good, good.get_good_suppliers, supplier.get_supplier,
 supplier.get_suppliers (answered from Odoo). The other methods are stored for a person
 (``ignored`` with the reason) and acknowledged.
 """
@@ -160,6 +160,16 @@ class SupplierEventImsklad(models.Model):
         error = self.env._("Unknown orders: %s", ", ".join(unknown)) if unknown else False
         return "done", ok_answer(), error
 
+    def _imsklad_set_pay(self, payment):
+        order = self._imsklad_order(payment)
+        if payment.amount is not None:
+            message = self.env._("The warehouse reports the payment of %(amount)s received.",
+                                 amount=payment.amount)
+        else:
+            message = self.env._("The warehouse reports the order paid.")
+        post_note(order.sale_id, message)
+        return "done", ok_answer(), False
+
     # -- questions answered from Odoo --------------------------------------------------------
     def _imsklad_binding(self, good_id):
         binding = self.env["supplier.product"].sudo().search([
@@ -201,7 +211,7 @@ class SupplierEventImsklad(models.Model):
 
 # (type.action) processed here; the handler is ``_imsklad_<action>``.
 HANDLED = frozenset({
-    "order.set_status", "order.update_tracks", "good.get_good", "good.get_good_suppliers",
+    "order.set_status", "order.update_tracks", "order.set_pay", "good.get_good", "good.get_good_suppliers",
     "supplier.get_supplier", "supplier.get_suppliers",
 })
 

@@ -6,6 +6,8 @@ asks update_order with the same payload: the id back means the order exists (ado
 found" means it was never created (sent again). A create IMSKLAD already holds is adopted too.
 """
 
+import logging
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
@@ -14,6 +16,8 @@ from ..api.imsklad import ImskladAddress, ImskladLine, ImskladOrder
 from .chatter import post_note
 from .error_messages import describe_error
 from .imsklad_goods import our_good_id
+
+_logger = logging.getLogger(__name__)
 
 
 class SaleOrder(models.Model):
@@ -58,6 +62,32 @@ class SaleOrder(models.Model):
         post_note(self, message)
         kind = "success" if order.state == "sent" and not order.warning else "warning"
         return self.env["product.product"]._supplier_notification(message, kind)
+
+    def action_confirm(self):
+        result = super().action_confirm()
+        for order in self.filtered(lambda o: o.supplier_backend_id.imsklad_send_on_confirm):
+            order._supplier_send_automatically(order.supplier_backend_id.sudo())
+        return result
+
+    def _action_cancel(self):
+        result = super()._action_cancel()
+        for order in self:
+            row = order.sudo().supplier_order_ids.filtered(lambda o: o.state == "sent")[:1]
+            if row:
+                order._supplier_send_automatically(row.backend_id)
+        return result
+
+    def _supplier_send_automatically(self, backend):
+        """Send (or update) without a button: the connection's policy, never blocking the
+        confirmation or cancellation that triggered it; the outcome is posted on the order."""
+        try:
+            with self.env.cr.savepoint():
+                order = self._supplier_order_row(backend)
+                message = self.sudo()._supplier_send(backend, order)
+        except Exception as exc:  # noqa: BLE001 — posted on the order, never blocks it
+            _logger.exception("Sending %s to the warehouse failed", self.name)
+            message = describe_error(self.env, exc)
+        post_note(self, message)
 
     def _supplier_order_row(self, backend):
         SupplierOrder = self.env["supplier.order"].sudo()
@@ -160,6 +190,7 @@ class SaleOrder(models.Model):
             address_obj=ImskladAddress(city=partner.city or None, street=partner.street or None,
                                        room=partner.street2 or None),
             comment=self.client_order_ref or None,
+            is_canceled=True if self.state == "cancel" else None,
             delivery=delivery,
             total_paid=self._imsklad_paid(),
             goods=[ImskladLine(

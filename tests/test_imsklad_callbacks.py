@@ -1,5 +1,6 @@
 import json
 
+from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 
 from .imsklad_common import ImskladMixin
@@ -145,3 +146,14 @@ class TestImskladCallbacks(ImskladMixin, HttpCase):
         event = self.events()
         self.assertEqual((event.kind, event.state), ("order.update_order", "ignored"))
         self.assertTrue(event.error)
+
+    def test_set_pay_posted_and_event_retry_rights(self):
+        order = self.sent_order()
+        status, answer = self.post("order", "set_pay", {"id": order.name, "amount": 240})
+        self.assertEqual((status, answer), (200, {"result": "ok"}))
+        self.assertIn("240", order.message_ids[0].body)
+        event = self.events()
+        self.assertEqual(event.state, "done")
+        plain = self.env["res.users"].create({"name": "Plain", "login": "sc_imsk_cb_plain"})
+        with self.assertRaises(AccessError):
+            event.with_user(plain).action_retry()

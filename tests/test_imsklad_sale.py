@@ -115,3 +115,22 @@ class TestImskladSaleOrders(ImskladCase):
         with self.assertRaises(AccessError):
             order.with_user(self.plain).action_supplier_send()
         self.assertFalse(self.emulator.requests)
+
+    def test_confirmation_sends_when_the_connection_says_so(self):
+        self.backend.imsklad_send_on_confirm = True
+        order = self.make_order()
+        self.assertEqual(order.supplier_order_ids.state, "sent")
+        self.assertIn(order.name, self.emulator.orders)
+        # A warehouse that does not answer never blocks a confirmation.
+        self.emulator.set_fault("fatal_error", count=None)
+        other = self.make_order()
+        self.assertEqual(other.state, "sale")
+        self.assertEqual(other.supplier_order_ids.state, "sending")
+
+    def test_cancel_goes_to_the_warehouse(self):
+        order = self.make_order()
+        order.action_supplier_send()
+        self.emulator.reset()
+        order._action_cancel()
+        self.assertEqual(self.actions(), ["update_order"])
+        self.assertEqual(self.emulator.orders[order.name].status, 10)
