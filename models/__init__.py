@@ -22,3 +22,4 @@ from . import imsklad_goods
 from . import sale
 from . import supplier_event
 from . import imsklad_events
+from . import imsklad_stock_compare

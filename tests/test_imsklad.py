@@ -113,3 +113,23 @@ class TestImsklad(ImskladCase):
         self.assertIn("push the products first", unpushed.sync_message)
         log = self.last_log("sync_offers")
         self.assertEqual((log.processed, log.failed), (5, 1))
+
+    def test_stock_comparison_and_adjustment(self):
+        self.backend.action_push_products()
+        self.emulator.set_stock("SHOP-0", stock=10, reserved=3)
+        self.emulator.set_stock("SHOP-1", stock=0, reserved=0)
+        action = self.backend.action_imsklad_compare_stock()
+        wizard = self.env[action["res_model"]].browse(action["res_id"])
+        self.assertEqual(wizard.line_ids.product_id, self.products[0],
+                         "only where Odoo (0 on hand) differs from IMSKLAD")
+        line = wizard.line_ids
+        self.assertEqual((line.imsklad_qty, line.imsklad_reserved, line.odoo_qty, line.difference),
+                         (10, 3, 0, 10))
+        wizard.reason = "Count of November"
+        wizard.action_apply()
+        location = self.warehouse.lot_stock_id
+        self.assertEqual(self.products[0].with_context(location=location.id).qty_available, 10)
+        move = self.env["stock.move"].search([("product_id", "=", self.products[0].id)], limit=1)
+        self.assertEqual(move.name, "Count of November")
+        again = self.backend.action_imsklad_compare_stock()
+        self.assertFalse(self.env[again["res_model"]].browse(again["res_id"]).line_ids)
