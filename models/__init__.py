@@ -23,3 +23,4 @@ from . import sale
 from . import supplier_event
 from . import imsklad_events
 from . import imsklad_stock_compare
+from . import imsklad_billing

@@ -22,9 +22,10 @@ class ImskladAdapter(ServiceAdapter):
     default_url = IMSKLAD_DEFAULT_URL
     default_trusted_hosts = ""
     batch_size = 100
-    operations = ("sync_offers", "push_products", "push_sale")
+    operations = ("sync_offers", "push_products", "push_sale", "pull_billing")
     default_schedules = (
         ("sync_offers", {"interval_number": 1, "interval_type": "hours", "enabled": True}),
+        ("pull_billing", {"interval_number": 1, "interval_type": "days", "enabled": True}),
     )
 
     def _build_client(self):

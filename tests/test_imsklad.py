@@ -17,7 +17,7 @@ class TestImsklad(ImskladCase):
         self.assertIn(f"/supplier_connector/imsklad/{backend.imsklad_callback_token}",
                       backend.imsklad_callback_url)
         schedules = backend.schedule_ids.mapped("operation")
-        self.assertEqual(schedules, ["sync_offers"])
+        self.assertEqual(sorted(schedules), ["pull_billing", "sync_offers"])
         old_key = backend.imsklad_callback_key
         backend.action_imsklad_regenerate_callback_key()
         self.assertNotEqual(backend.imsklad_callback_key, old_key)
@@ -133,3 +133,19 @@ class TestImsklad(ImskladCase):
         self.assertEqual(move.name, "Count of November")
         again = self.backend.action_imsklad_compare_stock()
         self.assertFalse(self.env[again["res_model"]].browse(again["res_id"]).line_ids)
+
+    def test_billing_pull(self):
+        self.assertIn("pull_billing", self.backend.schedule_ids.mapped("operation"))
+        self.emulator.add_billing(500.0, 1, "Top-up")
+        action = self.backend.action_pull_billing()
+        self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
+        operations = self.env["supplier.billing.operation"].search(
+            [("backend_id", "=", self.backend.id)]
+        )
+        self.assertEqual(self.backend.imsklad_balance, self.emulator.balance)
+        top_up = operations.filtered(lambda op: op.comment == "Top-up")
+        self.assertEqual((top_up.kind, top_up.amount), ("top_up", 500.0))
+        self.assertEqual(self.backend.billing_count, len(operations))
+        # Pulled again: nothing kept twice.
+        self.backend.action_pull_billing()
+        self.assertEqual(self.backend.billing_count, len(operations))

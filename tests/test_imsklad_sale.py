@@ -134,3 +134,16 @@ class TestImskladSaleOrders(ImskladCase):
         order._action_cancel()
         self.assertEqual(self.actions(), ["update_order"])
         self.assertEqual(self.emulator.orders[order.name].status, 10)
+
+    def test_stock_comparison_rights(self):
+        self.backend.action_push_products()
+        self.emulator.set_stock("SHOP-0", stock=4, reserved=0)
+        with self.assertRaises(AccessError):
+            self.backend.with_user(self.plain).action_imsklad_compare_stock()
+        action = self.backend.with_user(self.salesman).action_imsklad_compare_stock()
+        wizard = self.env[action["res_model"]].browse(action["res_id"])
+        self.assertEqual(len(wizard.line_ids), 1)
+        with self.assertRaises(AccessError):
+            wizard.with_user(self.salesman).action_apply()
+        with self.assertRaises(AccessError):
+            self.backend.with_user(self.salesman).action_pull_billing()
