@@ -31,5 +31,6 @@
         "demo/supplier_demo.xml",
         "demo/etm_demo_products.xml",
         "demo/shate_demo_products.xml",
+        "demo/imsklad_demo.xml",
     ],
 }

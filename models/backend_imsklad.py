@@ -89,8 +89,7 @@ class SupplierBackendImsklad(models.Model):
             backend._imsklad_ensure_location()
             if warehouse:
                 backend.imsklad_location_id.warehouse_id = warehouse
-            if not backend.sudo().imsklad_callback_token:
-                backend.sudo()._imsklad_new_callback_secrets()
+            backend.sudo()._imsklad_new_callback_secrets(keep=True)
         return backends
 
     def _imsklad_ensure_location(self):
@@ -107,10 +106,13 @@ class SupplierBackendImsklad(models.Model):
         self.sudo().imsklad_location_id = location
         return location
 
-    def _imsklad_new_callback_secrets(self):
+    def _imsklad_new_callback_secrets(self, keep=False):
+        """New callback token and key; ``keep``: only those not set yet."""
         for backend in self:
-            backend.imsklad_callback_token = secrets.token_urlsafe(24)
-            backend.imsklad_callback_key = secrets.token_urlsafe(32)
+            if not (keep and backend.imsklad_callback_token):
+                backend.imsklad_callback_token = secrets.token_urlsafe(24)
+            if not (keep and backend.imsklad_callback_key):
+                backend.imsklad_callback_key = secrets.token_urlsafe(32)
 
     def action_imsklad_regenerate_callback_key(self):
         """New callback URL and key: the old ones stop working at once (system administrators)."""

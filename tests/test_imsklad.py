@@ -21,6 +21,11 @@ class TestImsklad(ImskladCase):
         old_key = backend.imsklad_callback_key
         backend.action_imsklad_regenerate_callback_key()
         self.assertNotEqual(backend.imsklad_callback_key, old_key)
+        given = self.env["supplier.backend"].create({
+            "name": "IMSKLAD given key", "service": "imsklad", "imsklad_callback_key": "given",
+        })
+        self.assertEqual(given.imsklad_callback_key, "given")
+        self.assertTrue(given.imsklad_callback_token)
 
     def test_connection_ok_and_refused_key(self):
         action = self.backend.action_test_connection()
