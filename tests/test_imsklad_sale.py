@@ -147,3 +147,20 @@ class TestImskladSaleOrders(ImskladCase):
             wizard.with_user(self.salesman).action_apply()
         with self.assertRaises(AccessError):
             self.backend.with_user(self.salesman).action_pull_billing()
+
+    def test_salesman_without_connector_rights_confirms_and_reads(self):
+        self.backend.imsklad_send_on_confirm = True
+        seller = new_test_user(self.env, "sc_imsk_seller", groups="sales_team.group_sale_salesman")
+        order = self.env["sale.order"].with_user(seller).create({
+            "partner_id": self.customer.id,
+            "warehouse_id": self.warehouse.id,
+            "order_line": [(0, 0, {"product_id": self.products[0].id, "product_uom_qty": 1})],
+        })
+        order.action_confirm()
+        self.assertEqual(order.sudo().supplier_order_ids.state, "sent")
+        values = order.web_read({name: {} for name in (
+            "supplier_can_send", "supplier_status", "supplier_warning", "supplier_state")})
+        self.assertTrue(values[0]["supplier_can_send"])
+        self.assertEqual(values[0]["supplier_state"], "sent")
+        with self.assertRaises(AccessError):
+            order.action_supplier_send()
