@@ -2,7 +2,8 @@
 
 Done: order.set_status (status on the sale order and its supplier order, a note on change,
 status 9 validates the delivery when the connection says so), order.update_tracks (tracking
-number on the delivery), order.set_pay (posted on the order), good.get_good, good.get_good_suppliers, supplier.get_supplier,
+number on the delivery), order.set_pay and order.update_order (posted on the order for a
+person: changing a confirmed order from outside is not safe), good.get_good, good.get_good_suppliers, supplier.get_supplier,
 supplier.get_suppliers (answered from Odoo). The other methods are stored for a person
 (``ignored`` with the reason) and acknowledged.
 """
@@ -160,6 +161,28 @@ class SupplierEventImsklad(models.Model):
         error = self.env._("Unknown orders: %s", ", ".join(unknown)) if unknown else False
         return "done", ok_answer(), error
 
+    def _imsklad_update_order(self, update):
+        """The warehouse changed the order: its delivery details are posted on the sale order
+        for a person to apply (changing a confirmed order's partner or lines is not safe)."""
+        order = self._imsklad_order(update)
+        changed = update.order
+        labels = {
+            "name": self.env._("Customer"), "address": self.env._("Address"),
+            "post_code": self.env._("Post code"), "phone": self.env._("Phone"),
+            "phone2": self.env._("Second phone"), "email": self.env._("Email"),
+            "comment": self.env._("Comment"), "pickup_point": self.env._("Pickup point"),
+            "track": self.env._("Tracking number"),
+        }
+        lines = [f"{label}: {getattr(changed, name)}" for name, label in labels.items()
+                 if getattr(changed, name, None) not in (None, "")]
+        if changed.is_canceled:
+            lines.append(self.env._("The warehouse marks the order cancelled."))
+        post_note(order.sale_id, self.env._(
+            "The warehouse changed the order; check and apply what is needed: %s",
+            "; ".join(lines) or "—",
+        ))
+        return "done", ok_answer(update.id or order.key), False
+
     def _imsklad_set_pay(self, payment):
         order = self._imsklad_order(payment)
         if payment.amount is not None:
@@ -211,7 +234,8 @@ class SupplierEventImsklad(models.Model):
 
 # (type.action) processed here; the handler is ``_imsklad_<action>``.
 HANDLED = frozenset({
-    "order.set_status", "order.update_tracks", "order.set_pay", "good.get_good", "good.get_good_suppliers",
+    "order.set_status", "order.update_tracks", "order.set_pay", "order.update_order",
+    "good.get_good", "good.get_good_suppliers",
     "supplier.get_supplier", "supplier.get_suppliers",
 })
 

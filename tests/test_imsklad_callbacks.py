@@ -142,10 +142,16 @@ class TestImskladCallbacks(ImskladMixin, HttpCase):
                                                    address="Kazan, Kremlin 1")
         self.env.invalidate_all()
         self.assertEqual(call.status, 200)
-        self.assertEqual(call.answer["result"], "ok")
+        self.assertEqual(call.answer, {"result": "ok", "id": order.name})
         event = self.events()
-        self.assertEqual((event.kind, event.state), ("order.update_order", "ignored"))
-        self.assertTrue(event.error)
+        self.assertEqual((event.kind, event.state), ("order.update_order", "done"))
+        self.assertIn("Kazan, Kremlin 1", order.message_ids[0].body)
+        # A call Odoo does not process yet is kept for a person and acknowledged.
+        status, answer = self.post("order", "send_act_to_boxberry", [order.name])
+        self.assertEqual((status, answer), (200, {"result": "ok"}))
+        kept = self.events().filtered(lambda e: e.kind == "order.send_act_to_boxberry")
+        self.assertEqual(kept.state, "ignored")
+        self.assertTrue(kept.error)
 
     def test_set_pay_posted_and_event_retry_rights(self):
         order = self.sent_order()
