@@ -3,6 +3,7 @@ from . import supplier_backend_credential
 from . import supplier_backend_checks
 from . import backend_etm
 from . import backend_shate
+from . import backend_imsklad
 from . import supplier_backend_schedule
 from . import supplier_location
 from . import supplier_reference
@@ -16,3 +17,10 @@ from . import product_enricher
 from . import product
 from . import supplier_order
 from . import purchase
+from . import supplier_product_push
+from . import imsklad_goods
+from . import sale
+from . import supplier_event
+from . import imsklad_events
+from . import imsklad_stock_compare
+from . import imsklad_billing

@@ -114,6 +114,9 @@ def describe_item(env, code, params=None, detail=""):
             product=detail,
         ),
         "no_stock": env._("Price found, but the supplier gave no stock for it."),
+        "not_pushed": env._(
+            "Not sent to the warehouse yet: push the products first (Push products)."
+        ),
     }
     sentence = sentences.get(code) or _error_sentences(env).get(code) or detail
     if detail and detail not in sentence:

@@ -30,3 +30,17 @@ class SupplierLocation(models.Model):
     def _compute_display_name(self):
         for location in self:
             location.display_name = f"[{location.code}] {location.name or ''}".strip()
+
+
+class SupplierLocationWarehouse(models.Model):
+    """Shops and warehouses Odoo pushes to (IMSKLAD storage, UDOMA shops) take their stock from
+    an Odoo warehouse (DESIGN §3)."""
+
+    _inherit = "supplier.location"
+
+    warehouse_id = fields.Many2one(
+        "stock.warehouse",
+        string="Odoo warehouse",
+        check_company=True,
+        help="The Odoo warehouse this location stands for (pushes: its stock and its orders).",
+    )

@@ -39,3 +39,20 @@ class SupplierOrder(models.Model):
     _sql_constraints = [
         ("key_unique", "UNIQUE(backend_id, key)", "One supplier order per purchase order and location."),
     ]
+
+
+class SupplierOrderSale(models.Model):
+    """A sale order sent to a fulfilment warehouse (IMSKLAD) is a supplier order too: one row
+    per sale order, its key (the order's name, IMSKLAD's "our id") set before the first send."""
+
+    _inherit = "supplier.order"
+
+    purchase_id = fields.Many2one(required=False)
+    sale_id = fields.Many2one(
+        "sale.order", string="Sale order", ondelete="cascade", index=True, readonly=True
+    )
+    status_code = fields.Char(string="Status code", readonly=True, copy=False)
+    status_label = fields.Char(string="Status", readonly=True, copy=False)
+    tracking_ref = fields.Char(string="Tracking number", readonly=True, copy=False)
+    payload_hash = fields.Char(readonly=True, copy=False)
+    warning = fields.Char(readonly=True, copy=False, help="What the warehouse warned about.")

@@ -1,9 +1,10 @@
 """Service adapters, by the value of ``supplier.backend.service``."""
 
 from .etm import EtmAdapter
+from .imsklad import ImskladAdapter
 from .shate import ShateAdapter
 
-ADAPTERS = {adapter.service: adapter for adapter in (EtmAdapter, ShateAdapter)}
+ADAPTERS = {adapter.service: adapter for adapter in (EtmAdapter, ShateAdapter, ImskladAdapter)}
 
 
 def get_adapter(backend):

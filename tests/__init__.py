@@ -1,8 +1,12 @@
 from . import test_backend
 from . import test_catalogue
 from . import test_credentials
+from . import test_etm_codes
 from . import test_failure_levels
 from . import test_faults
+from . import test_imsklad
+from . import test_imsklad_callbacks
+from . import test_imsklad_sale
 from . import test_mapping
 from . import test_product_actions
 from . import test_rights
@@ -13,4 +17,3 @@ from . import test_shate
 from . import test_shate_orders
 from . import test_sync_offers
 from . import test_user_experience
-from . import test_etm_codes

@@ -1,0 +1,157 @@
+"""IMSKLAD fulfilment warehouse settings of a connection (the service's own fields, DESIGN §6)."""
+
+import secrets
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+from ..services.imsklad import DEFAULT_LOCATION_CODE
+from .chatter import post_note
+from .error_messages import describe_error
+from .supplier_backend_credential import credential_field
+
+CALLBACK_ROUTE = "/supplier_connector/imsklad"
+
+
+class SupplierBackendCredentialImsklad(models.Model):
+    _inherit = "supplier.backend.credential"
+
+    # The callback side: the token in the URL names the connection, the key in the body proves
+    # the call comes from IMSKLAD. Both generated, both secret.
+    imsklad_callback_token = fields.Char(index=True)
+    imsklad_callback_key = fields.Char()
+
+
+class SupplierBackendImsklad(models.Model):
+    _inherit = "supplier.backend"
+
+    service = fields.Selection(
+        selection_add=[("imsklad", "IMSKLAD")], ondelete={"imsklad": "cascade"}
+    )
+    imsklad_storage_id = fields.Integer(
+        string="Storage ID", default=1, help="IMSKLAD's storage id (1 for now, says IMSKLAD)."
+    )
+    imsklad_location_id = fields.Many2one(
+        "supplier.location",
+        string="IMSKLAD location",
+        domain="[('backend_id', '=', id)]",
+        help="The warehouse location whose stock the connection pulls.",
+    )
+    imsklad_warehouse_id = fields.Many2one(
+        "stock.warehouse",
+        string="Odoo warehouse",
+        related="imsklad_location_id.warehouse_id",
+        readonly=False,
+        help="The Odoo warehouse IMSKLAD operates: its sale orders are sent to IMSKLAD.",
+    )
+    imsklad_validate_on_ship = fields.Boolean(
+        string="Validate deliveries when shipped",
+        help="When IMSKLAD reports an order shipped (status 9), validate its delivery in Odoo "
+        "with the quantities ordered.",
+    )
+    imsklad_send_on_confirm = fields.Boolean(
+        string="Send sale orders on confirmation",
+        help="Confirmed sale orders of the warehouse go to IMSKLAD at once; a problem is "
+        "posted on the order and never blocks its confirmation.",
+    )
+    imsklad_push_all_storable = fields.Boolean(
+        string="Push all storable products",
+        help="Push products: also bind and push every storable product not mapped yet.",
+    )
+    imsklad_callback_token = credential_field("imsklad_callback_token")
+    imsklad_callback_key = credential_field("imsklad_callback_key", string="Callback key")
+    imsklad_callback_url = fields.Char(
+        string="Callback URL",
+        compute="_compute_imsklad_callback_url",
+        groups="base.group_system",
+        help="Paste this address and the callback key into IMSKLAD's settings.",
+    )
+
+    def _number_rules(self):
+        return dict(super()._number_rules(), imsklad_storage_id=True)
+
+    @api.depends("imsklad_callback_token")
+    def _compute_imsklad_callback_url(self):
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for backend in self:
+            token = backend.imsklad_callback_token
+            backend.imsklad_callback_url = (
+                f"{base.rstrip('/')}{CALLBACK_ROUTE}/{token}" if token else False
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        warehouses = [vals.pop("imsklad_warehouse_id", False) for vals in vals_list]
+        backends = super().create(vals_list)
+        for backend, warehouse in zip(backends, warehouses, strict=True):
+            if backend.service != "imsklad":
+                continue
+            backend._imsklad_ensure_location()
+            if warehouse:
+                backend.imsklad_location_id.warehouse_id = warehouse
+            backend.sudo()._imsklad_new_callback_secrets(keep=True)
+        return backends
+
+    def _imsklad_ensure_location(self):
+        self.ensure_one()
+        if self.imsklad_location_id:
+            return self.imsklad_location_id
+        Location = self.env["supplier.location"].sudo()
+        location = Location.search(
+            [("backend_id", "=", self.id), ("code", "=", DEFAULT_LOCATION_CODE)]
+        ) or Location.create({
+            "backend_id": self.id, "code": DEFAULT_LOCATION_CODE,
+            "name": self.env._("IMSKLAD warehouse"), "location_type": "fulfilment",
+        })
+        self.sudo().imsklad_location_id = location
+        return location
+
+    def _imsklad_new_callback_secrets(self, keep=False):
+        """New callback token and key; ``keep``: only those not set yet."""
+        for backend in self:
+            if not (keep and backend.imsklad_callback_token):
+                backend.imsklad_callback_token = secrets.token_urlsafe(24)
+            if not (keep and backend.imsklad_callback_key):
+                backend.imsklad_callback_key = secrets.token_urlsafe(32)
+
+    def action_imsklad_regenerate_callback_key(self):
+        """New callback URL and key: the old ones stop working at once (system administrators)."""
+        self._check_right("manager")
+        if not (self.env.su or self.env.user.has_group("base.group_system")):
+            raise AccessError(self.env._(
+                "Only administrators (Settings access) can regenerate the callback key."
+            ))
+        self.sudo()._imsklad_new_callback_secrets()
+        for backend in self:
+            post_note(backend, self.env._(
+                "A new callback URL and key were generated: paste them into IMSKLAD's settings."
+            ))
+        return True
+
+    def action_test_connection(self):
+        if any(backend.service != "imsklad" for backend in self):
+            return super().action_test_connection()
+        self._check_right("manager")
+        self.ensure_one()
+        adapter = self._adapter()
+        try:
+            adapter.test_connection([])
+        except Exception as exc:  # noqa: BLE001 — any failure is shown, never raised at the user
+            message = self.env._("Connection test failed: %s", describe_error(self.env, exc))
+            post_note(self, message)
+            return self._notify(message, "danger", sticky=True)
+        self._imsklad_ensure_location()
+        message = self.env._("Connection test succeeded: IMSKLAD accepted the API key.")
+        post_note(self, message)
+        return self._notify(message, "success")
+
+    @api.model
+    def _imsklad_for_warehouse(self, warehouse, company):
+        """The active IMSKLAD connection operating ``warehouse`` (sudo), or an empty recordset."""
+        if not warehouse:
+            return self.browse()
+        return self.sudo().search([
+            ("service", "=", "imsklad"),
+            ("company_id", "=", company.id),
+            ("imsklad_location_id.warehouse_id", "=", warehouse.id),
+        ], limit=1)
