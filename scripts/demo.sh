@@ -4,13 +4,14 @@
 #   1. PostgreSQL running, Odoo 18 source, virtualenv, $ADDONS_DIR/supplier_connector link (outside the repo);
 #   2. database $DEMO_DB (default supplier_demo) dropped and created again with the addon and
 #      demo data (admin / admin);
-#   3. the ETM iPro and Shate-M emulators on http://127.0.0.1:8801 and :8802 (ETM_PORT, SHATE_PORT;
+#   3. the ETM iPro, Shate-M and IMSKLAD emulators on http://127.0.0.1:8801, :8802 and :8803
+#      (ETM_PORT, SHATE_PORT, IMSKLAD_PORT;
 #      the demo connections point there), logs .build/emulator-NAME.log, pids .build/emulator-NAME.pid;
 #   4. a first "Sync now" of every supplier connection;
 #   5. Odoo in the foreground on http://localhost:$PORT (default 8069). Ctrl-C stops Odoo and
 #      the emulator.
 #
-# Environment: DEMO_DB, PORT, ETM_PORT, SHATE_PORT, ODOO_SRC, VENV, PYTHON, PGUSER (see scripts/lib.sh).
+# Environment: DEMO_DB, PORT, ETM_PORT, SHATE_PORT, IMSKLAD_PORT, ODOO_SRC, VENV, PYTHON, PGUSER (see scripts/lib.sh).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -22,6 +23,7 @@ PORT="${PORT:-8069}"
 # (Shate-M); with other ports the first-sync step below re-points them.
 ETM_PORT="${ETM_PORT:-8801}"
 SHATE_PORT="${SHATE_PORT:-8802}"
+IMSKLAD_PORT="${IMSKLAD_PORT:-8803}"
 INSTALL_LOG="$BUILD_DIR/demo-install.log"
 
 # ------------------------------------------------------------------ 1. environment
@@ -57,6 +59,7 @@ stop_emulator() {
 stop_emulators() {
     stop_emulator etm
     stop_emulator shate
+    stop_emulator imsklad
 }
 
 start_emulator() {
@@ -97,16 +100,18 @@ fi
 # ------------------------------------------------------------------ 3. emulators
 start_emulator etm "$ETM_PORT"
 start_emulator shate "$SHATE_PORT"
+start_emulator imsklad "$IMSKLAD_PORT"
 
 # ------------------------------------------------------------------ 4. first sync
 log "first sync of the supplier connections (odoo-bin shell)"
 SYNC_OUT="$BUILD_DIR/demo-first-sync.log"
-if SC_ETM_PORT="$ETM_PORT" SC_SHATE_PORT="$SHATE_PORT" odoo_bin shell -d "$DEMO_DB" --no-http --max-cron-threads=0 --log-level=warn \
+if SC_ETM_PORT="$ETM_PORT" SC_SHATE_PORT="$SHATE_PORT" SC_IMSKLAD_PORT="$IMSKLAD_PORT" odoo_bin shell -d "$DEMO_DB" --no-http --max-cron-threads=0 --log-level=warn \
     >"$SYNC_OUT" 2>&1 <<'EOF'
 import os
 env.ref("base.user_admin").password = "admin"
 backends = env["supplier.backend"].search([])
-for default, port in (("8801", os.environ["SC_ETM_PORT"]), ("8802", os.environ["SC_SHATE_PORT"])):
+for default, port in (("8801", os.environ["SC_ETM_PORT"]), ("8802", os.environ["SC_SHATE_PORT"]),
+                      ("8803", os.environ["SC_IMSKLAD_PORT"])):
     for backend in backends.filtered(lambda b: "127.0.0.1:" + default in (b.api_url or "")):
         backend.api_url = backend.api_url.replace("127.0.0.1:" + default, "127.0.0.1:" + port)
 # Shate-M: load agreements, addresses, locations and statuses, then pick the first of each.
@@ -115,6 +120,9 @@ for backend in backends.filtered(lambda b: b.service == "shate"):
     refs = backend.reference_ids
     backend.shate_agreement_id = refs.filtered(lambda r: r.kind == "agreement")[:1]
     backend.shate_delivery_address_id = refs.filtered(lambda r: r.kind == "delivery_address")[:1]
+env.cr.commit()
+# IMSKLAD: the goods go to the warehouse first, then its stock comes back.
+backends.filtered(lambda b: b.service == "imsklad").action_push_products()
 env.cr.commit()
 backends.action_sync_offers()
 env.cr.commit()
@@ -130,7 +138,7 @@ fi
 # ------------------------------------------------------------------ 5. Odoo
 banner "Open http://localhost:$PORT — login admin / admin — Inventory > Products: open a product, tab Supplier offers
 Supplier connections: Inventory > Configuration > Supplier connections.
-Emulators: ETM http://127.0.0.1:$ETM_PORT, Shate-M http://127.0.0.1:$SHATE_PORT
+Emulators: ETM http://127.0.0.1:$ETM_PORT, Shate-M http://127.0.0.1:$SHATE_PORT, IMSKLAD http://127.0.0.1:$IMSKLAD_PORT
 Ctrl-C stops Odoo and the emulators."
 # Not exec: the EXIT trap must stop the emulators when Odoo exits.
 set +e
