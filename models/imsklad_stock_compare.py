@@ -62,7 +62,7 @@ class ImskladStockCompare(models.TransientModel):
         required=True, default=lambda self: self.env._("IMSKLAD stock count"),
         help="Shown on the inventory moves.",
     )
-    line_ids = fields.One2many("supplier.imsklad.stock.compare.line", "compare_id")
+    line_ids = fields.One2many("supplier.imsklad.stock.compare.line", "compare_id", string="Lines")
 
     def action_apply(self):
         """Set Odoo's on-hand quantities to IMSKLAD's for the ticked lines."""

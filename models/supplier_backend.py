@@ -119,6 +119,8 @@ class SupplierBackend(models.Model):
     can_import_catalogue = fields.Boolean(compute="_compute_capabilities")
     sells_by_offer = fields.Boolean(compute="_compute_capabilities")
     has_references = fields.Boolean(compute="_compute_capabilities")
+    can_map_products = fields.Boolean(string="Can map products", compute="_compute_capabilities")
+    uses_login = fields.Boolean(string="Uses a login", compute="_compute_capabilities")
 
     location_ids = fields.One2many("supplier.location", "backend_id", string="Stores")
     schedule_ids = fields.One2many("supplier.backend.schedule", "backend_id")
@@ -163,6 +165,8 @@ class SupplierBackend(models.Model):
             backend.can_import_catalogue = "import_catalogue" in operations
             backend.sells_by_offer = bool(adapter and adapter.sells_by_offer)
             backend.has_references = bool(adapter and adapter.has_references)
+            backend.can_map_products = "map_products" in operations
+            backend.uses_login = bool(adapter and adapter.uses_login)
 
     def _compute_counts(self):
         bindings = dict(

@@ -36,7 +36,7 @@ class SupplierEvent(models.Model):
     reference = fields.Char(string="External reference", readonly=True, index=True)
     dedupe_key = fields.Char(required=True, readonly=True)
     payload = fields.Json(readonly=True, help="The call's data as received, without the key.")
-    answer = fields.Json(readonly=True, help="What the service was answered.")
+    answer = fields.Json(readonly=True, help="What Odoo answered the service.")
     payload_text = fields.Text(string="Payload (JSON)", compute="_compute_texts")
     answer_text = fields.Text(string="Answer (JSON)", compute="_compute_texts")
     state = fields.Selection(EVENT_STATES, default="received", required=True, readonly=True,

@@ -131,6 +131,9 @@ class ServiceAdapter:
     default_schedules = ()
     # True when Test connection loads reference lists (agreements, addresses, statuses...).
     has_references = False
+    # True when the service is reached with a login and password and keeps a session (a key-only
+    # service hides them, and Reset session, from the form).
+    uses_login = True
     # True when the service sells by offer (price per location): the engine then picks the
     # vendor price among the offers with the connection's rule.
     sells_by_offer = False

@@ -23,6 +23,7 @@ class ImskladAdapter(ServiceAdapter):
     default_trusted_hosts = ""
     batch_size = 100
     operations = ("sync_offers", "push_products", "push_sale", "pull_billing")
+    uses_login = False  # one API key per request, no session
     default_schedules = (
         ("sync_offers", {"interval_number": 1, "interval_type": "hours", "enabled": True}),
         ("pull_billing", {"interval_number": 1, "interval_type": "days", "enabled": True}),

@@ -69,6 +69,11 @@ class TestUserExperience(TransactionCase):
         self.assertFalse(self.shate.can_import_catalogue)
         self.assertTrue(self.shate.sells_by_offer)
         self.assertTrue(self.shate.has_references)
+        self.assertTrue(self.etm.uses_login and self.etm.can_map_products)
+        # IMSKLAD: one API key, no session, nothing to map by code: the form hides them.
+        imsklad = self.env["supplier.backend"].create({"name": "Warehouse", "service": "imsklad"})
+        self.assertFalse(imsklad.uses_login)
+        self.assertFalse(imsklad.can_map_products)
 
     def test_buyer_without_configuration_rights_reaches_offers_mappings_and_logs(self):
         buyer = new_test_user(
