@@ -54,16 +54,13 @@ class ProductProduct(models.Model):
     )
     supplier_offer_ids = fields.One2many("supplier.offer", "product_id", string="Supplier offers")
 
-    def _check_supplier_user(self):
-        self.env["supplier.backend"]._check_right("user")
-
     def action_supplier_sync(self):
         """Refresh these products now from every active connection they are mapped to.
 
         Returns a notification listing what changed (price and stock per connection), then
         reloads the view so the form shows the new values.
         """
-        self._check_supplier_user()
+        self.env["supplier.backend"]._check_right("user")
         self.check_access("read")
         bindings = self.env["supplier.product"].search(
             [("product_id", "in", self.ids), ("backend_id.active", "=", True)]

@@ -69,7 +69,7 @@ class PurchaseOrder(models.Model):
         only then is it sent. Problems are written on the lines in plain words.
         """
         self.ensure_one()
-        self.env["product.product"]._check_supplier_user()
+        self.env["supplier.backend"]._check_right("user")
         self.check_access("write")
         self.supplier_backend_id._check_right("user")
         backend = self._supplier_backend_for_send()
@@ -223,7 +223,7 @@ class PurchaseOrder(models.Model):
 
     # -- status -----------------------------------------------------------------------------
     def action_supplier_refresh_status(self):
-        self.env["product.product"]._check_supplier_user()
+        self.env["supplier.backend"]._check_right("user")
         self.check_access("read")
         self.supplier_order_ids.backend_id._check_right("user")
         logs = self.env["supplier.sync.log"]

@@ -133,29 +133,26 @@ class SupplierBackend(models.Model):
         compute="_compute_counts",
     )
 
+    def _follow_service_default(self, field, default_of):
+        """Set ``field`` to the service's default unless the administrator typed a value of their
+        own (a value that is some service's default counts as not typed)."""
+        defaults = {default_of(adapter) for adapter in ADAPTERS.values()}
+        for backend in self:
+            adapter = ADAPTERS.get(backend.service)
+            if adapter and (not backend[field] or backend[field] in defaults):
+                backend[field] = default_of(adapter)
+
     @api.depends("service")
     def _compute_api_url(self):
-        # Follow the service's default unless the administrator typed an address of their own.
-        defaults = {adapter.default_url for adapter in ADAPTERS.values()}
-        for backend in self:
-            if backend.service in ADAPTERS and (not backend.api_url or backend.api_url in defaults):
-                backend.api_url = ADAPTERS[backend.service].default_url
+        self._follow_service_default("api_url", lambda adapter: adapter.default_url)
 
     @api.depends("service")
     def _compute_batch_size(self):
-        defaults = {adapter.batch_size for adapter in ADAPTERS.values()}
-        for backend in self:
-            adapter = ADAPTERS.get(backend.service)
-            if adapter and (not backend.batch_size or backend.batch_size in defaults):
-                backend.batch_size = adapter.batch_size
+        self._follow_service_default("batch_size", lambda adapter: adapter.batch_size)
 
     @api.depends("service")
     def _compute_trusted_hosts(self):
-        defaults = {adapter.default_trusted_hosts for adapter in ADAPTERS.values()}
-        for backend in self:
-            adapter = ADAPTERS.get(backend.service)
-            if adapter and (not backend.trusted_hosts or backend.trusted_hosts in defaults):
-                backend.trusted_hosts = adapter.default_trusted_hosts
+        self._follow_service_default("trusted_hosts", lambda adapter: adapter.default_trusted_hosts)
 
     @api.depends("service")
     def _compute_capabilities(self):
