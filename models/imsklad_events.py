@@ -1,11 +1,11 @@
 """What Odoo does with IMSKLAD's calls (api/imsklad_callbacks parses them), DESIGN §4.3.
 
-Done: order.set_status (status on the sale order and its supplier order, a note on change,
+Here: order.set_status (status on the sale order and its supplier order, a note on change,
 status 9 validates the delivery when the connection says so), order.update_tracks (tracking
-number on the delivery), order.set_pay and order.update_order (posted on the order for a
-person: changing a confirmed order from outside is not safe), good.get_good, good.get_good_suppliers, supplier.get_supplier,
-supplier.get_suppliers (answered from Odoo). The other methods are stored for a person
-(``ignored`` with the reason) and acknowledged.
+number on the delivery), order.set_pay and order.update_order, good.get_good,
+good.get_good_suppliers, supplier.get_supplier, supplier.get_suppliers (answered from Odoo).
+Each method is handled by ``_imsklad_<type>_<action>``, which other files may add; a method
+without a handler is stored for a person (``ignored`` with the reason) and acknowledged.
 """
 
 from odoo import api, models
@@ -82,8 +82,10 @@ class SupplierEventImsklad(models.Model):
             return super()._process_one()
         type_, action = self.kind.split(".", 1)
         data = CALLBACK_METHODS[(type_, action)](self.payload)
-        handler = getattr(self, "_imsklad_" + action, None)
-        if handler is None or self.kind not in HANDLED:
+        # One handler per method: ``_imsklad_<type>_<action>`` (order.set_status and
+        # doc.set_status differ); a method without one is stored for a person.
+        handler = getattr(self, f"_imsklad_{type_}_{action}", None)
+        if handler is None:
             return "ignored", ok_answer(), self.env._(
                 "Stored for a person: calls of this kind are not processed automatically yet."
             )
@@ -104,7 +106,7 @@ class SupplierEventImsklad(models.Model):
             raise UnknownObject(f"Order {ref.id or ref.system_id} not found")
         return order
 
-    def _imsklad_set_status(self, change):
+    def _imsklad_order_set_status(self, change):
         order = self._imsklad_order(change)
         sale = order.sale_id
         labels = order_status_labels(self.env)
@@ -137,7 +139,7 @@ class SupplierEventImsklad(models.Model):
                 "Validated: the warehouse shipped the order with the quantities sent."
             ))
 
-    def _imsklad_update_tracks(self, tracks):
+    def _imsklad_order_update_tracks(self, tracks):
         unknown = []
         for track in tracks:
             try:
@@ -161,7 +163,7 @@ class SupplierEventImsklad(models.Model):
         error = self.env._("Unknown orders: %s", ", ".join(unknown)) if unknown else False
         return "done", ok_answer(), error
 
-    def _imsklad_update_order(self, update):
+    def _imsklad_order_update_order(self, update):
         """The warehouse changed the order: its delivery details are posted on the sale order
         for a person to apply (changing a confirmed order's partner or lines is not safe)."""
         order = self._imsklad_order(update)
@@ -183,7 +185,7 @@ class SupplierEventImsklad(models.Model):
         ))
         return "done", ok_answer(update.id or order.key), False
 
-    def _imsklad_set_pay(self, payment):
+    def _imsklad_order_set_pay(self, payment):
         order = self._imsklad_order(payment)
         if payment.amount is not None:
             message = self.env._("The warehouse reports the payment of %(amount)s received.",
@@ -203,11 +205,11 @@ class SupplierEventImsklad(models.Model):
             raise UnknownObject(f"Good {good_id} not found")
         return binding
 
-    def _imsklad_get_good(self, request):
+    def _imsklad_good_get_good(self, request):
         binding = self._imsklad_binding(request.id)
         return "done", good_answer(good_of(binding), object_id=request.id), False
 
-    def _imsklad_get_good_suppliers(self, request):
+    def _imsklad_good_get_good_suppliers(self, request):
         binding = self._imsklad_binding(request.id)
         partners = binding.product_id.seller_ids.partner_id
         return "done", suppliers_answer([supplier_of(p) for p in partners]), False
@@ -216,7 +218,7 @@ class SupplierEventImsklad(models.Model):
         return [("supplier_rank", ">", 0),
                 ("company_id", "in", [self.backend_id.company_id.id, False])]
 
-    def _imsklad_get_supplier(self, request):
+    def _imsklad_supplier_get_supplier(self, request):
         partner_id = int(request.id) if str(request.id).isdigit() else 0
         partner = self.env["res.partner"].sudo().search(
             [("id", "=", partner_id)] + self._imsklad_suppliers_domain(), limit=1
@@ -225,19 +227,11 @@ class SupplierEventImsklad(models.Model):
             raise UnknownObject(f"Supplier {request.id} not found")
         return "done", supplier_answer(supplier_of(partner)), False
 
-    def _imsklad_get_suppliers(self, request):
+    def _imsklad_supplier_get_suppliers(self, request):
         partners = self.env["res.partner"].sudo().search(
             self._imsklad_suppliers_domain(), limit=MAX_SUPPLIERS, order="id"
         )
         return "done", suppliers_answer([supplier_of(p) for p in partners]), False
-
-
-# (type.action) processed here; the handler is ``_imsklad_<action>``.
-HANDLED = frozenset({
-    "order.set_status", "order.update_tracks", "order.set_pay", "order.update_order",
-    "good.get_good", "good.get_good_suppliers",
-    "supplier.get_supplier", "supplier.get_suppliers",
-})
 
 
 def supplier_of(partner):
