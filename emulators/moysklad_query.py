@@ -232,7 +232,9 @@ def search_words(record: dict) -> set[str]:
     for field in _SEARCH_FIELDS:
         value = record.get(field)
         if isinstance(value, str):
-            words.update(w.lower() for w in _WORD.findall(value))
+            lowered = value.lower()
+            words.update(_WORD.findall(lowered))
+            words.update(lowered.split())
     for barcode in record.get("barcodes") or ():
         words.update(str(v).lower() for v in barcode.values())
     return words
