@@ -39,6 +39,9 @@ Decisions where the documentation is silent (more in each module's docstring):
 * The assortment lists products, then services, then variants, non-archived unless the filter
   names ``archived``; product and variant rows carry ``stock``, ``reserve``, ``inTransit`` and
   ``quantity`` summed over the stores. ``entity/<type>`` lists return archived entities too.
+* Extra fault kind ``token_expired``: the user token of the faulted request expires at once
+  (``reason`` "revoked" to revoke it instead), so that request and the next ones with it get
+  401 code 1056 until the client obtains a new token.
 * Control routes (``/_emulator/moysklad/…``): ``GET summary``; ``GET entity/<type>``
   (``?limit=``), ``POST entity/<type>`` (create, or update with ``"id"``; webhooks fire as for
   an API change), ``DELETE entity/<type>/<id>``; ``POST stock`` (``{"assortmentId", "storeId",
@@ -109,6 +112,7 @@ CONTEXT = {"employee": {"meta": {"href": f"{ROOT}/context/employee",
                                  "type": "employee", "mediaType": "application/json"}}}
 SETTINGS = ("limits_enabled", "paid_plan", "user_weight", "app_weight", "heavy_weight",
             "rate_units", "rate_interval", "max_parallel", "lockout_threshold",
+            "lockout_put_threshold",
             "lockout_window", "lockout_seconds", "strict_accept", "webhook_timeout",
             "webhook_retries", "public_url", "token_ttl")
 
@@ -138,6 +142,7 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
     """MoySklad JSON API 1.2 emulator; ``api_url`` is ``base_url + "/api/remap/1.2"``."""
 
     name = "moysklad"
+    extra_fault_kinds = ("token_expired",)
 
     def __init__(self, catalogue: str | int = "demo", *, users: dict[str, str] | None = None,
                  app_tokens: dict[str, str] | None = None, limits_enabled: bool = True,
@@ -190,6 +195,7 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
                 "heavy_weight": self.weights.heavy, "rate_units": self.limiter.units,
                 "rate_interval": self.limiter.interval, "max_parallel": self.max_parallel,
                 "lockout_threshold": self.lockout.threshold,
+                "lockout_put_threshold": self.lockout.put_threshold,
                 "lockout_window": self.lockout.window, "lockout_seconds": self.lockout.seconds,
                 "strict_accept": self.strict_accept, "webhook_timeout": self.webhook_timeout,
                 "webhook_retries": self.webhook_retries, "public_url": self.public_url,
@@ -205,6 +211,7 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
                    "rate_units": (self.limiter, "units"),
                    "rate_interval": (self.limiter, "interval"),
                    "lockout_threshold": (self.lockout, "threshold"),
+                   "lockout_put_threshold": (self.lockout, "put_threshold"),
                    "lockout_window": (self.lockout, "window"),
                    "lockout_seconds": (self.lockout, "seconds"),
                    "token_ttl": (self.auth, "token_ttl")}
@@ -242,6 +249,12 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         response = error.response()
         response.headers = {"X-Lognex-Retry-After": str(int(float(retry_after) * 1000))}
         return response
+
+    def _fault_token_expired(self, fault, request):
+        """The request's user token expires now (session expiry mid-run): 401 1056."""
+        token = request.bearer_token()
+        if token:
+            self.auth.revoke(value=token, reason=fault.params.get("reason", "expired"))
 
     # -- the protocol --------------------------------------------------------------------------
     def _handle_api(self, request, method, raw, handler):

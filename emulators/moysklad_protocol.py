@@ -21,8 +21,9 @@ weights, the 45-units-per-3-seconds window, the parallel-request limit and the A
   ``X-Lognex-Retry-After`` (ms until this request's weight fits).
 * Parallel limit: more than 5 requests of one user at once → 429, code 1073 (no rate headers, as
   the documentation says they do not show this limit).
-* :class:`Lockout`: more than ``threshold`` (200) requests a minute answered 429, or more than 200
-  identical (method and path) requests a minute answered an error, switch the user's API access
+* :class:`Lockout`: more than ``threshold`` (200) requests a minute answered 429, more than 200
+  identical (method and path) requests a minute answered an error, or more than
+  ``put_threshold`` (100) PUT requests a minute to one entity, switch the user's API access
   off for ``seconds`` (3600): every request is then answered 403, code 1061 (the documentation
   gives no code for the switch-off; 1061 is "no API access for this user").
 """
@@ -294,8 +295,11 @@ class Limiter:
 class Lockout:
     """API switch-off after too many 429 or identical failing requests in ``window`` seconds."""
 
-    def __init__(self, threshold: int = 200, window: float = 60.0, seconds: float = 3600.0):
+    def __init__(self, threshold: int = 200, window: float = 60.0, seconds: float = 3600.0,
+                 put_threshold: int = 100):
         self.threshold = threshold
+        self.put_threshold = put_threshold
+        self._puts: dict[tuple[str, str], deque] = {}
         self.window = window
         self.seconds = seconds
         self.until: dict[str, float] = {}
@@ -318,20 +322,32 @@ class Lockout:
         return len(events)
 
     def record(self, key: str, signature: str, status: int, now: float):
-        """Count one answer; caller holds the lock."""
-        if status < 400 or key in self.until:
+        """Count one answer; caller holds the lock. ``signature`` is "METHOD raw path"."""
+        if key in self.until:
+            return
+        if signature.startswith("PUT "):
+            seen = self._count(self._puts.setdefault((key, signature), deque()), now)
+            if seen > self.put_threshold:
+                self._lock(key, now)
+                return
+        if status < 400:
             return
         if status == 429:
             seen = self._count(self._throttled.setdefault(key, deque()), now)
         else:
             seen = self._count(self._failing.setdefault((key, signature), deque()), now)
         if seen > self.threshold:
-            self.until[key] = now + self.seconds
-            self._throttled.pop(key, None)
-            for pair in [p for p in self._failing if p[0] == key]:
-                del self._failing[pair]
+            self._lock(key, now)
+
+    def _lock(self, key: str, now: float):
+        self.until[key] = now + self.seconds
+        self._throttled.pop(key, None)
+        for table in (self._failing, self._puts):
+            for pair in [p for p in table if p[0] == key]:
+                del table[pair]
 
     def clear(self):
         self.until.clear()
         self._throttled.clear()
         self._failing.clear()
+        self._puts.clear()

@@ -317,6 +317,27 @@ def test_lockout_after_many_429(limited, clock):
     assert api.get("entity/uom").status_code == 200
 
 
+def test_lockout_after_too_many_puts_to_one_entity(limited, clock):
+    limited.configure(lockout_put_threshold=4, rate_units=1000)
+    api = Api(limited)
+    for n in range(5):
+        assert api.put("entity/product/" + MUG, {"description": f"v{n}"}).status_code == 200
+    assert error_code(api.get("entity/uom")) == 1061
+
+
+def test_token_expired_fault_mid_run(emu):
+    basic = Api(emu, auth=(DEMO_LOGIN, DEMO_PASSWORD))
+    api = Api(emu, token=basic.post("security/token").json()["access_token"])
+    assert api.get("entity/uom").status_code == 200
+    emu.set_fault("token_expired", 1, after=1)
+    assert api.get("entity/uom").status_code == 200
+    expired = api.get("entity/uom")
+    assert expired.status_code == 401 and "истёк" in expired.json()["errors"][0]["error"]
+    assert api.get("entity/uom").status_code == 401
+    fresh = Api(emu, token=basic.post("security/token").json()["access_token"])
+    assert fresh.get("entity/uom").status_code == 200
+
+
 def test_limits_switch_off_for_benchmarks(clock):
     with MoyskladEmulator(clock=clock, limits_enabled=False) as emu:
         api = Api(emu, auth=(DEMO_LOGIN, DEMO_PASSWORD))
@@ -390,6 +411,8 @@ def test_reference_data(api, emu):
     assert variant["characteristics"][0]["value"] == "L"
     assert variant["product"]["meta"]["href"].endswith(TSHIRT)
     assert api.get("entity/service").json()["rows"][0]["code"] == "SRV-DELIVERY"
+    sizes = api.get("entity/variant", params={"filter": f"productid={TSHIRT}"}).json()["rows"]
+    assert sorted(v["code"] for v in sizes) == ["DEMO-007-L", "DEMO-007-M", "DEMO-007-XL"]
 
 
 # -- lists -----------------------------------------------------------------------------------------
