@@ -38,7 +38,9 @@ Decisions where the documentation is silent (more in each module's docstring):
   code 1080. A product created or updated with ``images`` replaces its images.
 * The assortment lists products, then services, then variants, non-archived unless the filter
   names ``archived``; product and variant rows carry ``stock``, ``reserve``, ``inTransit`` and
-  ``quantity`` summed over the stores. ``entity/<type>`` lists return archived entities too.
+  ``quantity`` (stock − reserve + in transit) summed over the stores, except with the header
+  ``X-Lognex-Remap-Beta-Feature: assortmentWithoutStock`` (the new endpoint: no stock fields,
+  the ``article`` filter refused with 1034). ``entity/<type>`` lists return archived entities too.
 * Extra fault kind ``token_expired``: the user token of the faulted request expires at once
   (``reason`` "revoked" to revoke it instead), so that request and the next ones with it get
   401 code 1056 until the client obtains a new token.
@@ -56,6 +58,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -503,17 +506,22 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
     def _assortment(self, request):
         limit, offset = page_params(request)
         expand = expand_of(request, limit)
+        without_stock = "assortmentwithoutstock" in request.header(
+            "X-Lognex-Remap-Beta-Feature").replace(" ", "").lower().split(",")
+        if without_stock and re.search(r"(^|;)article(!=|=|~|<|>)", filter_text(request)):
+            raise MsError(400, 1034, "Ошибка фильтрации: фильтр 'article' недоступен в "
+                                     "ассортименте без остатков", "article")
         with self.lock:
             ids = self._query_ids("assortment", request, default_archived=True)
             rows = []
             for type_, id_ in ids[offset:offset + limit]:
                 record = self.db[type_][id_]
                 stock = {}
-                if type_ != "service":
+                if type_ != "service" and not without_stock:
                     quantities = self.stock_totals(id_)
                     stock = {"stock": quantities[0], "reserve": quantities[1],
                              "inTransit": quantities[2],
-                             "quantity": quantities[0] - quantities[1]}
+                             "quantity": quantities[0] - quantities[1] + quantities[2]}
                 if expand:
                     rows.append({**self.render(record, expand), **stock})
                 else:

@@ -523,6 +523,13 @@ def test_assortment(api):
     assert with_archived["meta"]["size"] == 34
     variants = api.get("entity/assortment", params={"filter": "type=variant"}).json()["rows"]
     assert sorted(v["code"] for v in variants) == ["DEMO-007-L", "DEMO-007-M", "DEMO-007-XL"]
+    beta = {"X-Lognex-Remap-Beta-Feature": "assortmentWithoutStock"}
+    light = api.get("entity/assortment", headers=beta).json()["rows"]
+    assert len(light) == 33 and not any("stock" in row for row in light)
+    refused = api.get("entity/assortment", headers=beta, params={"filter": "article=KR-350"})
+    assert refused.status_code == 400 and error_code(refused) == 1034
+    in_transit = next(r for r in page["rows"] if r["code"] == "DEMO-005")
+    assert (in_transit["stock"], in_transit["inTransit"], in_transit["quantity"]) == (5, 2, 7)
 
 
 # -- writes -----------------------------------------------------------------------------------------
