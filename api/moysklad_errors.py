@@ -39,7 +39,7 @@ LOGIN_LIMIT_CODES = frozenset({1048})
 NOT_FOUND_CODES = frozenset({1021, 1008, 1020})
 RATE_CODES = frozenset({1049, 1073})
 PLAN_CODES = frozenset({30006, 1043, 1070})
-UNIQUE_CODES = frozenset({3006})
+UNIQUE_CODES = frozenset({3006, 30003})
 MAINTENANCE_CODES = frozenset({1074, 1083, 1036})
 FORBIDDEN_CODES = frozenset({1016, 1017, 1018, 1045, 1064, 1075, 30004})
 
