@@ -146,12 +146,20 @@ class MoySkladCatalogueMixin:
         from .moysklad import MsReference
 
         settings = self.company_settings()
+        currencies = self.list_currencies()
+        default = settings.currency
+        if default is None or not default.iso_code:
+            # companysettings may give the currency as a bare reference: complete it from the
+            # list (by id, else the one marked default).
+            known = {currency.id: currency for currency in currencies}
+            default = known.get(default.id if default else "") or next(
+                (currency for currency in currencies if currency.default), default)  # fmt: skip
         return MsReference(
             organizations=self.list_organizations(),
             stores=self.list_stores(),
             price_types=settings.price_types,
-            currencies=self.list_currencies(),
-            default_currency=settings.currency,
+            currencies=currencies,
+            default_currency=default,
         )
 
     # -- bulk push --------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 codes in plain words, malformed answers, time-outs, secrets kept out of errors."""
 
 import base64
+import json
 import logging
+import threading
 
 import pytest
 import requests
@@ -35,6 +37,7 @@ from api.errors import (
     RateLimited,
     RequestRejected,
     ServiceUnavailable,
+    SessionExpired,
 )
 from api.moysklad_errors import (
     BadFilter,
@@ -304,3 +307,47 @@ def test_secrets_never_in_errors_or_logs(fake, mocked, caplog):
     for text in (str(caught.value), caught.value.detail, caplog.text):
         assert PASSWORD not in text
     assert "***" in caught.value.detail
+
+
+def test_threads_hitting_the_same_401_share_one_new_token(fake, mocked):
+    barrier = threading.Barrier(3, timeout=5)
+
+    def product(request):
+        if request.headers["Authorization"] == f"Bearer {TOKEN}":
+            barrier.wait()  # all three threads were refused with the old token
+            return 401, {}, json.dumps(error_body(1056))
+        return 200, {}, json.dumps(product_row())
+
+    mocked.add_callback(responses.GET, PRODUCT_URL, callback=product)
+    add_token(mocked)
+    client = make_client(fake)
+    errors = []
+
+    def run():
+        try:
+            client.get_product(PRODUCT_ID)
+        except Exception as exc:  # reported below: the test fails with it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert errors == []
+    assert len(api_calls(mocked, "/security/token")) == 1  # a second would revoke the first
+    assert client.session_state.token == NEW_TOKEN
+
+
+def test_second_forced_renewal_within_a_minute_is_refused(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, status=401, json=error_body(1056))
+    mocked.add(responses.GET, PRODUCT_URL, json=product_row())
+    mocked.add(responses.GET, PRODUCT_URL, status=401, json=error_body(1056))
+    add_token(mocked)
+    client = make_client(fake)
+    client.get_product(PRODUCT_ID)  # renewal 1
+
+    with pytest.raises(SessionExpired):
+        client.get_product(PRODUCT_ID)  # refused again 1 s later: no second token
+    assert len(api_calls(mocked, "/security/token")) == 1

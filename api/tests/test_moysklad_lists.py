@@ -254,5 +254,9 @@ def test_reference_lists(fake, mocked):
     assert [(p.id, p.name) for p in reference.price_types] == [("p1", "Цена продажи")]
     assert reference.default_currency.iso_code == "RUB"
     assert reference.currencies[0].default is True
+    # companysettings with a bare currency reference: completed from the currency list
+    mocked.replace(responses.GET, f"{BASE}/context/companysettings",
+                   json={"currency": {"meta": rub["meta"]}, "priceTypes": price_types})
+    assert client.reference().default_currency.iso_code == "RUB"
     assert [(p.id, p.href) for p in client.price_types()] == [
         ("p1", f"{BASE}/context/companysettings/pricetype/p1")]  # fmt: skip
