@@ -24,7 +24,13 @@ Public API (stable: the emulator's tests and the Odoo side build on it)::
     client.iter_pages(path, parse=..., filter=..., search=..., order=..., expand=...)
     client.get_json(path, params), client.post_json(path, body), client.put_json(path, body)
 
-Part 2 primitives (counterparties, orders, documents, states) are in ``moysklad_documents``.
+Part 2 (``moysklad_documents``)::
+
+    client.iter_counterparties(updated_since=dt, with_details=False), get_counterparty(id),
+    client.list_accounts(id), list_contacts(id), push_counterparties([MsCounterpartyDraft])
+    client.create_document(MsDocumentDraft), update_document(draft), push_documents(kind, ...)
+    client.get_document(kind, id), find_by_sync_id(entity_type, sync_id),
+    client.iter_documents(kind, updated_since=dt), document_states(kind)
 Data classes: ``moysklad_data``; payloads and bulk batches: ``moysklad_payloads``; filters and
 Moscow time: ``moysklad_query``; limits and circuit breaker: ``moysklad_limits``; errors:
 ``moysklad_errors``.
@@ -97,6 +103,7 @@ from .base import HttpClient
 from .errors import BadResponse, OutcomeUnknown, ServiceUnavailable
 from .moysklad_catalogue import MoySkladCatalogueMixin
 from .moysklad_data import MsPage, skipped_row, text
+from .moysklad_documents import MoySkladDocumentsMixin
 from .moysklad_errors import (
     MoySkladAuthError,
     MoySkladUnavailable,
@@ -132,7 +139,7 @@ class MsReference:
 
 
 class MoySkladClient(
-    MoySkladCatalogueMixin, SessionClientMixin, HttpClient
+    MoySkladCatalogueMixin, MoySkladDocumentsMixin, SessionClientMixin, HttpClient
 ):
     service_name = "MoySklad"
     secret_params = ("access_token", "password")

@@ -172,6 +172,13 @@ class MoySkladCatalogueMixin:
         gets its own failed result in the first list, nothing is sent for it. A request-level
         failure (auth, rate, 5xx after retries) is raised for that batch; the results of the
         batches before it were yielded already."""
+        return self.push_entities(entity_type, items, parse=parse_product, max_items=max_items,
+                                  max_bytes=max_bytes)  # fmt: skip
+
+    def push_entities(self, entity_type, items, *, parse, max_items=MAX_BULK_ITEMS,
+                      max_bytes=MAX_REQUEST_BYTES):  # fmt: skip
+        """Bulk create/update of any entity (``push_products`` tells how); ``parse(row)`` turns
+        each answered object into the result's ``item``."""
         items = list(items)
         prepared, results_first = [], []
         for index, item in enumerate(items):
@@ -189,14 +196,15 @@ class MoySkladCatalogueMixin:
             yield sorted(results_first, key=lambda result: result.index)
         for batch in batches:
             indexes = [prepared[position][0] for position in batch.indexes]
-            yield self._push_batch(entity_type, batch, indexes, [items[i] for i in indexes])
+            yield self._push_batch(entity_type, batch, indexes, [items[i] for i in indexes],
+                                   parse)  # fmt: skip
 
     def _local_failure(self, index, item, reason):
         error = MoySkladRejected(f"Not sent to MoySklad: {reason}")
         return MsItemResult(index=index, key=getattr(item, "key", None), ok=False,
                             created=not _is_update(item), error=error)  # fmt: skip
 
-    def _push_batch(self, entity_type, batch, indexes, items):
+    def _push_batch(self, entity_type, batch, indexes, items, parse):
         creates_without_sync = any(
             "meta" not in payload and not payload.get("syncId") for payload in batch.payloads
         )
@@ -219,9 +227,9 @@ class MoySkladCatalogueMixin:
             document = self.json_or_raise(response, "a JSON array")
         if not isinstance(document, list):
             raise BadResponse(f"MoySklad answered the bulk POST {path} with no array")
-        return self._match_bulk(document, batch.payloads, indexes, items, status)
+        return self._match_bulk(document, batch.payloads, indexes, items, status, parse)
 
-    def _match_bulk(self, document, payloads, indexes, items, status):
+    def _match_bulk(self, document, payloads, indexes, items, status, parse):
         if len(document) == len(payloads):
             pairs = list(zip(range(len(payloads)), document, strict=True))
         else:
@@ -242,8 +250,7 @@ class MoySkladCatalogueMixin:
                                            error_entries(element), redact=self.redact,
                                            what="bulk item")  # fmt: skip
             else:
-                entity = parse_product(element) if payload_type(payload) in (
-                    "", "product", "variant") else None  # fmt: skip
+                entity = parse(element)
                 entity_id = text(element.get("id")) or (entity.id if entity else "")
                 href = text((element.get("meta") or {}).get("href"))
                 if not entity_id:
@@ -451,7 +458,3 @@ def _is_update(item):
     if isinstance(item, dict):
         return "meta" in item
     return bool(getattr(item, "href", ""))
-
-
-def payload_type(payload):
-    return text(((payload.get("meta") or {}).get("type")) if isinstance(payload, dict) else "")

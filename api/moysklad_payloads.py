@@ -173,12 +173,12 @@ def _sale_price(price):
 
 
 def payload_of(item, entity_type="product"):
-    """JSON dict of a draft or of a ready dict (sent as it is)."""
-    if isinstance(item, MsProductDraft):
-        return item.to_json(entity_type)
+    """JSON dict of a draft (MsProductDraft, MsCounterpartyDraft...) or a ready dict."""
     if isinstance(item, dict):
         return item
-    raise TypeError("A bulk item must be an MsProductDraft or a dict")
+    if hasattr(item, "to_json"):
+        return item.to_json(entity_type)
+    raise TypeError("A bulk item must be a draft (with to_json) or a dict")
 
 
 @dataclass
