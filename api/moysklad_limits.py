@@ -13,9 +13,10 @@ parallel requests, the rate headers, and a circuit breaker.
 - The budget is spent before a request leaves (``RateBudget`` windows of 3 s in 0.1 s buckets).
   When it is used up the sender sleeps until a slot frees (the client's ``sleep``), never more
   than ``max_wait`` seconds at once: a longer wait raises RateLimited for the caller to come back.
-- ``X-RateLimit-Remaining`` at or under ``low_remaining`` units: the next request waits until
-  MoySklad's window resets (``X-Lognex-Reset`` ms, else ``X-Lognex-Retry-TimeInterval`` ms spread
-  over ``X-RateLimit-Limit``). A 429 blocks every sender of this client for
+- ``X-RateLimit-Remaining`` at or under ``low_remaining`` (5) units (another process of the same
+  user spends the budget too, or our count drifted): the next request waits until the missing
+  units drained back at MoySklad's steady rate (``X-Lognex-Retry-TimeInterval`` ms /
+  ``X-RateLimit-Limit`` per unit, else 3 s / 45), at most ``X-Lognex-Reset`` ms. A 429 blocks every sender of this client for
   ``X-Lognex-Retry-After`` ms (the base class's retry sleeps it too).
 - At most ``max_parallel`` (5) requests in flight from one client object: a semaphore, so the
   threads of one run share it. Separate processes (Odoo workers) cannot see each other's
@@ -192,8 +193,8 @@ class MoySkladLimiter:
         )  # fmt: skip
         self.max_parallel = max(1, int(max_parallel))
         self._slots = threading.BoundedSemaphore(self.max_parallel)
-        # Default: slow down when fewer units remain than two heavy reports need.
-        self.low_remaining = 2 * HEAVY_REPORT_WEIGHT if low_remaining is None else low_remaining
+        # Default: slow down when fewer units remain than one heavy report needs.
+        self.low_remaining = HEAVY_REPORT_WEIGHT if low_remaining is None else low_remaining
         self.breaker = breaker or CircuitBreaker(clock=clock)
         self._lock = threading.Lock()
         self.units_used = 0
@@ -268,16 +269,16 @@ class MoySkladLimiter:
         self.last_remaining = remaining
         if remaining > self.low_remaining:
             return
+        # Wait until the units we lack have drained back at MoySklad's steady rate (interval /
+        # limit per unit), never longer than MoySklad's own reset time.
+        interval = _header_number(headers, "X-Lognex-Retry-TimeInterval")
+        limit = _header_number(headers, "X-RateLimit-Limit")
+        per_unit = (interval / 1000.0 / limit) if interval and limit else (
+            BUDGET_SECONDS / BUDGET_UNITS)  # fmt: skip
+        pause = per_unit * (self.low_remaining - remaining + 1)
         reset = _header_number(headers, "X-Lognex-Reset")
         if reset is not None and reset > 0:
-            pause = reset / 1000.0
-        else:
-            interval = _header_number(headers, "X-Lognex-Retry-TimeInterval")
-            limit = _header_number(headers, "X-RateLimit-Limit")
-            if interval and limit:
-                pause = interval / 1000.0 / limit * max(1, self.low_remaining - remaining + 1)
-            else:
-                pause = BUDGET_SECONDS / BUDGET_UNITS * max(1, self.low_remaining - remaining + 1)
+            pause = min(pause, reset / 1000.0)
         self.budget.block(min(pause, BUDGET_SECONDS))
 
     def usage(self):

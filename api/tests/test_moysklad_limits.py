@@ -127,16 +127,26 @@ def test_too_long_wait_raises_instead_of_sleeping(fake):
 
 def test_low_remaining_header_slows_down(fake, mocked):
     mocked.add(responses.GET, PRODUCT_URL, json=product_row(),
-               headers={"X-RateLimit-Remaining": "3", "X-Lognex-Reset": "1200",
-                        "X-RateLimit-Limit": "45"})  # fmt: skip
+               headers={"X-RateLimit-Remaining": "2", "X-Lognex-Reset": "1200",
+                        "X-RateLimit-Limit": "45", "X-Lognex-Retry-TimeInterval": "3000"})  # fmt: skip
     client = make_client(fake)
 
     client.get_product(PRODUCT_ID)
     assert fake.sleeps == []
     client.get_product(PRODUCT_ID)
 
-    assert fake.sleeps == [pytest.approx(1.2)]
-    assert client.usage()["last_remaining"] == 3
+    # 4 units short of the 5 kept in reserve: 4 x (3000 ms / 45) = 0.267 s (< the 1.2 s reset)
+    assert fake.sleeps == [pytest.approx(4 * 3 / 45)]
+    assert client.usage()["last_remaining"] == 2
+
+
+def test_low_remaining_pause_capped_by_reset(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, json=product_row(),
+               headers={"X-RateLimit-Remaining": "0", "X-Lognex-Reset": "100"})  # fmt: skip
+    client = make_client(fake)
+    client.get_product(PRODUCT_ID)
+    client.get_product(PRODUCT_ID)
+    assert fake.sleeps == [pytest.approx(0.1)]
 
 
 def test_plenty_remaining_does_not_slow_down(fake, mocked):
