@@ -65,6 +65,7 @@ _COMPANY = {**_NAMED, "legalTitle": "str", "legalAddress": "str", "actualAddress
             "legalAddressFull": "obj", "actualAddressFull": "obj", "companyType": "str",
             "inn": "str", "kpp": "str", "ogrn": "str", "ogrnip": "str", "okpo": "str",
             "email": "str", "phone": "str", "fax": "str", "tags": "list",
+            "legalFirstName": "str", "legalLastName": "str", "legalMiddleName": "str",
             "certificateNumber": "str", "certificateDate": "dt", "accounts": "accounts",
             "syncId": "uuid"}
 FIELDS: dict[str, dict[str, str]] = {
