@@ -41,6 +41,10 @@ Decisions where the documentation is silent (more in each module's docstring):
   ``quantity`` (stock − reserve + in transit) summed over the stores, except with the header
   ``X-Lognex-Remap-Beta-Feature: assortmentWithoutStock`` (the new endpoint: no stock fields,
   the ``article`` filter refused with 1034). ``entity/<type>`` lists return archived entities too.
+* ``X-Lognex-WebHook-DisableByPrefix: <url prefix>`` on a writing request: the webhooks whose URL
+  starts with it are not called for that request's changes; a prefix without a scheme and a
+  whole domain name → 400 code 3030 (one prefix per request here: the recorded headers keep the
+  last of repeated ones).
 * Extra fault kind ``token_expired``: the user token of the faulted request expires at once
   (``reason`` "revoked" to revoke it instead), so that request and the next ones with it get
   401 code 1056 until the client obtains a new token.
@@ -63,7 +67,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from .base import Emulator, RecordedRequest, Response
 from .moysklad_demo import DEMO_APP_TOKEN, DEMO_LOGIN, DEMO_PASSWORD, load_catalogue, load_demo
@@ -139,6 +143,7 @@ class _State:
     over_parallel: bool = False
     headers: dict = field(default_factory=dict)
     login: str = ""
+    quiet_prefix: str = ""  # X-Lognex-WebHook-DisableByPrefix
 
 
 class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
@@ -301,6 +306,15 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         principal = self.auth.authenticate(request.header("Authorization"), basic_only)
         state.key = principal.key
         state.login = principal.login
+        prefix = request.header("X-Lognex-WebHook-DisableByPrefix").strip()
+        if prefix:
+            parts = urlsplit(prefix)
+            if parts.scheme not in ("http", "https") or "." not in (parts.hostname or ""):
+                raise MsError(400, 3030, "Ошибка валидации заголовка "
+                                         "'X-Lognex-WebHook-DisableByPrefix': префикс должен "
+                                         "содержать протокол и доменное имя целиком",
+                              "X-Lognex-WebHook-DisableByPrefix")
+            state.quiet_prefix = prefix
         if not self.limits_enabled:
             return None
         if state.over_parallel:
@@ -331,6 +345,12 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         def unknown(request):
             raise MsError(404, 1002, f"Неопознанный путь: {request.path}")
         return self._guard(unknown)(request)
+
+    def notify(self, events: list, login: str):
+        """Webhooks of one request, less those the request's
+        ``X-Lognex-WebHook-DisableByPrefix`` turns off."""
+        state = getattr(self._local, "state", None)
+        super().notify(events, login, quiet_prefix=state.quiet_prefix if state else "")
 
     @property
     def login(self) -> str:

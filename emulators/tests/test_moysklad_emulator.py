@@ -843,6 +843,22 @@ def test_webhook_crud_and_delivery(api, emu, receiver):
     assert api("DELETE", f"entity/webhook/{hook.json()['id']}").status_code == 200
 
 
+def test_webhooks_disabled_by_prefix_for_one_request(api, emu, receiver):
+    api.post("entity/webhook", {"url": receiver.url, "action": "UPDATE",
+                                "entityType": "product"})
+    prefix = receiver.url.rsplit("/", 1)[0]
+    quiet = api.put("entity/product/" + MUG, {"description": "из Odoo"},
+                    headers={"X-Lognex-WebHook-DisableByPrefix": prefix})
+    assert quiet.status_code == 200
+    api.put("entity/product/" + MUG, {"description": "из МоегоСклада"},
+            headers={"X-Lognex-WebHook-DisableByPrefix": "https://other.example.com"})
+    emu.flush_webhooks(5)
+    assert len(receiver.calls) == 1
+    bad = api.put("entity/product/" + MUG, {"description": "x"},
+                  headers={"X-Lognex-WebHook-DisableByPrefix": "https://"})
+    assert bad.status_code == 400 and error_code(bad) == 3030
+
+
 def test_webhook_retries_with_the_same_request_id(api, emu):
     receiver = Receiver(statuses=[500, 503, 404])
     try:
