@@ -128,13 +128,22 @@ class RawJson(str):
     """A list row already serialised (see :meth:`MsStoreMixin.render_json`)."""
 
 
-def _serialise(data) -> str:
-    """JSON of an answer; a list answer's ``rows`` may hold :class:`RawJson` texts."""
-    if isinstance(data, dict) and data.get("rows") and isinstance(data["rows"][0], RawJson):
-        head = {k: v for k, v in data.items() if k != "rows"}
-        text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
-        return f'{text[:-1]},"rows":[{",".join(data["rows"])}]}}'
+def _dumps(data) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _serialise(data) -> str:
+    """JSON of an answer; a list answer's ``rows`` or a bulk answer may hold :class:`RawJson`
+    texts."""
+    if isinstance(data, RawJson):
+        return data
+    if isinstance(data, dict) and data.get("rows") and isinstance(data["rows"][0], RawJson):
+        text = _dumps({k: v for k, v in data.items() if k != "rows"})
+        return f'{text[:-1]},"rows":[{",".join(data["rows"])}]}}'
+    if isinstance(data, list) and any(isinstance(item, RawJson) for item in data):
+        return "[" + ",".join(item if isinstance(item, RawJson) else _dumps(item)
+                              for item in data) + "]"
+    return _dumps(data)
 
 
 @dataclass
@@ -560,7 +569,7 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         with self.lock:
             return self.answer(request, self.render(self.get(type, id), expand))
 
-    def _write_one(self, type_: str, item, events: list) -> dict:
+    def _write_one(self, type_: str, item, events: list) -> RawJson:
         """Create or (with meta) update one item of a POST; returns the rendered entity."""
         if not isinstance(item, dict):
             raise MsError(400, 2000, "Ошибка формата: отсутствует начало объекта")
@@ -569,11 +578,11 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
             body = {k: v for k, v in item.items() if k != "meta"}
             if type_ in ("webhook", "webhookstock"):
                 self.check_webhook(type_, body, self.db[type_][ref.id])
-            return self.render(self.update(type_, ref.id, body, events))
+            return RawJson(self.render_json(self.update(type_, ref.id, body, events)))
         if type_ in ("webhook", "webhookstock"):
             self.check_webhook(type_, item, None)
         record, _created = self.create(type_, item, events)
-        return self.render(record)
+        return RawJson(self.render_json(record))
 
     def _create(self, request, type):
         body = self._body(request)

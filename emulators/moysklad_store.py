@@ -125,7 +125,13 @@ _MAX_LEN = {"str": 255, "text": 4096}
 
 
 def fmt_moment(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, MSK).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    return fmt_millis(round(ts * 1000))
+
+
+def fmt_millis(millis: int) -> str:
+    """Moscow time ``YYYY-MM-DD HH:MM:SS.fff`` of a Unix time in milliseconds (exact)."""
+    seconds, rest = divmod(millis, 1000)
+    return f"{dt.datetime.fromtimestamp(seconds, MSK):%Y-%m-%d %H:%M:%S}.{rest:03d}"
 
 
 def parse_moment(text: str) -> str | None:
@@ -255,7 +261,7 @@ class MsStoreMixin:
         self.price_types: dict[str, dict] = {}  # id → {name, externalCode}
         self.default_currency: str | None = None
         self.version = 0
-        self._last_stamp = ""
+        self._last_millis = 0
         self._sync_ids: dict[tuple[str, str], str] = {}
         self._codes: dict[str, str] = {}
         self._variant_counts: dict[str, int] = {}
@@ -266,12 +272,11 @@ class MsStoreMixin:
     # -- time ------------------------------------------------------------------------------
     def stamp(self) -> str:
         """Moscow time now with ms, strictly after the previous stamp (caller holds the lock)."""
-        value = fmt_moment(self.clock())
-        if value <= self._last_stamp:
-            last = dt.datetime.strptime(self._last_stamp, "%Y-%m-%d %H:%M:%S.%f")
-            value = (last + dt.timedelta(milliseconds=1)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-        self._last_stamp = value
-        return value
+        millis = int(self.clock() * 1000)
+        if millis <= self._last_millis:
+            millis = self._last_millis + 1
+        self._last_millis = millis
+        return fmt_millis(millis)
 
     # -- lookup ----------------------------------------------------------------------------
     def get(self, type_: str, id_: str) -> dict:

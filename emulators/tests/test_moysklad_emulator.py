@@ -549,6 +549,10 @@ def test_create_update_delete_one(api, emu):
     assert [(p["priceType"]["name"], p["value"]) for p in updated["salePrices"]] == [
         ("Цена продажи", 12345), ("Оптовая", 9900)]
     assert updated["archived"] is True and updated["updated"] >= created["updated"]
+    by_meta = api.post("entity/product", {**href(emu, "product", created["id"]),
+                                          "article": "CH-2"})
+    assert by_meta.status_code == 200 and by_meta.json()["article"] == "CH-2"
+    assert by_meta.json()["id"] == created["id"]
     assert api("DELETE", "entity/product/" + created["id"]).status_code == 200
     assert error_code(api.get("entity/product/" + created["id"])) == 1021
 
