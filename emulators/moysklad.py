@@ -457,9 +457,11 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         if order_by:
             records = sort_records(self, records, order_by)
         ids = [(r["_type"], r["id"]) for r in records]
-        if len(self._query_cache) > 32:
-            self._query_cache.clear()
-        self._query_cache[key] = (self.version, ids)
+        live = {k: v for k, v in self._query_cache.items() if v[0] == self.version}
+        if len(live) >= 8:  # a 100,000-row id list is several MB: keep a few current ones
+            live.clear()
+        live[key] = (self.version, ids)
+        self._query_cache = live
         return ids
 
     # -- handlers: auth and context ---------------------------------------------------------------

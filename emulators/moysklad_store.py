@@ -464,6 +464,10 @@ class MsStoreMixin:
             if kind is None:
                 continue
             values[field] = self.read_value(type_, field, kind, value, record)
+        state = values.get("state")
+        if state is not None and self.db["state"][state.id]["entityType"] != type_:
+            raise MsError(400, 3004, "Ошибка сохранения объекта: поле 'state' не соответствует "
+                                     "полю связанного объекта", "state")
         return values
 
     def _required(self, type_: str, values: dict):

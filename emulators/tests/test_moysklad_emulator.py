@@ -763,6 +763,10 @@ def test_customer_order_with_positions_states_and_sync_id(api, emu):
     assert listed["meta"]["size"] == 1
     missing = api.post("entity/customerorder", {"organization": body["organization"]})
     assert error_code(missing) == 3000
+    purchase_state = api.get("entity/purchaseorder/metadata").json()["states"][0]
+    wrong = api.put(f"entity/customerorder/{first['id']}", {"state": {"meta": purchase_state[
+        "meta"]}})
+    assert wrong.status_code == 400 and error_code(wrong) == 3004
     demand = api.post("entity/demand", {
         "organization": body["organization"], "agent": body["agent"], "store": body["store"],
         "customerOrder": href(emu, "customerorder", first["id"]),
