@@ -34,8 +34,10 @@ Decisions where the documentation is silent (more in each module's docstring):
   answers ``{"access_token": "<40 hex>"}``; it revokes the user's older tokens.
 * ``download/<image id>`` (authenticated) answers 302 to ``/files/<image id>/<filename>``, which
   needs no authentication, gzip or Accept (the documented temporary URL).
-* At most 10 images per product (the documentation's limit for product images): the 11th → 400
-  code 1080. A product created or updated with ``images`` replaces its images.
+* Images: POST of one object adds it, of an array sets the list (``meta`` items kept, new
+  ones added, the others removed), ``…/images/delete`` removes a list; at most 10 per product
+  (the documented limit), the 11th → 400 code 1080 (the documentation gives no code). A product
+  created or updated with ``images`` replaces its images.
 * The assortment lists products, then services, then variants, non-archived unless the filter
   names ``archived``; product and variant rows carry ``stock``, ``reserve``, ``inTransit`` and
   ``quantity`` (stock − reserve + in transit) summed over the stores, except with the header
@@ -388,6 +390,7 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         product = r"/entity/(?P<type>product)/(?P<owner>[^/]+)/images"
         self._api("GET", product, self._images, "images.list")
         self._api("POST", product, self._add_image, "images.add")
+        self._api("POST", product + r"/delete", self._delete_images, "images.delete")
         self._api("DELETE", product + r"/(?P<image>[^/]+)", self._delete_image,
                   "images.delete")
         for type_ in ENTITY_TYPES:
@@ -771,21 +774,57 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
                                  len(rows), 1000, 0)
 
     def _add_image(self, request, type, owner):
+        """One object adds an image; an array sets the list (items with ``meta`` keep those
+        images, the others are added, the rest are removed), as documented."""
         body = self._body(request)
-        items = body if isinstance(body, list) else [body]
         with self.lock:
             record = self.get(type, owner)
-            images = [self.read_image(item) for item in items]
-            if len(record.get("_images", ())) + len(images) > MAX_IMAGES:
+            current = list(record.get("_images", ()))
+            if isinstance(body, list):
+                keep, new = [], []
+                for item in body:
+                    if isinstance(item, dict) and isinstance(item.get("meta"), dict):
+                        keep.append(self._own_image(record, item))
+                    else:
+                        new.append(self.read_image(item))
+            else:
+                keep, new = current, [self.read_image(body)]
+            if len(keep) + len(new) > MAX_IMAGES:
                 raise MsError(400, 1080, "Ошибка при работе с файлами: число изображений не "
                                          f"может быть больше {MAX_IMAGES}")
-            for image in images:
+            for image_id in set(current) - set(keep):
+                self.images.pop(image_id, None)
+            record["_images"] = list(keep)
+            for image in new:
                 self.add_image(record, image["filename"], image["content"])
             record["updated"] = self.stamp()
             self.version += 1
             rows = [self.render_image(self.images[i]) for i in record["_images"]]
         self.notify([(type, owner, "UPDATE", ("images",))], self.login)
         return self.answer(request, rows)
+
+    def _own_image(self, record, item) -> str:
+        image_id = str(item["meta"].get("href", "")).rstrip("/").rsplit("/", 1)[-1]
+        if image_id not in record.get("_images", ()):
+            raise MsError(404, 1021, f"Объект с типом 'image' и идентификатором '{image_id}' "
+                                     "не найден")
+        return image_id
+
+    def _delete_images(self, request, type, owner):
+        body = self._body(request)
+        if not isinstance(body, list):
+            raise MsError(400, 2005, "Ошибка формата: ожидается массив метаданных")
+        with self.lock:
+            record = self.get(type, owner)
+            for item in body:
+                image_id = self._own_image(record, item if isinstance(item, dict) else {
+                    "meta": {}})
+                record["_images"].remove(image_id)
+                self.images.pop(image_id, None)
+            record["updated"] = self.stamp()
+            self.version += 1
+        self.notify([(type, owner, "UPDATE", ("images",))], self.login)
+        return Response(200, b"", JSON_CONTENT_TYPE)
 
     def _delete_image(self, request, type, owner, image):
         with self.lock:

@@ -651,6 +651,15 @@ def test_images_upload_list_download(api, emu):
     assert eleventh.status_code == 400 and error_code(eleventh) == 1080
     bad = api.post(f"entity/product/{PLATE}/images", {"filename": "x.png", "content": "@@"})
     assert error_code(bad) == 1078
+    listed = api.get(f"entity/product/{PLATE}/images").json()["rows"]
+    kept = api.post(f"entity/product/{PLATE}/images", [
+        {"meta": listed[0]["meta"]},
+        {"filename": "new.png", "content": base64.b64encode(png).decode()}]).json()
+    assert [r["filename"] for r in kept] == ["demo-002.png", "new.png"]
+    assert api.post(f"entity/product/{PLATE}/images/delete", [{"meta": kept[1]["meta"]}]
+                    ).status_code == 200
+    assert api.get(f"entity/product/{PLATE}/images").json()["meta"]["size"] == 1
+    assert len(emu.images) == 2  # the mug's and the plate's: nothing orphaned
     created = api.post("entity/product", {"name": "С картинкой", "images": [
         {"filename": "a.png", "content": base64.b64encode(png).decode()}]}).json()
     assert created["images"]["meta"]["size"] == 1
