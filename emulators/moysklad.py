@@ -17,7 +17,7 @@ Every API request passes, in order: ``Accept-Encoding`` must name gzip (else 415
 answers are gzip-compressed); ``Accept`` must be ``application/json;charset=utf-8`` (else 400
 code 1062; ``strict_accept=False`` also lets a missing header, ``*/*`` and ``application/json``
 through); the lockout (403 code 1061 while switched off); authentication (401 code 1056); the
-parallel limit (429 code 1073); the 45-units-per-3-s window (429 code 1049, headers). Then the
+parallel limits (5 per user, 20 per account: 429 code 1073); the 45-units-per-3-s window (429 code 1049, headers). Then the
 handler. ``limits_enabled=False`` switches the parallel limit, the window and the lockout off
 (benchmarks); the base faults (``http_5xx``, ``timeout``, ``rate_limit`` → 429 code 1049 …),
 ``latency`` and ``rate_limit_per_second`` of :class:`~.base.Emulator` apply as everywhere.
@@ -50,6 +50,8 @@ Decisions where the documentation is silent (more in each module's docstring):
 * Extra fault kind ``token_expired``: the user token of the faulted request expires at once
   (``reason`` "revoked" to revoke it instead), so that request and the next ones with it get
   401 code 1056 until the client obtains a new token.
+* :meth:`status_counts` (and ``statuses`` in the summary): API answers per HTTP status since
+  the last reset, so a benchmark can state how many 429 it got.
 * Control routes (``/_emulator/moysklad/…``): ``GET summary``; ``GET entity/<type>``
   (``?limit=``), ``POST entity/<type>`` (create, or update with ``"id"``; webhooks fire as for
   an API change), ``DELETE entity/<type>/<id>``; ``POST stock`` (``{"assortmentId", "storeId",
@@ -120,7 +122,8 @@ CONTEXT = {"employee": {"meta": {"href": f"{ROOT}/context/employee",
                                  "metadataHref": f"{ROOT}/entity/employee/metadata",
                                  "type": "employee", "mediaType": "application/json"}}}
 SETTINGS = ("limits_enabled", "paid_plan", "user_weight", "app_weight", "heavy_weight",
-            "rate_units", "rate_interval", "max_parallel", "lockout_threshold",
+            "rate_units", "rate_interval", "max_parallel", "max_parallel_account",
+            "lockout_threshold",
             "lockout_put_threshold",
             "lockout_window", "lockout_seconds", "strict_accept", "webhook_timeout",
             "webhook_retries", "public_url", "token_ttl")
@@ -167,6 +170,7 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
                  app_tokens: dict[str, str] | None = None, limits_enabled: bool = True,
                  paid_plan: bool = True, user_weight: int | None = None, app_weight: int = 1,
                  rate_units: int = 45, rate_interval: float = 3.0, max_parallel: int = 5,
+                 max_parallel_account: int = 20,
                  lockout_threshold: int = 200, lockout_window: float = 60.0,
                  lockout_seconds: float = 3600.0, strict_accept: bool = True,
                  token_ttl: float | None = None, webhook_timeout: float = 1.5,
@@ -188,6 +192,9 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         self.max_parallel = max_parallel
         self.strict_accept = strict_accept
         self._active: dict[str, int] = {}
+        self._active_total = 0
+        self.max_parallel_account = max_parallel_account
+        self._statuses: dict[int, int] = {}
         self._local = threading.local()
         self._query_cache: dict[tuple, tuple[int, list]] = {}
         self._init_store()
@@ -213,6 +220,7 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
                 "user_weight": self.weights.user, "app_weight": self.weights.app_token,
                 "heavy_weight": self.weights.heavy, "rate_units": self.limiter.units,
                 "rate_interval": self.limiter.interval, "max_parallel": self.max_parallel,
+                "max_parallel_account": self.max_parallel_account,
                 "lockout_threshold": self.lockout.threshold,
                 "lockout_put_threshold": self.lockout.put_threshold,
                 "lockout_window": self.lockout.window, "lockout_seconds": self.lockout.seconds,
@@ -281,15 +289,21 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         with self.lock:
             active = self._active.get(state.key, 0) + 1
             self._active[state.key] = active
-        state.over_parallel = active > self.max_parallel
+        with self.lock:
+            self._active_total += 1
+            account_over = self._active_total > self.max_parallel_account
+        state.over_parallel = active > self.max_parallel or account_over
         self._local.state = state
         try:
             response = super()._handle_api(request, method, raw, handler)
         finally:
             with self.lock:
                 self._active[state.key] -= 1
+                self._active_total -= 1
             self._local.state = None
         if response is not None:
+            with self.lock:
+                self._statuses[response.status] = self._statuses.get(response.status, 0) + 1
             if state.headers:
                 response.headers = {**state.headers, **(response.headers or {})}
             if self.limits_enabled and state.key != "?" and not raw.startswith("/files/"):
@@ -362,6 +376,16 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         ``X-Lognex-WebHook-DisableByPrefix`` turns off."""
         state = getattr(self._local, "state", None)
         super().notify(events, login, quiet_prefix=state.quiet_prefix if state else "")
+
+    def status_counts(self) -> dict[int, int]:
+        """API answers per HTTP status since the last reset (e.g. how many 429)."""
+        with self.lock:
+            return dict(self._statuses)
+
+    def reset(self):
+        super().reset()
+        with self.lock:
+            self._statuses.clear()
 
     @property
     def login(self) -> str:
@@ -905,6 +929,7 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
             data = {"counts": {t: len(rows) for t, rows in self.db.items()},
                     "images": len(self.images), "stock_rows": len(self.stock),
                     "tokens_issued": self.auth.issued_count,
+                    "statuses": {str(k): v for k, v in sorted(self._statuses.items())},
                     "locked_out": sorted(self.lockout.until), "settings": self.settings()}
         return self._control_answer(request, data)
 

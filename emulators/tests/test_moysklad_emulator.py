@@ -287,6 +287,26 @@ def test_more_than_five_parallel_requests_get_1073(limited):
     statuses = sorted(r.status_code for r in results)
     assert statuses == [200] * 5 + [429] * 3
     assert {error_code(r) for r in results if r.status_code == 429} == {1073}
+    assert limited.status_counts() == {200: 5, 429: 3}
+    limited.reset()
+    assert limited.status_counts() == {}
+
+
+def test_twenty_parallel_requests_per_account(limited):
+    limited.configure(max_parallel=100, max_parallel_account=2)
+    limited.set_fault("slow", None, seconds=0.6)
+    results = []
+
+    def call(auth):
+        results.append(Api(limited, auth=auth).get("entity/uom"))
+
+    threads = [threading.Thread(target=call, args=(auth,)) for auth in (
+        (DEMO_LOGIN, DEMO_PASSWORD), None, None)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.status_code for r in results) == [200, 200, 429]
 
 
 def test_lockout_after_identical_failing_requests(limited, clock):

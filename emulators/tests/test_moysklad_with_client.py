@@ -217,6 +217,8 @@ def test_client_paces_itself_by_the_rate_headers():
             client.get_product(MUG)
         elapsed = time.monotonic() - started
         usage = client.usage()
+        statuses = emu.status_counts()
+    assert statuses == {200: 26}  # the token and 25 products, not one 429
     assert usage["rate_limited"] == 0
     assert usage["units"] >= 25 * 3
     assert elapsed >= 1.5  # 78 units cannot pass in less than 2 windows' worth of 3 s
