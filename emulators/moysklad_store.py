@@ -665,13 +665,7 @@ class MsStoreMixin:
         if type_ == "counterparty" and "contactpersons" not in record:
             out["contactpersons"] = self._render_nested(record, "contactpersons", [], False)
         if type_ in DOCUMENT_TYPES:
-            positions = record.get("positions", [])
-            out["sum"] = round(sum(p["price"] * p["quantity"] * (1 - p["discount"] / 100)
-                                   for p in positions))
-            if "positions" not in record:
-                out["positions"] = self._render_positions(record, [], expand)
-            if "rate" not in record:
-                out["rate"] = {"currency": {"meta": meta("currency", self.default_currency)}}
+            self._document_extras(type_, record, out, expand)
         if type_ == "currency":
             out["default"] = record["id"] == self.default_currency
 
@@ -747,6 +741,38 @@ class MsStoreMixin:
                 "name": price_type.get("name", ""),
                 "externalCode": price_type.get("externalCode", "")})
         return cached
+
+    def _document_extras(self, type_, record, out, expand):
+        """Sums in kopecks (``sum``, ``vatSum``; ``shippedSum`` of an order's demands or
+        supplies), the linked documents, ``printed``/``published`` false, default rate."""
+        positions = record.get("positions", [])
+        included = record.get("vatIncluded", True)
+        total = vat = 0.0
+        for p in positions:
+            line = p["price"] * p["quantity"] * (1 - p["discount"] / 100)
+            total += line if included or not record.get("vatEnabled", True) else line * (
+                1 + p["vat"] / 100)
+            if record.get("vatEnabled", True):
+                vat += line * p["vat"] / (100 + p["vat"]) if included else line * p["vat"] / 100
+        out["sum"] = round(total)
+        out["vatSum"] = round(vat)
+        out.setdefault("printed", False)
+        out.setdefault("published", False)
+        links = {"customerorder": ("demand", "customerOrder", "demands"),
+                 "purchaseorder": ("supply", "purchaseOrder", "supplies")}.get(type_)
+        if links is not None:
+            linked_type, field, name = links
+            linked = [d for d in self.db[linked_type].values()
+                      if d.get(field) is not None and d[field].id == record["id"]]
+            if linked:
+                out[name] = [{"meta": meta(linked_type, d["id"])} for d in linked]
+            out["shippedSum"] = sum(round(sum(
+                p["price"] * p["quantity"] * (1 - p["discount"] / 100)
+                for p in d.get("positions", ()))) for d in linked)
+        if "positions" not in record:
+            out["positions"] = self._render_positions(record, [], expand)
+        if "rate" not in record:
+            out["rate"] = {"currency": {"meta": meta("currency", self.default_currency)}}
 
     def _render_price(self, row) -> dict:
         price_type = self.price_types.get(row[1], {})

@@ -803,6 +803,11 @@ def test_customer_order_with_positions_states_and_sync_id(api, emu):
                        "price": 45000}]}).json()
     assert demand["customerOrder"]["meta"]["href"].endswith(first["id"])
     assert demand["name"] == "00001" and demand["sum"] == 90000
+    assert demand["vatSum"] == 0  # the position has no VAT rate
+    order = api.get(f"entity/customerorder/{first['id']}").json()
+    assert order["shippedSum"] == 90000 and order["demands"][0]["meta"]["href"].endswith(
+        demand["id"])
+    assert first["vatSum"] == round(81000 * 20 / 120)  # VAT included in the price by default
     purchase = api.post("entity/purchaseorder", {
         "organization": body["organization"], "agent": body["agent"],
         "positions": [{"assortment": href(emu, "product", PLATE), "quantity": 5,
