@@ -105,6 +105,7 @@ from .moysklad_store import (
     FIELDS,
     ROOT,
     MsStoreMixin,
+    RawJson,
     meta,
 )
 from .moysklad_webhooks import MsWebhooksMixin
@@ -127,10 +128,6 @@ SETTINGS = ("limits_enabled", "paid_plan", "user_weight", "app_weight", "heavy_w
             "lockout_put_threshold",
             "lockout_window", "lockout_seconds", "strict_accept", "webhook_timeout",
             "webhook_retries", "public_url", "token_ttl")
-
-
-class RawJson(str):
-    """A list row already serialised (see :meth:`MsStoreMixin.render_json`)."""
 
 
 def _dumps(data) -> str:

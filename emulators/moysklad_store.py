@@ -42,6 +42,10 @@ EMPLOYEE_ID = "faba7f37-2e58-11e6-8a84-bae500000028"
 GROUP_ID = "f97aa1fb-2e58-11e6-8a84-bae500000002"
 
 
+class RawJson(str):
+    """A value already serialised as JSON (a list row, a report row, a bulk answer item)."""
+
+
 class Ref(NamedTuple):
     type: str
     id: str
