@@ -127,7 +127,7 @@ SETTINGS = ("limits_enabled", "paid_plan", "user_weight", "app_weight", "heavy_w
             "lockout_threshold",
             "lockout_put_threshold",
             "lockout_window", "lockout_seconds", "strict_accept", "webhook_timeout",
-            "webhook_retries", "public_url", "token_ttl")
+            "webhook_retries", "public_url", "token_ttl", "login_failures_limit")
 
 
 def _dumps(data) -> str:
@@ -170,7 +170,8 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
                  max_parallel_account: int = 20,
                  lockout_threshold: int = 200, lockout_window: float = 60.0,
                  lockout_seconds: float = 3600.0, strict_accept: bool = True,
-                 token_ttl: float | None = None, webhook_timeout: float = 1.5,
+                 token_ttl: float | None = None, login_failures_limit: int = 20,
+                 webhook_timeout: float = 1.5,
                  webhook_retries: int = 3, public_url: str | None = None,
                  clock: Callable[[], float] = time.time, port: int = 0,
                  host: str = "127.0.0.1", **options):
@@ -181,7 +182,7 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         self.clock = clock
         self.auth = Auth(users if users is not None else {DEMO_LOGIN: DEMO_PASSWORD},
                          app_tokens if app_tokens is not None else {DEMO_APP_TOKEN: "demo-app"},
-                         clock, token_ttl)
+                         clock, token_ttl, login_failures_limit)
         self.weights = Weights(user_weight, app_weight)
         self.limiter = Limiter(rate_units, rate_interval)
         self.lockout = Lockout(lockout_threshold, lockout_window, lockout_seconds)
@@ -223,7 +224,8 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
                 "lockout_window": self.lockout.window, "lockout_seconds": self.lockout.seconds,
                 "strict_accept": self.strict_accept, "webhook_timeout": self.webhook_timeout,
                 "webhook_retries": self.webhook_retries, "public_url": self.public_url,
-                "token_ttl": self.auth.token_ttl}
+                "token_ttl": self.auth.token_ttl,
+                "login_failures_limit": self.auth.login_failures_limit}
 
     def configure(self, **values):
         unknown = set(values) - set(SETTINGS)
@@ -238,7 +240,8 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
                    "lockout_put_threshold": (self.lockout, "put_threshold"),
                    "lockout_window": (self.lockout, "window"),
                    "lockout_seconds": (self.lockout, "seconds"),
-                   "token_ttl": (self.auth, "token_ttl")}
+                   "token_ttl": (self.auth, "token_ttl"),
+                   "login_failures_limit": (self.auth, "login_failures_limit")}
         with self.lock:
             for name, value in values.items():
                 target, attribute = targets.get(name, (self, name))

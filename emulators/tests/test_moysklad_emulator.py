@@ -162,6 +162,18 @@ def test_token_needs_basic_auth_and_bad_credentials_are_1056(emu):
         assert Api(users, auth=(DEMO_LOGIN, DEMO_PASSWORD)).get("entity/uom").status_code == 401
 
 
+def test_too_many_wrong_passwords_block_the_login(clock):
+    with MoyskladEmulator(clock=clock, limits_enabled=False, login_failures_limit=3) as emu:
+        wrong = Api(emu, auth=(DEMO_LOGIN, "wrong"))
+        assert [error_code(wrong.get("entity/uom")) for _ in range(3)] == [1056] * 3
+        right = Api(emu, auth=(DEMO_LOGIN, DEMO_PASSWORD))
+        blocked = right.post("security/token")
+        assert blocked.status_code == 401 and error_code(blocked) == 1048
+        assert blocked.headers["X-Lognex-Auth"] == "1048"
+        clock.advance(61)
+        assert right.post("security/token").status_code == 200
+
+
 def test_control_route_expires_and_revokes_tokens(emu):
     basic = Api(emu, auth=(DEMO_LOGIN, DEMO_PASSWORD))
     token = basic.post("security/token").json()["access_token"]

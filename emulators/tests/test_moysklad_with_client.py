@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from api.base import SessionState, utcnow
+from api.errors import LoginBlocked
 from api.moysklad import MoySkladClient
 from api.moysklad_documents_data import MsCounterpartyDraft, MsDocumentDraft, MsPosition
 from api.moysklad_errors import (
@@ -168,6 +169,15 @@ def test_errors_are_typed(emu):
         wrong.get_product(MUG)
     assert refused.value.service_code == 1056
     assert emu.auth.issued_count == 1  # the right client's token only
+
+
+def test_a_rejected_login_is_not_repeated(emu):
+    wrong = client_for(emu, password="wrong")
+    with pytest.raises(MoySkladAuthError):
+        wrong.get_product(MUG)
+    with pytest.raises(LoginBlocked):
+        wrong.get_product(MUG)
+    assert len(emu.requests_for("token")) == 1  # the second attempt never left the client
 
 
 def test_lockout_reaches_the_client_as_no_api_access():
