@@ -5,7 +5,7 @@ official JSON shapes, and written by create/update with the service's validation
   ``YYYY-MM-DD HH:MM:SS.fff``, strictly increasing) and the fields of ``FIELDS[type]``; references
   are :class:`Ref` (type, id); money is in kopecks as sent (``salePrices`` as
   ``[value, price type id, currency id]``, ``buyPrice``/``minPrice`` as ``[value, currency id]``).
-  100,000 products take about 1 KB each.
+  100,000 synthetic products take about 2 KB each (about 250 MB for the process).
 * Hrefs are written with the placeholder :data:`ROOT` and the emulator replaces it in the
   serialised answer by the URL the client used (``http://<Host>/api/remap/1.2``), so ``nextHref``
   and every ``meta.href`` lead back to the emulator.
@@ -115,7 +115,7 @@ REQUIRED = {"variant": ("product", "characteristics"),
             "demand": ("organization", "agent", "store"),
             "supply": ("organization", "agent", "store"),
             "webhook": ("url", "action", "entityType"),
-            "webhookstock": ("url", "reportType"),
+            "webhookstock": ("url", "reportType", "stockType"),
             "state": ("name",)}
 NO_NAME = frozenset({"variant", "webhook", "webhookstock", "customerorder", "purchaseorder",
                      "demand", "supply"})
@@ -126,6 +126,8 @@ _HREF = re.compile(
     r"|entity/[a-z]+/metadata/(?P<state>states)"
     r"|entity/(?P<type>[a-z]+))/(?P<id>[^/?#]+)/?(?:[?#].*)?$")
 _MAX_LEN = {"str": 255, "text": 4096}
+ENUMS = {"companyType": ("legal", "entrepreneur", "individual"),
+         "stateType": ("Regular", "Successful", "Unsuccessful")}
 
 
 def fmt_moment(ts: float) -> str:
@@ -468,6 +470,11 @@ class MsStoreMixin:
             if kind is None:
                 continue
             values[field] = self.read_value(type_, field, kind, value, record)
+            allowed = ENUMS.get(field)
+            if allowed and values[field] is not None and values[field] not in allowed:
+                raise MsError(400, 2029, f"Ошибка формата: неверное значение '{values[field]}' "
+                                         f"поля '{field}'. Допустимые значения: "
+                                         f"{', '.join(allowed)}", field)
         state = values.get("state")
         if state is not None and self.db["state"][state.id]["entityType"] != type_:
             raise MsError(400, 3004, "Ошибка сохранения объекта: поле 'state' не соответствует "

@@ -767,6 +767,8 @@ def test_counterparty_with_accounts_and_contacts(api, emu):
     assert [c["name"] for c in expanded["contactpersons"]["rows"]] == ["Петров", "Сидорова"]
     found = api.get("entity/counterparty", params={"filter": "inn=7701234567"}).json()["rows"]
     assert [c["id"] for c in found] == [created["id"]]
+    bad = api.post("entity/counterparty", {"name": "X", "companyType": "company"})
+    assert bad.status_code == 400 and error_code(bad) == 2029
     demo = api.get(f"entity/counterparty/{SUPPLIER}?expand=accounts").json()
     assert demo["accounts"]["rows"][0]["bankName"] == "АО «Альфа-Банк»"
 
