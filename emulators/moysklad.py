@@ -53,8 +53,8 @@ Decisions where the documentation is silent (more in each module's docstring):
 * :meth:`status_counts` (and ``statuses`` in the summary): API answers per HTTP status since
   the last reset, so a benchmark can state how many 429 it got.
 * Control routes (``/_emulator/moysklad/…``): ``GET summary``; ``GET entity/<type>``
-  (``?limit=``), ``POST entity/<type>`` (create, or update with ``"id"``; webhooks fire as for
-  an API change), ``DELETE entity/<type>/<id>``; ``POST stock`` (``{"assortmentId", "storeId",
+  (``?limit=``), ``POST entity/<type>`` (create, or update with ``"id"``; ``"stateName"`` sets a
+  document's state by name; webhooks fire as for an API change), ``DELETE entity/<type>/<id>``; ``POST stock`` (``{"assortmentId", "storeId",
   "stock", "reserve", "inTransit"}``); ``GET tokens``, ``POST tokens`` (``{"action":
   "revoke"|"expire", "login"?, "token"?}``); ``GET|POST settings`` (:data:`SETTINGS`);
   ``POST lockout/clear``; ``POST webhook/fire`` (``{"entityType", "id", "action", "url"?}``);
@@ -106,6 +106,7 @@ from .moysklad_store import (
     ROOT,
     MsStoreMixin,
     RawJson,
+    Ref,
     meta,
 )
 from .moysklad_webhooks import MsWebhooksMixin
@@ -948,6 +949,8 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         events: list = []
         try:
             with self.lock:
+                if "stateName" in payload:
+                    payload["state"] = {"meta": self._state_meta(type, payload.pop("stateName"))}
                 if payload.get("id") in self.db[type]:
                     body = {k: v for k, v in payload.items() if k != "id"}
                     record = self.update(type, payload["id"], body, events)
@@ -958,6 +961,12 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
             return self._control_error(error)
         self.notify(events, DEMO_LOGIN)
         return self._control_answer(request, data)
+
+    def _state_meta(self, type_: str, name: str) -> dict:
+        for state in self.db["state"].values():
+            if state["entityType"] == type_ and state["name"] == name:
+                return self.ref_meta(Ref("state", state["id"]))
+        raise ValueError(f"no state {name!r} for {type_}")
 
     def _ctl_delete(self, request, type, id):
         events: list = []

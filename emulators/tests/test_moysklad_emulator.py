@@ -804,6 +804,13 @@ def test_customer_order_with_positions_states_and_sync_id(api, emu):
     assert moved.json()["state"]["meta"]["href"].endswith(shipped["id"])
     listed = api.get("entity/customerorder", params={"filter": "state.name=Отгружен"}).json()
     assert listed["meta"]["size"] == 1
+    control = f"{emu.base_url}/_emulator/moysklad/entity/customerorder"
+    cancelled = requests.post(control, json={"id": first["id"], "stateName": "Отменен"},
+                              timeout=TIMEOUT).json()
+    assert cancelled["state"]["meta"]["href"].endswith(
+        fixed_id("state-customerorder-Отменен"))
+    assert requests.post(control, json={"id": first["id"], "stateName": "Нет такого"},
+                         timeout=TIMEOUT).status_code == 400
     missing = api.post("entity/customerorder", {"organization": body["organization"]})
     assert error_code(missing) == 3000
     purchase_state = api.get("entity/purchaseorder/metadata").json()["states"][0]
