@@ -234,3 +234,37 @@ def test_client_paces_itself_by_the_rate_headers():
     assert elapsed >= 1.5  # 78 units cannot pass in less than 2 windows' worth of 3 s
     print(f"\n25 user requests (+1 token) in {elapsed:.2f} s; usage {usage['units']} units, "
           f"waited {usage['waited_seconds']} s")
+
+
+def test_pull_of_a_synthetic_catalogue_within_the_limits():
+    with MoyskladEmulator(5000, record_limit=100) as emu:  # limits on
+        client = client_for(emu)
+        started = time.monotonic()
+        products = sum(len(page.items) for page in client.iter_assortment())
+        merged, _reports = client.stock_by_store()
+        elapsed = time.monotonic() - started
+        counts = emu.counts()
+        statuses = emu.status_counts()
+    assert products == 5000
+    assert counts["assortment"] == 5 and counts["stock.bystore"] == 3
+    assert 429 not in statuses
+    # the generator's stock: main store (n*7)%50 with reserve (n*3)%5 for every product,
+    # north store (n*11)%30 with n%4 in transit for every third; all-zero rows are not reported
+    main = sum(1 for n in range(1, 5001) if (n * 7) % 50 or (n * 3) % 5)
+    north = sum(1 for n in range(3, 5001, 3) if (n * 11) % 30 or n % 4)
+    assert len(merged) == main + north == 6483
+    print(f"\n5,000 products and 3 stock reports with the limits on: {elapsed:.2f} s, "
+          f"{sum(counts.values())} requests")
+
+
+def test_stock_webhook_report_url_is_read_by_the_client(emu):
+    client = client_for(emu)
+    hook = client.create_stock_webhook("http://127.0.0.1:9/stock")
+    assert hook.id
+    emu.set_stock(MUG, MAIN_STORE_ID, stock=55)
+    emu.flush_webhooks(10)
+    body = emu.deliveries[-1]["body"]  # nobody listens on port 9: the body is in the log
+    assert body["reportType"] == "bystore"
+    report = client.stock_report_from_url(body["reportUrl"])
+    assert {(r.assortment_id, r.store_id): r.quantity for r in report.rows}[
+        (MUG, MAIN_STORE_ID)] == 55
