@@ -859,7 +859,7 @@ class Receiver:
                 self.end_headers()
 
             def log_message(self, *args):
-                pass
+                """No request log on the test output."""
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
