@@ -283,7 +283,7 @@ def test_weights_are_settings(limited):
 
 
 def test_more_than_five_parallel_requests_get_1073(limited):
-    limited.set_fault("slow", None, seconds=0.6)
+    limited.set_fault("slow", None, seconds=1.2)
     results = []
 
     def call():
@@ -306,7 +306,7 @@ def test_more_than_five_parallel_requests_get_1073(limited):
 
 def test_twenty_parallel_requests_per_account(limited):
     limited.configure(max_parallel=100, max_parallel_account=2)
-    limited.set_fault("slow", None, seconds=0.6)
+    limited.set_fault("slow", None, seconds=1.2)
     results = []
 
     def call(auth):
