@@ -74,7 +74,14 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 from .base import Emulator, RecordedRequest, Response
-from .moysklad_demo import DEMO_APP_TOKEN, DEMO_LOGIN, DEMO_PASSWORD, load_catalogue, load_demo
+from .moysklad_demo import (
+    DEMO_APP_TOKEN,
+    DEMO_LOGIN,
+    DEMO_PASSWORD,
+    load_catalogue,
+    load_counterparties,
+    load_demo,
+)
 from .moysklad_protocol import (
     Auth,
     Limiter,
@@ -164,7 +171,8 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
     name = "moysklad"
     extra_fault_kinds = ("token_expired",)
 
-    def __init__(self, catalogue: str | int = "demo", *, users: dict[str, str] | None = None,
+    def __init__(self, catalogue: str | int = "demo", *, counterparties: int = 0,
+                 users: dict[str, str] | None = None,
                  app_tokens: dict[str, str] | None = None, limits_enabled: bool = True,
                  paid_plan: bool = True, user_weight: int | None = None, app_weight: int = 1,
                  rate_units: int = 45, rate_interval: float = 3.0, max_parallel: int = 5,
@@ -177,7 +185,8 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
                  clock: Callable[[], float] = time.time, port: int = 0,
                  host: str = "127.0.0.1", **options):
         """``catalogue``: "demo", a number of synthetic products, or "empty" (reference data
-        only: currencies, price types, units, organisation, stores, states).
+        only: currencies, price types, units, organisation, stores, states);
+        ``counterparties``: that many synthetic counterparties more.
         ``options`` go to :class:`Emulator` (latency, rate_limit_per_second, record_limit)."""
         super().__init__(port=port, host=host, **options)
         self.clock = clock
@@ -206,6 +215,8 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
                 load_catalogue(self, 0)
             else:
                 load_catalogue(self, int(catalogue))
+            if counterparties:
+                load_counterparties(self, counterparties)
         self._register_routes()
         self._register_moysklad_control_routes()
 

@@ -1018,6 +1018,28 @@ def test_synthetic_catalogue_and_command_line():
         process.wait(10)
 
 
+def test_synthetic_counterparties(clock):
+    with MoyskladEmulator("empty", counterparties=2500, limits_enabled=False) as emu:
+        api = Api(emu)
+        page = api.get("entity/counterparty?offset=2000&expand=accounts,contactpersons&limit=100"
+                       ).json()
+        assert page["meta"]["size"] == 2500 and page["rows"][0]["code"] == "CP-0002001"
+        row = page["rows"][0]
+        assert row["accounts"]["rows"][0]["bic"] == "044525225"
+        assert row["contactpersons"]["rows"][0]["name"] == "Контакт 2001"
+        contact = row["contactpersons"]["rows"][0]["meta"]["href"].rsplit("/", 1)[1]
+        assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                            contact)
+        assert api.get(f"entity/counterparty/{row['id']}/contactpersons/{contact}").json()[
+            "email"] == "person2001@example.ru"
+        inn = [int(d) for d in row["inn"]]
+        assert len(inn) == 10 and sum(d * w for d, w in zip(
+            inn, (2, 4, 10, 3, 5, 9, 4, 6, 8), strict=False)) % 11 % 10 == inn[9]
+        assert api.get("entity/product").json()["meta"]["size"] == 0
+        found = api.get("entity/counterparty", params={"filter": f"inn={row['inn']}"}).json()
+        assert [r["id"] for r in found["rows"]] == [row["id"]]
+
+
 def test_paging_100000_products(capsys):
     started = time.perf_counter()
     emu = MoyskladEmulator(100_000, limits_enabled=False, record_limit=0)
