@@ -264,10 +264,10 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         return dt.datetime.fromtimestamp(self.clock(), dt.timezone(dt.timedelta(hours=3))).date()
 
     # -- answers -------------------------------------------------------------------------------
-    @staticmethod
-    def root_of(request: RecordedRequest) -> str:
-        host = request.header("Host") or "127.0.0.1"
-        return f"http://{host}/api/remap/1.2"
+    def root_of(self, request: RecordedRequest) -> str:
+        """The API root as the client addressed it (its Host header), else ``public_root``."""
+        host = request.header("Host")
+        return f"http://{host}/api/remap/1.2" if host else self.public_root
 
     def answer(self, request, data, status: int = 200, headers: dict | None = None) -> Response:
         text = _serialise(data)
@@ -880,8 +880,8 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
             image = self.images.get(id)
         if image is None:
             raise MsError(404, 1021, f"Объект с типом 'image' и идентификатором '{id}' не найден")
-        host = request.header("Host") or "127.0.0.1"
-        location = f"http://{host}/files/{id}/{quote(image['filename'])}"
+        root = self.root_of(request)[: -len("/api/remap/1.2")]
+        location = f"{root}/files/{id}/{quote(image['filename'])}"
         return Response(302, b"", JSON_CONTENT_TYPE, {"Location": location})
 
     def _file(self, request, id):
