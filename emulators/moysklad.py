@@ -163,6 +163,7 @@ class _State:
     headers: dict = field(default_factory=dict)
     login: str = ""
     quiet_prefix: str = ""  # X-Lognex-WebHook-DisableByPrefix
+    plain: bool = False  # a malformed_json fault is set: let the server compress what it cuts
 
 
 class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
@@ -272,7 +273,9 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
     def answer(self, request, data, status: int = 200, headers: dict | None = None) -> Response:
         text = _serialise(data)
         body = text.replace(ROOT, self.root_of(request)).encode()
-        if len(body) < 65536 or not wants_gzip(request.header("Accept-Encoding")):
+        state = getattr(self._local, "state", None)
+        if len(body) < 65536 or (state and state.plain) or not wants_gzip(
+                request.header("Accept-Encoding")):
             return Response(status, body, JSON_CONTENT_TYPE, headers, gzip=True)
         # big pages: the fastest gzip level (a 1,000-product page is 3 MB of JSON)
         return Response(status, gzip.compress(body, compresslevel=1), JSON_CONTENT_TYPE,
@@ -297,7 +300,8 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
 
     # -- the protocol --------------------------------------------------------------------------
     def _handle_api(self, request, method, raw, handler):
-        state = _State(key=Auth.guess_key(request.header("Authorization"), self.auth))
+        state = _State(key=Auth.guess_key(request.header("Authorization"), self.auth),
+                       plain="malformed_json" in self._faults)
         with self.lock:
             active = self._active.get(state.key, 0) + 1
             self._active[state.key] = active

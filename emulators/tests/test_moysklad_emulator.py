@@ -378,6 +378,18 @@ def test_limits_switch_off_for_benchmarks(clock):
         assert "X-RateLimit-Remaining" not in answers[-1].headers
 
 
+def test_malformed_json_fault_on_a_big_page():
+    with MoyskladEmulator(1500, limits_enabled=False) as emu:
+        api = Api(emu)
+        emu.set_fault("malformed_json", 1)
+        broken = api.get("entity/product")
+        assert broken.status_code == 200  # the base fault sends the cut JSON uncompressed
+        with pytest.raises(ValueError):
+            broken.json()
+        assert broken.content.startswith(b'{"context":') and len(broken.content) > 1_000_000
+        assert len(api.get("entity/product").json()["rows"]) == 1000
+
+
 def test_rate_limit_fault_answers_1049(api, emu):
     emu.set_fault("rate_limit", 1, retry_after=2)
     answer = api.get("entity/uom")
