@@ -31,9 +31,19 @@ Part 2 (``moysklad_documents``)::
     client.create_document(MsDocumentDraft), update_document(draft), push_documents(kind, ...)
     client.get_document(kind, id), find_by_sync_id(entity_type, sync_id),
     client.iter_documents(kind, updated_since=dt), document_states(kind)
-Data classes: ``moysklad_data``; payloads and bulk batches: ``moysklad_payloads``; filters and
-Moscow time: ``moysklad_query``; limits and circuit breaker: ``moysklad_limits``; errors:
-``moysklad_errors``.
+
+Modules: catalogue calls ``moysklad_catalogue``, images and webhooks ``moysklad_media``,
+counterparties and documents ``moysklad_documents``; plain data ``moysklad_data`` (products,
+stock, money), ``moysklad_reference_data`` (folders, units, currencies, price types, stores,
+organizations, images, webhooks), ``moysklad_partners_data`` and ``moysklad_documents_data``
+(drafts and results of part 2); payloads, syncIds and bulk batches ``moysklad_payloads``;
+filters and Moscow time ``moysklad_query``; limits and circuit breaker ``moysklad_limits``;
+errors ``moysklad_errors``.
+
+For the Odoo side: errors keep the shared ``code`` values except ``no_api_access`` (1061),
+``plan_required`` (30006, 1043, 1070) and ``circuit_open``; each error has ``run_level`` (True:
+stop the run: auth, no access, plan, rate limit, circuit) and ``service_code`` (MoySklad's
+number). ``usage()`` is what the sync log shows (units used, seconds waited, 429s).
 
 Auth
 - Login + password: the first request that needs a token sends ``POST security/token`` with
@@ -71,7 +81,8 @@ Every request
 Decisions where the documents are silent or disagree
 - Lists: ``nextHref`` is followed; when a page has no ``nextHref`` but ``meta.size`` says rows
   remain, the next offset is asked (an answer without nextHref must not end a pull early). A
-  ``nextHref`` equal to the page just read ends with BadResponse (no endless loop).
+  ``nextHref`` that repeats a page already read ends with BadResponse (no endless loop).
+  ``limit`` is at most 1000, and 100 when ``expand`` is asked (MoySklad ignores expand above).
 - ``entity/assortment`` is asked with ``X-Lognex-Remap-Beta-Feature: assortmentWithoutStock``
   (the new, faster endpoint; stock comes from the stock reports anyway); ``assortment_beta``
   False sends the legacy request. Services, bundles and consignments are skipped with a reason,
@@ -89,7 +100,17 @@ Decisions where the documents are silent or disagree
 - 30003 (webhook exists already) and 3006 (a unique value taken) are AlreadyExists: the caller
   adopts the existing object.
 - Errors are MoySklad error classes (``moysklad_errors``): the numeric code stays on the
-  exception as ``service_code``.
+  exception as ``service_code``; an error body that is not JSON (HTML from a proxy, the empty
+  415) still gives the class and words of its HTTP status.
+- Images: the file is checked before sending (a name with an extension, at most 255 characters,
+  1 byte to 10 MB: error 1079's limit) and sent base64 in ``{"filename", "content"}``. The
+  10-images-per-product limit is MoySklad's to enforce (the caller knows the count from
+  ``MsProduct.images_count``). ``download_image`` sends the token only to the API's
+  ``downloadHref``; the temporary link it redirects to is fetched without it, https on
+  ``moysklad.ru`` hosts only (``allowed_hosts``), or on the API's own origin (an emulator).
+- Test connection: ``reference()`` (company settings, organizations, stores, currencies: five
+  requests); when companysettings gives the accounting currency as a bare reference, it is
+  completed from the currency list.
 """
 
 import base64
@@ -111,6 +132,7 @@ from .moysklad_errors import (
     error_entries,
 )
 from .moysklad_limits import CircuitBreaker, MoySkladLimiter, default_weight, retry_after_ms
+from .moysklad_media import MoySkladMediaMixin
 from .moysklad_payloads import dumps
 from .moysklad_query import MAX_LIMIT, list_params
 from .session import SessionClientMixin
@@ -139,7 +161,11 @@ class MsReference:
 
 
 class MoySkladClient(
-    MoySkladCatalogueMixin, MoySkladDocumentsMixin, SessionClientMixin, HttpClient
+    MoySkladCatalogueMixin,
+    MoySkladMediaMixin,
+    MoySkladDocumentsMixin,
+    SessionClientMixin,
+    HttpClient,
 ):
     service_name = "MoySklad"
     secret_params = ("access_token", "password")

@@ -18,14 +18,8 @@ Decisions:
 """
 
 from .errors import BadResponse
-from .moysklad_documents_data import (
-    DOCUMENT_KINDS,
-    parse_account,
-    parse_contact,
-    parse_counterparty,
-    parse_document,
-    parse_state,
-)
+from .moysklad_documents_data import DOCUMENT_KINDS, parse_document, parse_state
+from .moysklad_partners_data import parse_account, parse_contact, parse_counterparty
 from .moysklad_payloads import MAX_BULK_ITEMS, MAX_REQUEST_BYTES, check_uuid, payload_of
 from .moysklad_query import Filter
 

@@ -16,8 +16,9 @@ parallel requests, the rate headers, and a circuit breaker.
 - ``X-RateLimit-Remaining`` at or under ``low_remaining`` (5) units (another process of the same
   user spends the budget too, or our count drifted): the next request waits until the missing
   units drained back at MoySklad's steady rate (``X-Lognex-Retry-TimeInterval`` ms /
-  ``X-RateLimit-Limit`` per unit, else 3 s / 45), at most ``X-Lognex-Reset`` ms. A 429 blocks every sender of this client for
-  ``X-Lognex-Retry-After`` ms (the base class's retry sleeps it too).
+  ``X-RateLimit-Limit`` per unit, else 3 s / 45), at most ``X-Lognex-Reset`` ms. A 429 blocks
+  every sender of this client for ``X-Lognex-Retry-After`` ms (the base class's retry sleeps it
+  too).
 - At most ``max_parallel`` (5) requests in flight from one client object: a semaphore, so the
   threads of one run share it. Separate processes (Odoo workers) cannot see each other's
   semaphore: the Odoo side runs one MoySklad job per connection at a time.
@@ -26,8 +27,9 @@ parallel requests, the rate headers, and a circuit breaker.
   ``max_failures`` (50) failing requests, ``max_identical_failures`` (10) failures of the very
   same request, or ``max_rate_limited`` (20) 429s within ``window`` (60) seconds, and refuses
   every request for ``cooldown`` (60) seconds: CircuitOpen (``code`` "circuit_open", a
-  RateLimited, run level). A failing request is an HTTP status >= 400 other than 429, or a
-  transport error (time-out, refused connection).
+  RateLimited, run level). A failing request is an HTTP status >= 400 other than 429 (404s
+  included: 50 misses a minute mean something is wrong), or a transport error (time-out,
+  refused connection). The thresholds are settings of the client.
 """
 
 import math
