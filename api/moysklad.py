@@ -256,16 +256,17 @@ class MoySkladClient(
             endpoint="security/token", retries=0,
         )  # fmt: skip
         status = response.status_code
-        if status in (401, 403):
-            until = self._guard.record_rejection()
+        if not 200 <= status < 300:
             error = self._error_from(response, "POST security/token")
-            raise MoySkladAuthError(
-                f"MoySklad rejected the login or password (HTTP {status}); no new attempt "
-                f"before {until:%Y-%m-%d %H:%M} UTC",
-                status=status, detail=error.detail, service_code=error.service_code,
-                errors=error.errors,
-            )  # fmt: skip
-        self._raise_for_status(response, "POST security/token")
+            if type(error) is MoySkladAuthError:  # 401 / 1056 (1048 and 1061 are their own)
+                until = self._guard.record_rejection()
+                raise MoySkladAuthError(
+                    f"MoySklad rejected the login or password (HTTP {status}); no new attempt "
+                    f"before {until:%Y-%m-%d %H:%M} UTC",
+                    status=status, detail=error.detail, service_code=error.service_code,
+                    errors=error.errors,
+                )  # fmt: skip
+            raise error
         body = self.json_or_raise(response, "a JSON token answer")
         token = text(body.get("access_token")) if isinstance(body, dict) else ""
         if not token:
@@ -321,6 +322,14 @@ class MoySkladClient(
     def _retry_after(self, response):
         wait = retry_after_ms(response.headers)
         return wait if wait is not None else super()._retry_after(response)
+
+    def _retry_delay(self, response, attempt):
+        wait = self._retry_after(response)
+        if response.status_code == 429 and wait is not None and wait > self.max_retry_after:
+            error = self._error_from(response, "", retry_after=wait)
+            error.message = f"{error.message}; MoySklad asks to wait {wait:.0f} s"
+            raise error
+        return super()._retry_delay(response, attempt)
 
     def _exhausted(self, response, delay, retries):
         error = self._error_from(response, "", retry_after=delay)

@@ -258,3 +258,16 @@ def test_breaker_closes_after_cooldown_and_window_slides(fake):
         breaker.check()
     fake.advance(30)
     breaker.check()  # closed again
+
+
+def test_long_retry_after_is_not_slept_through(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, status=429, json=error_body(1049),
+               headers={"X-Lognex-Retry-After": "600000"})  # fmt: skip
+    client = make_client(fake)
+    with pytest.raises(RateLimited) as caught:
+        client.get_product(PRODUCT_ID)
+    assert caught.value.retry_after == 600
+    assert caught.value.service_code == 1049
+    assert "wait 600 s" in caught.value.message
+    assert fake.sleeps == []
+    assert len(mocked.calls) == 1
