@@ -222,7 +222,7 @@ class MoySkladClient(
         self._token_lock = threading.Lock()
         self.tokens_issued = 0
         api = urlsplit(self.base_url)
-        self._api_origin = (api.scheme, api.hostname, api.port)
+        self._api_origin = _origin(api)
         self._api_path = api.path.rstrip("/")
         self._init_session(
             session_state,
@@ -233,7 +233,11 @@ class MoySkladClient(
         self._remember(self._pasted_token)
 
     def _secret_values(self):
-        return (self._password, *self._tokens)
+        return (self._password, self._basic_credentials(), *self._tokens)
+
+    def _basic_credentials(self):
+        pair = f"{self._login_name}:{self._password}".encode()
+        return base64.b64encode(pair).decode("ascii") if self.can_login else ""
 
     @property
     def can_login(self):
@@ -250,9 +254,9 @@ class MoySkladClient(
                 "No MoySklad login and password are configured to obtain a token"
             )
         self._guard.check_allowed(forced=forced)  # LoginBlocked / SessionExpired
-        basic = base64.b64encode(f"{self._login_name}:{self._password}".encode()).decode("ascii")
         response = self._request(
-            "POST", "security/token", headers={"Authorization": f"Basic {basic}"},
+            "POST", "security/token",
+            headers={"Authorization": f"Basic {self._basic_credentials()}"},
             endpoint="security/token", retries=0,
         )  # fmt: skip
         status = response.status_code
@@ -300,7 +304,7 @@ class MoySkladClient(
     # -- sending ----------------------------------------------------------------------------------
     def _is_api_url(self, url):
         parts = urlsplit(url)
-        return (parts.scheme, parts.hostname, parts.port) == self._api_origin and (
+        return _origin(parts) == self._api_origin and (
             parts.path == self._api_path or parts.path.startswith(self._api_path + "/")
         )
 
@@ -534,6 +538,16 @@ def _int(value, default):
         return int(value)
     except (TypeError, ValueError):
         return default
+
+
+def _origin(parts):
+    """(scheme, host, port) with the default port filled in: ':443' is the same origin."""
+    try:
+        port = parts.port
+    except ValueError:
+        return (None, None, None)
+    scheme = (parts.scheme or "").lower()
+    return (scheme, parts.hostname, port or {"https": 443, "http": 80}.get(scheme))
 
 
 def _looks_like_id(part):

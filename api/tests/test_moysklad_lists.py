@@ -260,3 +260,17 @@ def test_reference_lists(fake, mocked):
     assert client.reference().default_currency.iso_code == "RUB"
     assert [(p.id, p.href) for p in client.price_types()] == [
         ("p1", f"{BASE}/context/companysettings/pricetype/p1")]  # fmt: skip
+
+
+def test_next_href_with_explicit_default_port_is_followed(fake, mocked):
+    second = "https://api.moysklad.ru:443/api/remap/1.2/entity/product?limit=1&offset=1"
+    mocked.add(responses.GET, f"{BASE}/entity/product",
+               json=list_answer([product_row()], size=2, limit=1, next_href=second),
+               match=[responses.matchers.query_param_matcher(
+                   {"limit": "1", "filter": "archived=true;archived=false"})])  # fmt: skip
+    mocked.add(responses.GET, second.split("?", 1)[0],
+               json=list_answer([product_row(PRODUCT_ID_2)], size=2, limit=1, offset=1))  # fmt: skip
+    client = make_client(fake)
+    ids = [item.id for page in client.iter_products(limit=1) for item in page.items]
+    assert ids == [PRODUCT_ID, PRODUCT_ID_2]
+    assert mocked.calls[1].request.headers["Authorization"] == "Bearer " + client.session_state.token
