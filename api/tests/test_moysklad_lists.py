@@ -274,3 +274,27 @@ def test_next_href_with_explicit_default_port_is_followed(fake, mocked):
     ids = [item.id for page in client.iter_products(limit=1) for item in page.items]
     assert ids == [PRODUCT_ID, PRODUCT_ID_2]
     assert mocked.calls[1].request.headers["Authorization"] == "Bearer " + client.session_state.token
+
+
+def test_folders_units_variants_and_malformed_rows(fake, mocked):
+    folder = {"meta": {"href": f"{BASE}/entity/productfolder/f1", "type": "productfolder"},
+              "id": "f1", "name": "Посуда", "pathName": "Дом",
+              "productFolder": {"meta": {"href": f"{BASE}/entity/productfolder/f0",
+                                         "type": "productfolder"}}}  # fmt: skip
+    uom = {"meta": {"href": f"{BASE}/entity/uom/u1", "type": "uom"}, "id": "u1", "name": "шт",
+           "code": "796"}  # fmt: skip
+    variant = product_row(VARIANT_ID, "variant", characteristics=[{"name": "size", "value": 42}])
+    mocked.add(responses.GET, f"{BASE}/entity/productfolder", json=list_answer([folder]))
+    mocked.add(responses.GET, f"{BASE}/entity/uom", json=list_answer([uom]))
+    mocked.add(responses.GET, f"{BASE}/entity/variant",
+               json=list_answer([variant, {"name": "no id"}, "garbage"]))  # fmt: skip
+    client = make_client(fake)
+
+    [folder_item] = client.iter_folders(updated_since=datetime(2026, 1, 1))
+    assert (folder_item.name, folder_item.parent_id, folder_item.path_name) == (
+        "Посуда", "f0", "Дом")  # fmt: skip
+    assert [(u.id, u.name, u.code) for u in client.list_uoms()] == [("u1", "шт", "796")]
+    [page] = list(client.iter_variants())
+    assert [(v.id, v.kind, v.characteristics) for v in page.items] == [
+        (VARIANT_ID, "variant", [("size", "42")])]  # fmt: skip
+    assert [s.reason for s in page.skipped] == ["malformed row without an id"] * 2
