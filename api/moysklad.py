@@ -185,6 +185,7 @@ class MoySkladClient(
         max_parallel=5,
         low_remaining=None,
         max_wait=60.0,
+        budget_margin=0.2,
         max_failures=50,
         max_identical_failures=10,
         max_rate_limited=20,
@@ -214,7 +215,7 @@ class MoySkladClient(
         self.limiter = MoySkladLimiter(
             request_weight=weight, clock=self.clock, sleep=self.sleep,
             max_parallel=max_parallel, low_remaining=low_remaining, max_wait=max_wait,
-            breaker=breaker,
+            breaker=breaker, margin=budget_margin,
         )  # fmt: skip
         self.assortment_beta = bool(assortment_beta)
         self.stock_ids_per_request = max(1, int(stock_ids_per_request or 100))
