@@ -2,6 +2,7 @@
 two were written apart from the same official documentation, so this is where they meet.
 Skipped where the emulator is not merged yet; real HTTP on localhost, real sleeps (short)."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
 
@@ -132,3 +133,15 @@ def test_burst_within_the_budget_gets_no_429(emulator):
     usage = client.usage()
     assert usage["rate_limited"] == 0
     assert usage["units"] >= 25 * usage["request_weight"]
+
+
+def test_parallel_threads_stay_under_the_parallel_limit(emulator):
+    client = MoySkladClient(base_url=emulator.api_url, token=demo.DEMO_APP_TOKEN,
+                            token_kind="application")  # fmt: skip
+    ids = [item.id for page in client.iter_products(limit=20) for item in page.items][:20]
+    with ThreadPoolExecutor(8) as pool:
+        names = list(pool.map(lambda product_id: client.get_product(product_id).name, ids))
+    usage = client.usage()
+    assert len(names) == 20 and all(names)
+    assert usage["rate_limited"] == 0  # neither 1049 nor 1073
+    assert 1 <= usage["max_in_flight"] <= 5
