@@ -32,6 +32,8 @@ Part 2 (``moysklad_documents``)::
     client.get_document(kind, id), find_by_sync_id(entity_type, sync_id),
     client.iter_documents(kind, updated_since=dt), document_states(kind)
 
+Webhook deliveries (for the controller): ``moysklad_events.parse_delivery(body, request_id)``.
+
 Modules: catalogue calls ``moysklad_catalogue``, images and webhooks ``moysklad_media``,
 counterparties and documents ``moysklad_documents``; plain data ``moysklad_data`` (products,
 stock, money), ``moysklad_reference_data`` (folders, units, currencies, price types, stores,
