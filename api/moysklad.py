@@ -85,6 +85,11 @@ Decisions where the documents are silent or disagree
   remain, the next offset is asked (an answer without nextHref must not end a pull early). A
   ``nextHref`` that repeats a page already read ends with BadResponse (no endless loop).
   ``limit`` is at most 1000, and 100 when ``expand`` is asked (MoySklad ignores expand above).
+  Pulls are asked in ``order=id`` unless told otherwise: offset pages stay put while objects
+  change during the pull (in MoySklad's default or ``updated`` order, an object updated
+  mid-pull moves and shifts the pages after it, and one object is skipped). The delta filter is
+  ``updated>=`` the watermark: objects of the watermark's second come again (harmless, and
+  nothing of that second is lost).
 - ``entity/assortment`` is asked with ``X-Lognex-Remap-Beta-Feature: assortmentWithoutStock``
   (the new, faster endpoint; stock comes from the stock reports anyway); ``assortment_beta``
   False sends the legacy request. Services, bundles and consignments are skipped with a reason,

@@ -31,6 +31,10 @@ STOCK_TYPES = ("stock", "freeStock", "quantity", "reserve", "inTransit")
 CHANGED_SINCE_MAX = timedelta(hours=24)
 CHANGED_SINCE_MARGIN = timedelta(minutes=5)
 WEBHOOK_ACTIONS = ("CREATE", "UPDATE", "DELETE", "PROCESSED")
+# Pages by offset stay stable while objects change during a pull only in an order that an update
+# does not change (by ``updated``, an object changed mid-pull jumps to the end and shifts the
+# next pages: one object would be skipped).
+STABLE_ORDER = "id"
 _UTC = timezone.utc  # noqa: UP017 (Odoo 18 runs on Python 3.10)
 ASSORTMENT_BETA = {"X-Lognex-Remap-Beta-Feature": "assortmentWithoutStock"}
 
@@ -77,7 +81,7 @@ class MoySkladCatalogueMixin:
             parse=parse_product,
             filter=_since_filter(filter, updated_since, include_archived),
             search=search,
-            order=order,
+            order=order or STABLE_ORDER,
             limit=limit,
             expand=expand,
             extra_headers=ASSORTMENT_BETA if self.assortment_beta else None,
@@ -88,13 +92,14 @@ class MoySkladCatalogueMixin:
         """Pages (MsPage of MsProduct) of ``entity/product``."""
         return self.iter_pages("entity/product", parse=parse_product,
                                filter=_since_filter(filter, updated_since, include_archived),
-                               search=search, order=order, limit=limit, expand=expand)  # fmt: skip
+                               search=search, order=order or STABLE_ORDER, limit=limit,
+                               expand=expand)  # fmt: skip
 
     def iter_variants(self, *, updated_since=None, include_archived=True, filter=None,
                       search=None, limit=1000):  # fmt: skip
         return self.iter_pages("entity/variant", parse=parse_product,
                                filter=_since_filter(filter, updated_since, include_archived),
-                               search=search, limit=limit)  # fmt: skip
+                               search=search, order=STABLE_ORDER, limit=limit)  # fmt: skip
 
     def get_product(self, product_id, *, kind="product", expand=None):
         """One MsProduct (``kind`` product or variant); MoySkladNotFound when it is gone."""

@@ -179,6 +179,7 @@ def test_pages_follow_next_href_and_skip_non_products(fake, mocked):
     first = mocked.calls[0].request
     assert first.headers["X-Lognex-Remap-Beta-Feature"] == "assortmentWithoutStock"
     assert query_of(mocked.calls[0])["filter"].startswith("updated>=2026-01-01 03:00:00")
+    assert query_of(mocked.calls[0])["order"] == "id"  # stable pages while objects change
     assert mocked.calls[1].request.url == _assortment_pages()[1][0]
 
 
@@ -199,7 +200,7 @@ def test_size_without_next_href_continues_by_offset(fake, mocked):
     url = f"{BASE}/entity/product"
     mocked.add(responses.GET, url, json=list_answer([product_row()], size=2, limit=1),
                match=[responses.matchers.query_param_matcher({"limit": "1", "filter":
-                      "archived=true;archived=false"})])  # fmt: skip
+                      "archived=true;archived=false", "order": "id"})])  # fmt: skip
     mocked.add(responses.GET, url, json=list_answer([product_row(PRODUCT_ID_2)], size=2, limit=1,
                                                     offset=1))  # fmt: skip
     client = make_client(fake)
@@ -267,7 +268,7 @@ def test_next_href_with_explicit_default_port_is_followed(fake, mocked):
     mocked.add(responses.GET, f"{BASE}/entity/product",
                json=list_answer([product_row()], size=2, limit=1, next_href=second),
                match=[responses.matchers.query_param_matcher(
-                   {"limit": "1", "filter": "archived=true;archived=false"})])  # fmt: skip
+                   {"limit": "1", "filter": "archived=true;archived=false", "order": "id"})])  # fmt: skip
     mocked.add(responses.GET, second.split("?", 1)[0],
                json=list_answer([product_row(PRODUCT_ID_2)], size=2, limit=1, offset=1))  # fmt: skip
     client = make_client(fake)
