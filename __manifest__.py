@@ -24,7 +24,7 @@
         "views/purchase_views.xml",
         "views/sale_views.xml",
         "views/supplier_event_views.xml",
-        "views/imsklad_stock_compare_views.xml",
+        "wizards/imsklad_stock_compare_views.xml",
         "views/menus.xml",
     ],
     "demo": [
