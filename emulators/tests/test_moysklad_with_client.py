@@ -13,7 +13,7 @@ import pytest
 from api.base import SessionState, utcnow
 from api.errors import LoginBlocked
 from api.moysklad import MoySkladClient
-from api.moysklad_documents_data import MsCounterpartyDraft, MsDocumentDraft, MsPosition
+from api.moysklad_documents_data import MsDocumentDraft, MsPosition
 from api.moysklad_errors import (
     BadFilter,
     MoySkladAlreadyExists,
@@ -22,6 +22,7 @@ from api.moysklad_errors import (
     NoApiAccess,
     PlanRequired,
 )
+from api.moysklad_partners_data import MsCounterpartyDraft
 from api.moysklad_payloads import MsProductDraft, MsSalePrice
 from emulators.moysklad import MoyskladEmulator
 from emulators.moysklad_demo import (
