@@ -1060,14 +1060,16 @@ def test_paging_100000_products(capsys):
         api = Api(emu)
         started = time.perf_counter()
         url, pages, codes, nbytes = "entity/product?limit=1000", 0, set(), 0
-        while url:
-            answer = api.get(url)
-            nbytes += len(answer.content)
-            page = answer.json()
+        while url:  # the pages read as bytes: parsing 3 MB of JSON per page would dominate
+            content = api.get(url).content
+            nbytes += len(content)
             pages += 1
-            codes.update(row["code"] for row in page["rows"])
-            url = page["meta"].get("nextHref")
+            codes.update(re.findall(rb'"code":"(SYN-\d{7})"', content))
+            head = re.search(rb'"nextHref":"([^"]+)"', content[:2000])
+            url = head.group(1).decode() if head else None
         paged = time.perf_counter() - started
+        last = json.loads(content)
+        assert last["meta"]["offset"] == 99_000 and len(last["rows"]) == 1000
         assert emu.requests == []  # record_limit=0: nothing recorded
         page_request = RecordedRequest(
             "GET", "/api/remap/1.2/entity/product", {"limit": "1000", "offset": "50000"},
@@ -1088,7 +1090,7 @@ def test_paging_100000_products(capsys):
     assert len(stock) > 100_000 and delta.json()["meta"]["size"] == 0
     with capsys.disabled():
         print(f"\n100k products: built in {built:.2f} s; 100 pages of 1000 in {paged:.2f} s "
-              f"({paged * 10:.0f} ms/page with the client's parsing, {nbytes / 1e6:.0f} MB "
+              f"({paged * 10:.0f} ms/page over HTTP, decompressed, {nbytes / 1e6:.0f} MB "
               f"JSON; the handler alone {handler * 1000:.0f} ms/page, gzipped); stock by store "
               f"({len(stock)} rows) in {report:.2f} s; an empty delta filter in "
               f"{filtered:.2f} s")
