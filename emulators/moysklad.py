@@ -105,8 +105,10 @@ from .moysklad_query import (
 )
 from .moysklad_reports import MsReportsMixin
 from .moysklad_store import (
+    ACCOUNT_FIELDS,
     ACCOUNT_ID,
     ASSORTMENT_TYPES,
+    CONTACT_FIELDS,
     DOCUMENT_TYPES,
     EMPLOYEE_ID,
     FIELDS,
@@ -114,6 +116,7 @@ from .moysklad_store import (
     MsStoreMixin,
     RawJson,
     Ref,
+    check_uuid,
     meta,
 )
 from .moysklad_webhooks import MsWebhooksMixin
@@ -548,7 +551,6 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
             return self.answer(request, self._price_type_json(id))
 
     def get_price_type_checked(self, id_: str):
-        from .moysklad_store import check_uuid
         check_uuid(id_)
         if id_ not in self.price_types:
             raise MsError(404, 1021, f"Объект с типом 'pricetype' и идентификатором '{id_}' не "
@@ -756,8 +758,7 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
 
     @staticmethod
     def _nested_spec(sub):
-        from .moysklad_store import _ACCOUNT_FIELDS, _CONTACT_FIELDS
-        return _ACCOUNT_FIELDS if sub == "accounts" else _CONTACT_FIELDS
+        return ACCOUNT_FIELDS if sub == "accounts" else CONTACT_FIELDS
 
     def _find_row(self, record, sub, row_id):
         for row in record.get(sub) or ():

@@ -101,9 +101,9 @@ FIELDS: dict[str, dict[str, str]] = {
     "supply": {**_DOCUMENT, "purchaseOrder": "ref:purchaseorder", "incomingNumber": "str",
                "incomingDate": "dt"},
 }
-_ACCOUNT_FIELDS = {"accountNumber": "str", "bankName": "str", "bic": "str",
+ACCOUNT_FIELDS = {"accountNumber": "str", "bankName": "str", "bic": "str",
                    "correspondentAccount": "str", "bankLocation": "str", "isDefault": "bool"}
-_CONTACT_FIELDS = {"name": "str", "position": "str", "phone": "str", "email": "str",
+CONTACT_FIELDS = {"name": "str", "position": "str", "phone": "str", "email": "str",
                    "externalCode": "str", "description": "text"}
 _POSITION_FIELDS = {"quantity": "num", "price": "num", "discount": "num", "vat": "int",
                     "reserve": "num", "assortment": "ref:product|service|variant"}
@@ -440,10 +440,10 @@ class MsStoreMixin:
         return rows
 
     def _read_accounts(self, field, value, record):
-        return self._read_nested(field, value, _ACCOUNT_FIELDS, record)
+        return self._read_nested(field, value, ACCOUNT_FIELDS, record)
 
     def _read_contactpersons(self, field, value, record):
-        return self._read_nested(field, value, _CONTACT_FIELDS, record)
+        return self._read_nested(field, value, CONTACT_FIELDS, record)
 
     def _read_positions(self, field, value, record):
         rows = self._read_nested(field, value, _POSITION_FIELDS, record)
