@@ -70,11 +70,10 @@ class SupplierEventImskladDocuments(models.Model):
 
     # -- applying --------------------------------------------------------------------------------
     def _imsklad_document(self, document):
-        _ = self.env._
         row = self._imsklad_document_row(document)
         reference = document.id or str(document.system_id)
         if not row:
-            message = _(
+            message = self.env._(
                 "The warehouse reports document %(ref)s (code %(code)s), which Odoo did not send: "
                 "kept for a person to record it by hand.",
                 ref=reference, code=document.code or "—",
@@ -88,7 +87,7 @@ class SupplierEventImskladDocuments(models.Model):
             labels = doc_status_labels(self.env)
             label = labels.get(document.new_status, str(document.new_status))
             if row.status_code != str(document.new_status):
-                notes.append(_("Warehouse status: %(old)s → %(new)s",
+                notes.append(self.env._("Warehouse status: %(old)s → %(new)s",
                                old=row.status_label or "—", new=label))
             row.write({"status_code": str(document.new_status), "status_label": label})
             if picking:
@@ -96,20 +95,20 @@ class SupplierEventImskladDocuments(models.Model):
         if document.goods and picking:
             changes, problems = self._imsklad_apply_goods(picking, document.goods)
             if changes:
-                notes.append(_("Quantities counted by the warehouse: %s", "; ".join(changes)))
+                notes.append(self.env._("Quantities counted by the warehouse: %s", "; ".join(changes)))
         elif document.goods:
-            problems.append(_("no open transfer of %s in Odoo to set the quantities on", row.key))
+            problems.append(self.env._("no open transfer of %s in Odoo to set the quantities on", row.key))
         if document.new_status == DOC_CANCELLED:
-            notes.append(_("The warehouse cancelled this document; cancel the transfer in Odoo "
+            notes.append(self.env._("The warehouse cancelled this document; cancel the transfer in Odoo "
                            "if the goods will not move."))
         elif document.new_status == DOC_POSTED and picking and picking.state not in (
             "done", "cancel"
         ) and self.backend_id.imsklad_validate_documents:
             notes.append(self._imsklad_validate_picking(picking))
         if problems:
-            notes.append(_("Not applied: %s", "; ".join(problems)))
+            notes.append(self.env._("Not applied: %s", "; ".join(problems)))
         if notes and record:
-            post_note(record, _("Warehouse document %(ref)s: %(notes)s",
+            post_note(record, self.env._("Warehouse document %(ref)s: %(notes)s",
                                 ref=row.key, notes=" ".join(notes)))
         error = "; ".join(problems) or False
         return "done", ok_answer(), error
@@ -117,7 +116,6 @@ class SupplierEventImskladDocuments(models.Model):
     def _imsklad_apply_goods(self, picking, goods):
         """Set the done quantities of ``picking`` from the warehouse's lines; (changes, problems)
         in words."""
-        _ = self.env._
         codes = [str(line.id) for line in goods]
         bindings = self.env["supplier.product"].sudo().search([
             ("backend_id", "=", self.backend_id.id), "|",
@@ -129,13 +127,13 @@ class SupplierEventImskladDocuments(models.Model):
         for line in goods:
             product = by_code.get(str(line.id))
             if not product:
-                problems.append(_("unknown good %s", line.id))
+                problems.append(self.env._("unknown good %s", line.id))
                 continue
             counted[product] = counted.get(product, 0) + (line.quantity or 0)
         if picking.state in ("done", "cancel"):
             if counted:
                 states = dict(picking._fields["state"]._description_selection(self.env))
-                problems.append(_("%(picking)s is already %(state)s", picking=picking.name,
+                problems.append(self.env._("%(picking)s is already %(state)s", picking=picking.name,
                                   state=states.get(picking.state, picking.state)))
             return [], problems
         changes = []
@@ -144,7 +142,7 @@ class SupplierEventImskladDocuments(models.Model):
                 lambda m, p=product: m.product_id == p and m.state not in ("done", "cancel")
             ).sorted("id")
             if not moves:
-                problems.append(_("%s is not on the transfer", product.display_name))
+                problems.append(self.env._("%s is not on the transfer", product.display_name))
                 continue
             before = sum(moves.mapped("quantity"))
             left = product.uom_id._compute_quantity(quantity, moves[0].product_uom)
@@ -152,7 +150,7 @@ class SupplierEventImskladDocuments(models.Model):
                 share = left if index == len(moves) - 1 else min(left, move.product_uom_qty)
                 move.write({"quantity": share, "picked": True})
                 left -= share
-            changes.append(_("%(product)s %(before)s → %(after)s (expected %(expected)s)",
+            changes.append(self.env._("%(product)s %(before)s → %(after)s (expected %(expected)s)",
                              product=product.display_name, before=_number(before),
                              after=_number(quantity),
                              expected=_number(sum(moves.mapped("product_uom_qty")))))

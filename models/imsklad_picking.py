@@ -89,7 +89,6 @@ class SupplierOrderDocument(models.Model):
         """Send ``payload`` (ImskladPreorder or ImskladDoc) for this row exactly once, or its
         changes; the outcome in plain words (also kept on the row)."""
         self.ensure_one()
-        _ = self.env._
         adapter = self.backend_id._adapter()
         if self.doc_kind == "preorder":
             add, update = adapter.add_preorder, adapter.update_preorder
@@ -99,10 +98,10 @@ class SupplierOrderDocument(models.Model):
         try:
             if self.state == "sent":
                 if digest == self.payload_hash:
-                    return _("%s: nothing changed since the warehouse accepted it.", self.key)
+                    return self.env._("%s: nothing changed since the warehouse accepted it.", self.key)
                 result = update(payload)
                 self._imsklad_document_sent(result, digest)
-                return _("%s: changes sent to the warehouse.", self.key)
+                return self.env._("%s: changes sent to the warehouse.", self.key)
             if self.state == "sending":
                 try:
                     result = update(payload)
@@ -110,25 +109,25 @@ class SupplierOrderDocument(models.Model):
                     result = None
                 if result is not None:
                     self._imsklad_document_sent(result, digest)
-                    return _("%(key)s: found at the warehouse as document %(id)s (not sent "
+                    return self.env._("%(key)s: found at the warehouse as document %(id)s (not sent "
                              "again).", key=self.key, id=self.external_id)
             try:
                 result = add(payload)
             except AlreadyExists:
                 result = update(payload)
                 self._imsklad_document_sent(result, digest)
-                return _("%(key)s: found at the warehouse as document %(id)s (not sent again).",
+                return self.env._("%(key)s: found at the warehouse as document %(id)s (not sent again).",
                          key=self.key, id=self.external_id)
         except OutcomeUnknown as exc:
             self.write({"state": "sending", "last_error": describe_error(self.env, exc)})
-            return _("%s: no answer from the warehouse; press the button again to check and "
+            return self.env._("%s: no answer from the warehouse; press the button again to check and "
                      "finish.", self.key)
         except ApiError as exc:
             self.write({"state": self.state if self.state == "sent" else "error",
                         "last_error": describe_error(self.env, exc)})
             return f"{self.key}: {self.last_error}"
         self._imsklad_document_sent(result, digest)
-        return _("%(key)s: sent to the warehouse as document %(id)s.",
+        return self.env._("%(key)s: sent to the warehouse as document %(id)s.",
                  key=self.key, id=self.external_id)
 
     def _imsklad_document_sent(self, result, digest):
@@ -185,18 +184,17 @@ class SupplierBackendDocuments(models.Model):
         """ImskladLines from ``quantities`` [(product, quantity in its unit, unit price)]: lines
         of one product merged, goods pushed first; UserError in plain words when a product cannot
         go (not pushed, not a whole quantity) or there is no line at all."""
-        _ = self.env._
         totals = defaultdict(lambda: [0.0, 0.0])
         for product, quantity, price in quantities:
             if quantity > 0:
                 totals[product][0] += quantity
                 totals[product][1] += quantity * price
         if not totals:
-            raise UserError(_("%s has no product to send to the warehouse.", what))
+            raise UserError(self.env._("%s has no product to send to the warehouse.", what))
         fractional = [product.display_name for product, (qty, _amount) in totals.items()
                       if not float(round(qty, 6)).is_integer()]
         if fractional:
-            raise UserError(_(
+            raise UserError(self.env._(
                 "%(what)s: the warehouse counts whole pieces; these quantities are not whole: "
                 "%(products)s.", what=what, products=", ".join(fractional),
             ))
@@ -204,7 +202,7 @@ class SupplierBackendDocuments(models.Model):
         bindings = self._imsklad_pushed_bindings(products)
         missing = bindings.filtered(lambda b: not b.external_id)
         if missing:
-            raise UserError(_(
+            raise UserError(self.env._(
                 "These products could not be sent to the warehouse: %(products)s. %(reason)s",
                 products=", ".join(missing.product_id.mapped("display_name")),
                 reason="; ".join(filter(None, missing.mapped("push_message"))),

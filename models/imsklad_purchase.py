@@ -133,7 +133,6 @@ class PurchaseOrderImsklad(models.Model):
 
     def _imsklad_payload(self, row):
         """The ImskladPreorder of this order (type 0); its goods pushed first when needed."""
-        _ = self.env._
         lines = self.order_line.filtered(
             lambda line: line.product_id.is_storable and not line.display_type
             and line.product_qty > 0
@@ -154,7 +153,7 @@ class PurchaseOrderImsklad(models.Model):
             where = vendor if vendor.street or vendor.city else company
             address = ", ".join(filter(None, [where.zip, where.city, where.street, where.street2]))
             if not address:
-                raise UserError(_(
+                raise UserError(self.env._(
                     "%(order)s: the warehouse is to pick the goods up, but %(vendor)s has no "
                     "address. Add it to the vendor, or untick \"Warehouse picks up the goods\".",
                     order=self.name, vendor=company.display_name,
