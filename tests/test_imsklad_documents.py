@@ -174,6 +174,14 @@ class TestImskladPreorders(DocumentsMixin, ImskladCase):
         draft = self.make_po([(self.products[0], 1, 50.0)], confirm=False)
         with self.assertRaises(UserError):
             draft.action_imsklad_announce()
+        # Quantities go in the product's unit: a dozen is 12 pieces at a twelfth of the price.
+        dozens = self.make_po([(self.products[0], 1, 120.0)], confirm=False)
+        dozens.order_line.product_uom = self.env.ref("uom.product_uom_dozen")
+        dozens.order_line.price_unit = 120.0
+        dozens.button_confirm()
+        dozens.action_imsklad_announce()
+        self.assertEqual(self.emulator.document(dozens.name, "preorder").goods,
+                         [{"id": "SHOP-0", "quantity": 12, "price": 10.0}])
 
     def test_return_to_vendor_is_a_preorder_of_type_1(self):
         po = self.make_po([(self.products[0], 4, 50.0), (self.products[1], 1, 80.0)])
