@@ -27,7 +27,6 @@
         "views/sale_views.xml",
         "views/supplier_event_views.xml",
         "wizards/imsklad_stock_compare_views.xml",
-        "views/imsklad_stock_compare_views.xml",
         "views/imsklad_document_views.xml",
         "views/menus.xml",
     ],
