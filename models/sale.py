@@ -15,7 +15,6 @@ from ..api.errors import AlreadyExists, ApiError, NotFound, OutcomeUnknown
 from ..api.imsklad import ImskladAddress, ImskladLine, ImskladOrder
 from .chatter import post_note
 from .error_messages import describe_error
-from .imsklad_goods import our_good_id
 
 _logger = logging.getLogger(__name__)
 
@@ -213,16 +212,4 @@ class SaleOrder(models.Model):
 
     def _imsklad_bindings(self, backend, products):
         """The products' bindings, created and pushed when needed (unchanged: no request)."""
-        Binding = self.env["supplier.product"].sudo()
-        bindings = Binding.search(
-            [("backend_id", "=", backend.id), ("product_id", "in", products.ids)]
-        )
-        new = products - bindings.product_id
-        if new:
-            bindings |= Binding.create([
-                {"backend_id": backend.id, "product_id": product.id,
-                 "external_code": our_good_id(product)}
-                for product in new
-            ])
-        self.env["supplier.imsklad.goods"]._push(backend, trigger="manual", bindings=bindings)
-        return bindings
+        return backend._imsklad_pushed_bindings(products)
