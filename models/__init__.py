@@ -24,3 +24,4 @@ from . import supplier_event
 from . import imsklad_events
 from . import imsklad_stock_compare
 from . import imsklad_billing
+from . import imsklad_carrier
