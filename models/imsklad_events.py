@@ -2,10 +2,31 @@
 
 Here: order.set_status (status on the sale order and its supplier order, a note on change,
 status 9 validates the delivery when the connection says so), order.update_tracks (tracking
-number on the delivery), order.set_pay and order.update_order, good.get_good,
-good.get_good_suppliers, supplier.get_supplier, supplier.get_suppliers (answered from Odoo).
+number on the delivery), order.set_pay, order.update_order, order.send_to_cdek /
+send_to_boxberry / send_act_to_boxberry, good.get_good, good.get_good_suppliers,
+supplier.get_supplier, supplier.get_suppliers (answered from Odoo).
 Each method is handled by ``_imsklad_<type>_<action>``, which other files may add; a method
 without a handler is stored for a person (``ignored`` with the reason) and acknowledged.
+Orders are found by our id, then IMSKLAD's id, then the GUID we sent.
+
+order.update_order (the warehouse changed the order), decisions:
+- Compared with what the warehouse held as far as Odoo knows (``supplier.order.imsklad_accepted``:
+  the last data it accepted from us, updated with every update_order it sends), so only what the
+  warehouse changed counts; a call that changes nothing does nothing, even when it is not a
+  byte-for-byte repeat (those are answered from the stored event).
+- Applied, being delivery details the warehouse knows best: the tracking number (supplier order
+  and deliveries), the delivery window (the commitment date becomes its end, unless the current
+  one lies inside it), the shipment date (scheduled date of the open deliveries), the pickup
+  point, and the customer's and our comment (added to the delivery's note).
+- Posted for a person, old → new, never applied: customer name, address (string, parts, post
+  code, coordinates), phones, email, tags, delivery type and courier, discount, delivery cost,
+  paid amount, goods (per product: quantity × price, added, removed) and cancellation. Changing
+  a confirmed order's customer or lines from a call is not safe.
+
+send_to_cdek, send_to_boxberry, send_act_to_boxberry: the export to the courier is done on our
+side. Each order named gets a note and one open to-do activity for its salesperson (a request
+for the same export while one is open adds nothing). Unknown orders: all unknown → code 2 naming
+them; some unknown → ok, the unknown ones named on the event (as update_tracks).
 """
 
 from markupsafe import Markup

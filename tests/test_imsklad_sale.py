@@ -295,6 +295,20 @@ class TestImskladOrderPayload(ImskladCase):
         form_carrier = self.env["delivery.carrier"].new({"imsklad_delivery_type": "62"})
         form_carrier._onchange_imsklad_delivery_type()
         self.assertEqual(form_carrier.imsklad_courier, "32")
+        # A mapping that got past the form (an import, SQL) stops the send, in plain words.
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE delivery_carrier SET imsklad_delivery_type = '62', imsklad_courier = '7' "
+            "WHERE id = %s", [self.carrier.id])
+        self.carrier.invalidate_recordset()
+        order = self.make_order(imsklad_pickup_point="PVZ-1")
+        order.set_delivery_line(self.carrier, 300.0)
+        order.action_confirm()
+        order.action_supplier_send()
+        self.assertIn("does not serve the delivery type BoxBerry (62)",
+                      order.supplier_order_ids.last_error)
+        self.assertIn("does not serve", order.message_ids[0].body)
+        self.assertNotIn("add_order", self.actions())
 
     def test_guid_stable_across_retries_and_updates(self):
         self.backend.action_push_products()
