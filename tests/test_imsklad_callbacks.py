@@ -228,6 +228,11 @@ class TestImskladCallbacks(ImskladMixin, RightsUsers, JsonRpc, HttpCase):
         self.assertEqual(sorted(order.activity_ids.mapped("summary")),
                          ["BoxBerry shipping act", "Export to BoxBerry", "Export to CDEK"])
         self.assertIn("BoxBerry shipping act", order.message_ids[0].body)
+        # An order whose id the warehouse no longer matches is found by the GUID we sent.
+        guid = other.supplier_order_ids.imsklad_guid
+        self.assertEqual(self.emulator.orders[other.name].guid, guid)
+        self.post("order", "send_to_boxberry", [{"id": "S-RENAMED", "guid": guid}])
+        self.assertIn("Export to BoxBerry", other.activity_ids.mapped("summary"))
         # All unknown: code 2 naming them; some unknown: ok, named on the event.
         status, answer = self.post("order", "send_to_boxberry", ["S-NOPE", "S-GONE"])
         self.assertEqual((status, answer["code"]), (200, 2))
