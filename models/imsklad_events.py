@@ -233,7 +233,6 @@ class SupplierEventImsklad(models.Model):
 
     def _imsklad_apply_delivery_details(self, order, changed, before, theirs):
         """Apply what is safe to apply; each change in words (nothing when nothing differs)."""
-        _ = self.env._
         sale = order.sale_id
         words = []
         deliveries = sale.picking_ids.filtered(
@@ -242,8 +241,8 @@ class SupplierEventImsklad(models.Model):
         open_deliveries = deliveries.filtered(lambda p: p.state != "done")
         track = (changed.track or "").strip()
         if track and track != (order.tracking_ref or ""):
-            words.append(_("tracking number %(old)s → %(new)s",
-                           old=order.tracking_ref or "—", new=track))
+            words.append(self.env._("tracking number %(old)s → %(new)s",
+                                    old=order.tracking_ref or "—", new=track))
             order.tracking_ref = track
             deliveries.write({"carrier_tracking_ref": track})
         start, end = changed.delivery_date_from, changed.delivery_date_to
@@ -253,36 +252,40 @@ class SupplierEventImsklad(models.Model):
         if (start or end) and window_moved and not (
                 current and (not start or current >= start) and (not end or current <= end)):
             new = end or start
-            words.append(_("commitment date %(old)s → %(new)s",
-                           old=self._imsklad_shown_datetime(current),
-                           new=self._imsklad_shown_datetime(new)))
+            words.append(self.env._("commitment date %(old)s → %(new)s",
+                                    old=self._imsklad_shown_datetime(current),
+                                    new=self._imsklad_shown_datetime(new)))
             sale.commitment_date = new
         shipment = changed.shipment_date
         if theirs.get("shipment_date") == normalised("shipment_date", before.get("shipment_date")):
             shipment = None  # as we sent it
         moved = open_deliveries.filtered(lambda p: shipment and p.scheduled_date != shipment)
         for picking in moved:
-            words.append(_("%(delivery)s scheduled %(old)s → %(new)s", delivery=picking.name,
-                           old=self._imsklad_shown_datetime(picking.scheduled_date),
-                           new=self._imsklad_shown_datetime(shipment)))
+            words.append(self.env._(
+                "%(delivery)s scheduled %(old)s → %(new)s", delivery=picking.name,
+                old=self._imsklad_shown_datetime(picking.scheduled_date),
+                new=self._imsklad_shown_datetime(shipment),
+            ))
         moved.write({"scheduled_date": shipment})
         pickup = (changed.pickup_point or "").strip()
         if pickup and pickup != (sale.imsklad_pickup_point or ""):
-            words.append(_("pickup point %(old)s → %(new)s",
-                           old=sale.imsklad_pickup_point or "—", new=pickup))
+            words.append(self.env._("pickup point %(old)s → %(new)s",
+                                    old=sale.imsklad_pickup_point or "—", new=pickup))
             sale.imsklad_pickup_point = pickup
-        labels = {"comment": _("customer's comment"), "owner_comment": _("our comment")}
+        labels = {"comment": self.env._("customer's comment"),
+                  "owner_comment": self.env._("our comment")}
         for name, label in labels.items():
             new = theirs.get(name)
             if not new or new == before.get(name):
                 continue
             target = open_deliveries[:1] or deliveries[:1]
-            line = _("Warehouse, %(label)s: %(text)s", label=label, text=new)
+            line = self.env._("Warehouse, %(label)s: %(text)s", label=label, text=new)
             if target and line not in html2plaintext(target.note or ""):
                 target.note = Markup("%s<p>%s</p>") % (target.note or Markup(), line)
-            words.append(_("%(label)s %(old)s → %(new)s (in the note of %(delivery)s)",
-                           label=label, old=before.get(name) or "—", new=new,
-                           delivery=target.name or "—"))
+            words.append(self.env._(
+                "%(label)s %(old)s → %(new)s (in the note of %(delivery)s)",
+                label=label, old=before.get(name) or "—", new=new, delivery=target.name or "—",
+            ))
         return words
 
     def _imsklad_shown_datetime(self, value):
@@ -292,14 +295,22 @@ class SupplierEventImsklad(models.Model):
 
     def _imsklad_posted_differences(self, before, theirs):
         """The differences a person decides on, in words: field old → new."""
-        _ = self.env._
         labels = {
-            "name": _("customer"), "address": _("address"), "address_obj": _("address parts"),
-            "post_code": _("post code"), "address_lat": _("latitude"),
-            "address_lng": _("longitude"), "phone": _("phone"), "phone2": _("second phone"),
-            "email": _("email"), "tags": _("tags"), "delivery_type": _("delivery type"),
-            "courier": _("courier"), "discount": _("discount"), "delivery": _("delivery cost"),
-            "total_paid": _("paid"),
+            "name": self.env._("customer"),
+            "address": self.env._("address"),
+            "address_obj": self.env._("address parts"),
+            "post_code": self.env._("post code"),
+            "address_lat": self.env._("latitude"),
+            "address_lng": self.env._("longitude"),
+            "phone": self.env._("phone"),
+            "phone2": self.env._("second phone"),
+            "email": self.env._("email"),
+            "tags": self.env._("tags"),
+            "delivery_type": self.env._("delivery type"),
+            "courier": self.env._("courier"),
+            "discount": self.env._("discount"),
+            "delivery": self.env._("delivery cost"),
+            "total_paid": self.env._("paid"),
         }
         words = []
         for name, label in labels.items():
@@ -307,9 +318,9 @@ class SupplierEventImsklad(models.Model):
             old = before.get(name)
             if new is None or normalised(name, old) == new:
                 continue
-            words.append(_("%(field)s %(old)s → %(new)s", field=label,
-                           old=shown_value(name, normalised(name, old)),
-                           new=shown_value(name, new)))
+            words.append(self.env._("%(field)s %(old)s → %(new)s", field=label,
+                                    old=shown_value(name, normalised(name, old)),
+                                    new=shown_value(name, new)))
         return words
 
     def _imsklad_goods_differences(self, held, theirs):

@@ -155,7 +155,6 @@ class SaleOrder(models.Model):
 
     def _supplier_send(self, backend, order):
         """Send or update; the outcome in plain words (also kept on the supplier order)."""
-        _ = self.env._
         try:
             payload = self._imsklad_payload(backend, guid=order.imsklad_guid)
         except UserError as exc:
@@ -168,9 +167,12 @@ class SaleOrder(models.Model):
             if order.state == "sent":
                 result = adapter.update_order(payload)
                 self._supplier_accepted(order, result, snapshot)
-                return (_("%(order)s: changes sent to the warehouse, with a warning: %(warning)s",
-                          order=self.name, warning=order.warning)
-                        if order.warning else _("%s: changes sent to the warehouse.", self.name))
+                if order.warning:
+                    return self.env._(
+                        "%(order)s: changes sent to the warehouse, with a warning: %(warning)s",
+                        order=self.name, warning=order.warning,
+                    )
+                return self.env._("%s: changes sent to the warehouse.", self.name)
             if order.state == "sending":
                 try:
                     result = adapter.update_order(payload)
@@ -178,27 +180,32 @@ class SaleOrder(models.Model):
                     result = None
                 if result is not None:
                     self._supplier_sent(order, result, snapshot)
-                    return _("%(order)s: found at the warehouse as order %(id)s (not sent again).",
-                             order=self.name, id=order.external_id)
+                    return self.env._(
+                        "%(order)s: found at the warehouse as order %(id)s (not sent again).",
+                        order=self.name, id=order.external_id,
+                    )
             try:
                 result = adapter.add_order(payload)
             except AlreadyExists:
                 result = adapter.update_order(payload)
                 self._supplier_sent(order, result, snapshot)
-                return _("%(order)s: found at the warehouse as order %(id)s (not sent again).",
-                         order=self.name, id=order.external_id)
+                return self.env._(
+                    "%(order)s: found at the warehouse as order %(id)s (not sent again).",
+                    order=self.name, id=order.external_id,
+                )
         except OutcomeUnknown as exc:
             order.write({"state": "sending", "last_error": describe_error(self.env, exc)})
-            return _("%s: no answer from the warehouse; press Send again to check and finish.",
-                     self.name)
+            return self.env._(
+                "%s: no answer from the warehouse; press Send again to check and finish.", self.name
+            )
         except ApiError as exc:
             if order.state != "sent":
                 order.state = "error"
             order.last_error = describe_error(self.env, exc)
             return f"{self.name}: {order.last_error}"
         self._supplier_sent(order, result, snapshot)
-        return _("%(order)s: sent to the warehouse as order %(id)s.",
-                 order=self.name, id=order.external_id)
+        return self.env._("%(order)s: sent to the warehouse as order %(id)s.",
+                          order=self.name, id=order.external_id)
 
     def _supplier_sent(self, order, result, snapshot):
         order.write({
