@@ -25,6 +25,7 @@
         "views/product_views.xml",
         "views/purchase_views.xml",
         "views/sale_views.xml",
+        "views/imsklad_carrier_views.xml",
         "views/supplier_event_views.xml",
         "wizards/imsklad_stock_compare_views.xml",
         "views/imsklad_document_views.xml",

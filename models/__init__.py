@@ -27,3 +27,4 @@ from . import imsklad_billing
 from . import imsklad_picking
 from . import imsklad_purchase
 from . import imsklad_doc_events
+from . import imsklad_carrier
