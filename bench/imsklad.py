@@ -153,12 +153,17 @@ def verdict(ok):
     return "met" if ok else "NOT MET"
 
 
+def per_product(timer, index):
+    """Milliseconds per call of a payload timer's wall (0) or CPU (3) seconds."""
+    return 1000 * timer[index] / max(timer[1], 1)
+
+
 def push_lines(args, rows):
     lines = [
         "## Goods push", "",
         "| push | wall s | goods/s | Odoo CPU s | requests (emulator) | processed / created / "
-        "updated / unchanged / failed | good_of ms/product | hash ms/product | payload SQL "
-        "| SQL total | SQL/batch median, max | peak RSS MB |",
+        "updated / unchanged / failed | good_of ms/product CPU (wall) | hash ms/product CPU "
+        "(wall) | payload SQL | SQL total | SQL/batch median, max | peak RSS MB |",
         "|---|---:|---:|---:|---|---|---:|---:|---:|---:|---|---:|",
     ]
     for r in rows:
@@ -168,8 +173,9 @@ def push_lines(args, rows):
             f"| {r['label']} | {r['wall']:.1f} | {r['processed'] / r['wall']:,.0f} "
             f"| {r['cpu']:.1f} | {requests} | {r['processed']:,} / {r['created']:,} / "
             f"{r['updated']:,} / {r['unchanged']:,} / {r['failed']:,} "
-            f"| {1000 * good_of[0] / max(good_of[1], 1):.3f} "
-            f"| {1000 * digest[0] / max(digest[1], 1):.3f} | {good_of[2] + digest[2]:,} "
+            f"| {per_product(good_of, 3):.3f} ({per_product(good_of, 0):.3f}) "
+            f"| {per_product(digest, 3):.3f} ({per_product(digest, 0):.3f}) "
+            f"| {good_of[2] + digest[2]:,} "
             f"| {r['queries']:,} | {r['sql_batch_median']}, {r['sql_batch_max']} "
             f"| {r['peak_rss']:.0f} |"
         )
@@ -197,12 +203,15 @@ def push_lines(args, rows):
                            f"{changed['sent_ids'] == sorted(want)})"))
     for r in rows:
         good_of, digest = r["timers"]["good_of"], r["timers"]["payload_hash"]
-        per = 1000 * (good_of[0] + digest[0]) / max(good_of[1], 1)
-        ok = per <= PAYLOAD_MS_TARGET
-        checks.append((ok, f"Payload building, {r['label']}: {per:.3f} ms per product "
-                           f"(good_of + payload_hash), target ≤ {PAYLOAD_MS_TARGET}: "
-                           f"{verdict(ok)}; {(good_of[2] + digest[2]) / max(r['batches'], 1):.1f} "
-                           f"of its SQL queries per batch of {r['batch']}"))
+        cpu = per_product(good_of, 3) + per_product(digest, 3)
+        wall = per_product(good_of, 0) + per_product(digest, 0)
+        ok = cpu <= PAYLOAD_MS_TARGET
+        checks.append((ok, f"Payload building, {r['label']}: {cpu:.3f} ms Odoo CPU per product "
+                           f"(good_of + payload_hash; wall {wall:.3f} ms, which counts the "
+                           f"PostgreSQL reads and the wait for a CPU), target ≤ "
+                           f"{PAYLOAD_MS_TARGET}: {verdict(ok)}; "
+                           f"{(good_of[2] + digest[2]) / max(r['batches'], 1):.1f} of its SQL "
+                           f"queries per batch of {r['batch']}"))
     return lines, checks
 
 
@@ -243,6 +252,8 @@ def callback_lines(r):
         f"| {r['max']:.1f} | {r['mean']:.1f} | {r['first_median']:.1f} / {r['first_p95']:.1f} "
         f"| {r['last_median']:.1f} / {r['last_p95']:.1f} | {r['shipped_median']:.1f} "
         f"| {r['others_median']:.1f} | {r['total']:.1f} |",
+        "", "Median ms of each 100 calls in turn: "
+        + ", ".join(f"{m:.1f}" for m in r["window_medians"]),
     ]
     growth = r["last_median"] / r["first_median"] if r["first_median"] else 0
     done = o["events"].get("order.set_status done", 0)

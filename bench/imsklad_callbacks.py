@@ -221,6 +221,7 @@ def summary(timings):
         "shipped_median": pct(shipped, 0.5) if shipped else 0,
         "others_median": pct(others, 0.5) if others else 0,
         "shipped_calls": len(shipped),
+        "window_medians": [pct(sorted(ms[i:i + 100]), 0.5) for i in range(0, len(ms), 100)],
     }
 
 
