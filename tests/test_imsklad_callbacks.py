@@ -97,6 +97,8 @@ class TestImskladCallbacks(ImskladMixin, RightsUsers, JsonRpc, HttpCase):
         self.assertEqual(row.status_label, "Being picked")
         self.assertEqual(len(order.message_ids), notes + 1)
         self.assertIn("Being picked", order.message_ids[0].body)
+        # Signed by OdooBot, not by the public user the route runs as.
+        self.assertEqual(order.message_ids[0].author_id, self.env.ref("base.partner_root"))
         event = self.events()
         self.assertEqual((event.kind, event.state, event.reference),
                          ("order.set_status", "done", order.name))
