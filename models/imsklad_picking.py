@@ -221,7 +221,9 @@ class StockPickingImsklad(models.Model):
     imsklad_send_kind = fields.Selection(
         SEND_KINDS, compute="_compute_imsklad_send", string="At the warehouse as"
     )
-    imsklad_can_send = fields.Boolean(compute="_compute_imsklad_send")
+    imsklad_can_send = fields.Boolean(
+        string="Can be sent to the warehouse", compute="_compute_imsklad_send"
+    )
     supplier_order_ids = fields.One2many("supplier.order", "picking_id", string="Warehouse documents")
     supplier_state = fields.Selection(
         related="supplier_order_ids.state", string="Warehouse exchange"

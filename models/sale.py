@@ -63,7 +63,9 @@ class SaleOrder(models.Model):
     supplier_backend_id = fields.Many2one(
         "supplier.backend", compute="_compute_supplier_backend", string="Warehouse connection"
     )
-    supplier_can_send = fields.Boolean(compute="_compute_supplier_backend")
+    supplier_can_send = fields.Boolean(
+        string="Can be sent to the warehouse", compute="_compute_supplier_backend"
+    )
     supplier_order_ids = fields.One2many("supplier.order", "sale_id", string="Warehouse orders")
     supplier_state = fields.Selection(
         related="supplier_order_ids.state", string="Warehouse exchange"
