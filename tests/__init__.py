@@ -17,3 +17,4 @@ from . import test_shate
 from . import test_shate_orders
 from . import test_sync_offers
 from . import test_user_experience
+from . import test_imsklad_goods
