@@ -110,8 +110,13 @@ class SupplierBackendImskladColours(models.Model):
 
     def write(self, vals):
         result = super().write(vals)
-        if vals.get("imsklad_colour_attribute_id"):
-            self.sudo()._imsklad_suggest_colours()
+        if "imsklad_colour_attribute_id" in vals:
+            # Another attribute: the lines of the former one mean nothing any more.
+            backends = self.sudo()
+            backends.imsklad_colour_map_ids.filtered(
+                lambda line: line.attribute_id != line.backend_id.imsklad_colour_attribute_id
+            ).unlink()
+            backends._imsklad_suggest_colours()
         return result
 
     def action_imsklad_suggest_colours(self):

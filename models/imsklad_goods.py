@@ -36,151 +36,24 @@ What a good carries, and the decisions where the document is silent:
 import hashlib
 import hmac
 import json
-import mimetypes
-import re
 import secrets
-from collections import Counter, namedtuple
 
 from odoo import api, fields, models
 from odoo.tools import split_every
 
 from ..api.errors import AlreadyExists, ApiError, NotFound, OutcomeUnknown, RequestRejected
-from ..api.imsklad import ImskladGood
 from ..api.imsklad_payloads import good_data
 from .error_messages import describe_error
+from .imsklad_good_builder import IMAGE_NAME, GoodsBuilder, image_signature, product_images
 from .sync_run import SyncRun
 
 ITEM_ERRORS = (NotFound, RequestRejected, OutcomeUnknown)
-IMAGE_ROUTE = "/supplier_connector/imsklad/image"
-IMAGE_NAME = re.compile(r"([0-9a-f]{16})-([0-9a-f]{32})(?:\.[a-z0-9]{1,5})?")
-VERSION_LENGTH = 16
-
-ProductImage = namedtuple("ProductImage", "version mimetype attachment_id")
 
 
 def payload_hash(good):
     data, _item = good_data(good)
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def image_signature(secret, binding_id, version):
-    message = f"imsklad-image:{binding_id}:{version}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
-
-
-def product_images(env, products):
-    """{product id: ProductImage} of the products that have an image (the variant's own, else
-    the template's, as ``product.product.image_1920``): two queries for any number."""
-    Attachment = env["ir.attachment"].sudo()
-    fields_read = ["res_id", "checksum", "mimetype"]
-    own = {row["res_id"]: row for row in Attachment.search_read([
-        ("res_model", "=", "product.product"), ("res_field", "=", "image_variant_1920"),
-        ("res_id", "in", products.ids),
-    ], fields_read)}
-    of_template = {row["res_id"]: row for row in Attachment.search_read([
-        ("res_model", "=", "product.template"), ("res_field", "=", "image_1920"),
-        ("res_id", "in", products.product_tmpl_id.ids),
-    ], fields_read)}
-    images = {}
-    for product in products:
-        row = own.get(product.id) or of_template.get(product.product_tmpl_id.id)
-        if row and row["checksum"]:
-            images[product.id] = ProductImage(
-                row["checksum"][:VERSION_LENGTH], row["mimetype"] or "", row["id"]
-            )
-    return images
-
-
-class GoodsBuilder:
-    """What the goods of a batch need, read once: units, images, attribute values, colours."""
-
-    def __init__(self, backend, bindings):
-        env = backend.env
-        Template = env["product.template"]
-        self.env = env
-        self.grams_per_unit = Template._get_weight_uom_id_from_ir_config_parameter()._compute_quantity(
-            1.0, env.ref("uom.product_uom_gram"), round=False
-        )
-        self.mm_per_unit = Template._get_length_uom_id_from_ir_config_parameter()._compute_quantity(
-            1.0, env.ref("uom.product_uom_millimeter"), round=False
-        )
-        self.image_base = ""
-        self.images = {}
-        if backend.imsklad_publish_images:
-            base = backend._imsklad_public_base()
-            if base:
-                self.image_base = f"{base}{IMAGE_ROUTE}"
-                self.secret = backend._imsklad_image_secret()
-                self.images = product_images(env, bindings.product_id)
-        self.size_attribute = backend.imsklad_size_attribute_id.id
-        self.colour_attribute = backend.imsklad_colour_attribute_id.id
-        self.colours = {
-            line.attribute_value_id.id: int(line.colour)
-            for line in backend.imsklad_colour_map_ids if line.colour
-        } if self.colour_attribute else {}
-        # Colour names sent without a colour in this run → products.
-        self.uncoloured = Counter()
-
-    def good(self, binding):
-        """(ImskladGood, notes, unmapped colour name or None): the notes say what could not
-        be sent."""
-        product = binding.product_id
-        notes = []
-        colour = unmapped = None
-        value = self.attribute_value(product, self.colour_attribute)
-        if value:
-            colour = self.colours.get(value.id)
-            if colour is None:
-                unmapped = value.name
-                notes.append(self.env._(
-                    "The colour %s has no IMSKLAD colour on the connection: sent without a colour.",
-                    value.name,
-                ))
-        size = self.attribute_value(product, self.size_attribute)
-        return ImskladGood(
-            id=binding.external_code,
-            name=product.name or product.display_name,
-            price=product.lst_price or 0.0,
-            cost=product.standard_price or 0.0,
-            description=product.description_sale or None,
-            image=self.image_url(binding),
-            weight=self.converted(product.weight, self.grams_per_unit),
-            length=self.converted(product.product_length, self.mm_per_unit),
-            width=self.converted(product.product_width, self.mm_per_unit),
-            height=self.converted(product.product_height, self.mm_per_unit),
-            color=colour,
-            size=size.name if size else None,
-        ), notes, unmapped
-
-    @staticmethod
-    def converted(value, factor):
-        """``value`` in IMSKLAD's unit, whole; None when there is nothing to send."""
-        if not value or value <= 0:
-            return None
-        return round(value * factor) or None
-
-    @staticmethod
-    def attribute_value(product, attribute_id):
-        if not attribute_id:
-            return None
-        for value in product.product_template_attribute_value_ids:
-            if value.attribute_id.id == attribute_id:
-                return value.product_attribute_value_id
-        for line in product.attribute_line_ids:
-            if line.attribute_id.id == attribute_id and len(line.value_ids) == 1:
-                return line.value_ids
-        return None
-
-    def image_url(self, binding):
-        image = self.images.get(binding.product_id.id)
-        if not image:
-            return None
-        signature = image_signature(self.secret, binding.id, image.version)
-        extension = mimetypes.guess_extension(image.mimetype) or ""
-        if not re.fullmatch(r"\.[a-z0-9]{1,5}", extension):
-            extension = ""
-        return f"{self.image_base}/{binding.id}/{image.version}-{signature}{extension}"
 
 
 class SupplierLogOperationsImsklad(models.Model):

@@ -69,7 +69,7 @@ class SupplierImskladPushWizard(models.TransientModel):
             if not wizard.backend_id or (wizard.scope == "category" and not wizard.category_id):
                 wizard.product_count = wizard.new_count = 0
                 continue
-            products = wizard._products()
+            products = wizard._products(strict=False)
             bound = wizard.backend_id.sudo().binding_ids.product_id
             wizard.product_count = len(products)
             wizard.new_count = len(products - bound)
@@ -91,8 +91,9 @@ class SupplierImskladPushWizard(models.TransientModel):
         log = Goods._push(backend, trigger="manual", bindings=bindings, notes=notes)
         return log._notification()
 
-    def _products(self):
-        """The products of the scope (sudo)."""
+    def _products(self, strict=True):
+        """The products of the scope (sudo); ``strict``: a scope that cannot be worked out
+        (no warehouse) is an error, else it has no products."""
         self.ensure_one()
         backend = self.backend_id.sudo()
         Product = self.env["product.product"].sudo()
@@ -108,6 +109,8 @@ class SupplierImskladPushWizard(models.TransientModel):
             return Product.search(company + [("is_storable", "=", True)])
         warehouse = backend.imsklad_warehouse_id
         if not warehouse:
+            if not strict:
+                return Product
             raise UserError(self.env._(
                 "Choose the Odoo warehouse IMSKLAD operates on the connection first."
             ))

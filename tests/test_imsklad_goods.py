@@ -24,7 +24,8 @@ class GoodsFixtures:
     @classmethod
     def setup_attributes(cls):
         Attribute = cls.env["product.attribute"]
-        cls.size = Attribute.create({"name": "Size", "value_ids": [
+        # A size makes no variants here: it is read from the template's line.
+        cls.size = Attribute.create({"name": "Size", "create_variant": "no_variant", "value_ids": [
             (0, 0, {"name": "S"}), (0, 0, {"name": "XL"}),
         ]})
         cls.colour = Attribute.create({"name": "Colour", "display_type": "color", "value_ids": [
@@ -143,6 +144,13 @@ class TestImskladGoods(GoodsFixtures, ImskladCase):
         action = self.backend.action_imsklad_suggest_colours()
         self.assertIn("already", action["params"]["message"])
         self.assertEqual(len(self.backend.imsklad_colour_map_ids), 7)
+        # Another attribute: the former one's lines go, the new one's values come.
+        self.backend.imsklad_colour_attribute_id = self.size
+        self.assertEqual(
+            sorted(self.backend.imsklad_colour_map_ids.attribute_value_id.mapped("name")),
+            ["S", "XL"],
+        )
+        self.assertFalse(any(self.backend.imsklad_colour_map_ids.mapped("colour")))
 
     def test_shared_ids_are_not_sent(self):
         product = self.env["product.product"].create({"name": "Twin", "is_storable": True})
