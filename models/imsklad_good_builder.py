@@ -101,6 +101,8 @@ class GoodsBuilder:
                     value.name,
                 ))
         size = self.attribute_value(product, self.size_attribute)
+        # From the template itself: the variant's copies of its fields are computed one by one.
+        template = product.product_tmpl_id
         return ImskladGood(
             id=binding.external_code,
             name=product.name or product.display_name,
@@ -109,9 +111,9 @@ class GoodsBuilder:
             description=product.description_sale or None,
             image=self.image_url(binding),
             weight=self.converted(product.weight, self.grams_per_unit),
-            length=self.converted(product.product_length, self.mm_per_unit),
-            width=self.converted(product.product_width, self.mm_per_unit),
-            height=self.converted(product.product_height, self.mm_per_unit),
+            length=self.converted(template.product_length, self.mm_per_unit),
+            width=self.converted(template.product_width, self.mm_per_unit),
+            height=self.converted(template.product_height, self.mm_per_unit),
             color=colour,
             size=size.name if size else None,
         ), notes, unmapped
