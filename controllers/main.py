@@ -26,6 +26,8 @@ class SupplierCallbackController(http.Controller):
         except CallbackError as exc:
             if isinstance(exc, CallbackAuthError):
                 _logger.warning("IMSKLAD callback refused: unknown URL or wrong key")
+                if backend:
+                    backend._count_refused_call()
             return self._answer(exc.answer(), exc.http_status)
         answer = request.env["supplier.event"].sudo()._imsklad_receive(backend, callback)
         return self._answer(answer)

@@ -1,5 +1,5 @@
 import dataclasses
-from collections import Counter, namedtuple
+from collections import Counter, defaultdict, namedtuple
 from datetime import timedelta
 
 from odoo import fields
@@ -15,6 +15,9 @@ Store = namedtuple("Store", "id use_for_stock")
 # Binding fields whose change makes a product count as "updated" rather than "unchanged".
 COMPARED = ("price", "price_with_vat", "price_tariff", "price_retail", "qty_available",
             "delivery_days", "sync_state")
+
+# What makes an offer the same offer from one pull to the next (never rewritten in place).
+OFFER_IDENTITY = frozenset({"binding_id", "location_id", "location_code", "external_offer_id"})
 
 # A product that failed is asked again after 1 h, then 2 h, 4 h... at most a day later.
 RETRY_FIRST = timedelta(hours=1)
@@ -35,8 +38,8 @@ def failure_values(binding, now):
 class OfferWriter:
     """Applies a batch of pull results to Odoo in a constant number of queries.
 
-    Bindings get their prices and stock (one bulk UPDATE), offers are replaced per binding (one
-    DELETE, one INSERT), stores the service reports for the first time are created, and vendor
+    Bindings get their prices and stock (one bulk UPDATE), offers are updated in place (one
+    UPDATE; an INSERT or DELETE only for offers that appeared or vanished), stores the service reports for the first time are created, and vendor
     prices (``product.supplierinfo`` of the connection's partner) are updated or created in bulk
     so purchase orders pick them up natively.
     """
@@ -120,11 +123,37 @@ class OfferWriter:
             binding_vals[binding.id] = vals
         bulk_write(bindings.browse(), binding_vals)
         if replaced_offers:
-            Offer = self.env["supplier.offer"].sudo()
-            Offer.search([("binding_id", "in", replaced_offers)]).unlink()
-            Offer.create(offer_vals)
+            self._replace_offers(replaced_offers, offer_vals)
         self._write_vendor_prices(priced)
         return counts, lines
+
+    def _replace_offers(self, binding_ids, offer_vals):
+        """The bindings' offers become ``offer_vals``: an offer the service still quotes (same
+        binding, store and offer id) is updated in place, in one statement, so offer ids stay
+        stable and a steady pull inserts nothing; new ones are created, vanished ones deleted."""
+        Offer = self.env["supplier.offer"].sudo()
+        existing = defaultdict(list)
+        for offer in Offer.search_fetch(
+            [("binding_id", "in", binding_ids)],
+            ["binding_id", "location_id", "external_offer_id"], order="id",
+        ):
+            key = (offer.binding_id.id, offer.location_id.id, offer.external_offer_id or False)
+            existing[key].append(offer.id)
+        updates, creates = {}, []
+        for vals in offer_vals:
+            key = (vals["binding_id"], vals["location_id"], vals["external_offer_id"])
+            if existing.get(key):
+                updates[existing[key].pop(0)] = {
+                    name: value for name, value in vals.items() if name not in OFFER_IDENTITY
+                }
+            else:
+                creates.append(vals)
+        vanished = [offer_id for ids in existing.values() for offer_id in ids]
+        if vanished:
+            Offer.browse(vanished).unlink()
+        bulk_write(Offer, updates)
+        if creates:
+            Offer.create(creates)
 
     def _reject_taken_external_ids(self, bindings, results):
         """An id the service resolved that another mapping already holds: an error on this item

@@ -9,6 +9,7 @@ import json
 import logging
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
@@ -95,3 +96,27 @@ class SupplierEvent(models.Model):
 
     def _internal_error_answer(self):
         return None
+
+
+class SupplierBackendRefusedCalls(models.Model):
+    """Calls refused for a wrong key are not stored (they may come from anyone): the connection
+    only counts them, so an administrator sees a service calling with an outdated key."""
+
+    _inherit = "supplier.backend"
+
+    callback_refused_count = fields.Integer(
+        string="Refused calls", readonly=True, copy=False,
+        help="Calls to this connection's address refused because their key was wrong.",
+    )
+    callback_refused_at = fields.Datetime(string="Last refused call", readonly=True, copy=False)
+
+    def _count_refused_call(self):
+        """One more refused call (one UPDATE, no ORM write: nothing else of the call is kept)."""
+        self.ensure_one()
+        self.env.cr.execute(SQL(
+            "UPDATE supplier_backend SET callback_refused_count = "
+            "COALESCE(callback_refused_count, 0) + 1, callback_refused_at = now() at time zone "
+            "'UTC' WHERE id = %s",
+            self.id,
+        ))
+        self.invalidate_recordset(["callback_refused_count", "callback_refused_at"])

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test` / `.ci/run`: the whole test suite of supplier_connector.
 #
-#   0. ruff check .                      (fast; SKIP_RUFF=1 to skip)
+#   0. ruff check . and pylint-odoo      (fast; SKIP_RUFF=1 to skip both)
 #   1. layer 1: pytest api emulators     (pure Python, no Odoo, no database)
 #   2. layer 2: Odoo integration tests   (real Odoo 18 + PostgreSQL):
 #        a. fresh database sc_test_<pid> WITH demo data: install supplier_connector and run its
@@ -110,6 +110,23 @@ else
         else
             fail_check "ruff check . (see above)"
         fi
+    fi
+fi
+
+# ------------------------------------------------------------------ 0b. pylint-odoo
+# The Odoo checks of `make lint` (scripts/lint.sh), on the addon as Odoo sees it.
+if [ "${SKIP_RUFF:-}" = "1" ]; then
+    note "pylint-odoo: skipped (SKIP_RUFF=1)"
+elif [ -z "$ODOO_OK" ] || ! "$PY" -c "import pylint_odoo" 2>/dev/null; then
+    note "pylint-odoo: skipped (needs Odoo's source and pylint-odoo in its virtualenv)"
+else
+    banner "pylint --load-plugins=pylint_odoo (scripts/pylintrc)"
+    if (cd "$ADDONS_DIR" && PYTHONPATH="${ODOO_SRC}${PYTHONPATH:+:$PYTHONPATH}" \
+            "$(dirname "$PY")/pylint" --rcfile="$REPO_ROOT/scripts/pylintrc" \
+            -d missing-readme supplier_connector); then
+        note "pylint-odoo: ok"
+    else
+        fail_check "pylint-odoo (see above)"
     fi
 fi
 

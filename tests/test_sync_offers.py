@@ -59,6 +59,7 @@ class TestSyncOffers(EtmCase):
         self.backend.action_sync_offers()
         code = self.codes[0]
         info = self.binding_of(code).product_id.seller_ids
+        offers_before = self.bindings.offer_ids
         self.emulator.set_price(code, price=1000.0)
         self.emulator.set_stock(code, 11, 3)
         self.backend.action_sync_offers()
@@ -69,6 +70,8 @@ class TestSyncOffers(EtmCase):
         self.assertAlmostEqual(info.price, 1000.0)
         log = self.last_log()
         self.assertEqual((log.updated, log.unchanged), (1, 11))
+        # Offers are updated where they are, not deleted and inserted again.
+        self.assertEqual(self.bindings.offer_ids, offers_before)
 
     def test_unknown_code_is_not_found_and_the_batch_goes_on(self):
         self.emulator.remove_product(self.codes[3])
@@ -85,8 +88,10 @@ class TestSyncOffers(EtmCase):
 
     def test_excluded_store_is_neither_kept_nor_counted(self):
         self.backend.action_sync_offers()
+        kept = self.bindings.offer_ids.filtered(lambda o: o.location_code != "11")
         self.backend.location_ids.filtered(lambda loc: loc.code == "11").use_for_stock = False
         self.backend.action_sync_offers()
+        self.assertEqual(self.bindings.offer_ids, kept, "the other stores' offers stay as they were")
         for code in self.codes:
             binding, product = self.binding_of(code), self.catalogue[code]
             self.assertNotIn("11", binding.offer_ids.mapped("location_code"))

@@ -1,0 +1,1 @@
+from . import imsklad_stock_compare
