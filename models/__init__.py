@@ -26,7 +26,6 @@ from . import imsklad_stock_compare
 from . import imsklad_billing
 from . import product_dimensions
 from . import imsklad_colour
-from . import imsklad_push_wizard
 from . import imsklad_picking
 from . import imsklad_purchase
 from . import imsklad_doc_events

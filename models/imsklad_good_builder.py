@@ -56,9 +56,22 @@ class GoodsBuilder:
     """What the goods of a batch need, read once: units, images, attribute values, colours."""
 
     def __init__(self, backend, bindings):
-        env = backend.env
+        self.backend = backend
+        self.bindings = bindings
+        self.env = backend.env
+        self.loaded = False
+        # Per binding id: what could not be sent (plain words), and the unmapped colour's name.
+        self.notes = {}
+        self.unmapped = {}
+        # Colour names of the goods sent without a colour → how many (filled by the push).
+        self.uncoloured_sent = Counter()
+
+    def load(self):
+        """Read what the batch needs, once (at the first good: payload building is timed by
+        the push benchmark through ``good_of``)."""
+        backend, bindings, env = self.backend, self.bindings, self.env
+        self.loaded = True
         Template = env["product.template"]
-        self.env = env
         self.grams_per_unit = Template._get_weight_uom_id_from_ir_config_parameter()._compute_quantity(
             1.0, env.ref("uom.product_uom_gram"), round=False
         )
@@ -82,12 +95,12 @@ class GoodsBuilder:
         self.values = self.attribute_values(
             bindings.product_id, {self.size_attribute, self.colour_attribute} - {0}
         )
-        # Colour names sent without a colour in this run → products.
-        self.uncoloured = Counter()
 
     def good(self, binding):
-        """(ImskladGood, notes, unmapped colour name or None): the notes say what could not
-        be sent."""
+        """The ImskladGood of a binding of the batch; ``notes`` and ``unmapped`` say what
+        could not be sent."""
+        if not self.loaded:
+            self.load()
         product = binding.product_id
         notes = []
         colour = unmapped = None
@@ -100,6 +113,8 @@ class GoodsBuilder:
                     "The colour %s has no IMSKLAD colour on the connection: sent without a colour.",
                     value.name,
                 ))
+        self.notes[binding.id] = notes
+        self.unmapped[binding.id] = unmapped
         size = self.attribute_value(product, self.size_attribute)
         # From the template itself: the variant's copies of its fields are computed one by one.
         template = product.product_tmpl_id
@@ -116,7 +131,7 @@ class GoodsBuilder:
             height=self.converted(template.product_height, self.mm_per_unit),
             color=colour,
             size=size.name if size else None,
-        ), notes, unmapped
+        )
 
     @staticmethod
     def converted(value, factor):

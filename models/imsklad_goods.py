@@ -26,7 +26,7 @@ What a good carries, and the decisions where the document is silent:
   long-lived caching the current link has. The public URL is the connection's "Public URL of
   Odoo", else the Web Base URL. Switching publishing off sends the goods again without ``image``:
   the document has no way to remove an image at IMSKLAD, and the old links answer 404.
-- Products to send are chosen by the push wizard (models/imsklad_push_wizard.py); products not
+- Products to send are chosen by the push wizard (wizards/imsklad_push_wizard.py); products not
   bound yet are bound with our id = the internal reference, else ``ODOO-<id>``; an internal
   reference already used on the connection gets the generated id instead (two products under one
   id would be one good at IMSKLAD). Bindings that share an id anyway (mapped by hand) are not
@@ -78,6 +78,23 @@ class SupplierBackendImskladGoods(models.Model):
         if len(logs) == 1:
             return logs._notification()
         return logs._action_open()
+
+    def action_imsklad_open_push_wizard(self):
+        """Choose the products to send to the warehouse."""
+        self._check_right("manager")
+        self.ensure_one()
+        self._check_operation("push_products")
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Push products"),
+            "res_model": "supplier.imsklad.push.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {
+                "default_backend_id": self.id,
+                "default_scope": "storable" if self.imsklad_push_all_storable else "bound",
+            },
+        }
 
     def _imsklad_image_secret(self):
         """The secret the image links are signed with (made the first time it is needed)."""
@@ -157,12 +174,11 @@ class SupplierImskladGoods(models.AbstractModel):
             batch = bindings.browse(chunk)
             builder = GoodsBuilder(backend.with_context(bindings.env.context), batch)
             stopped = not self._push_batch(adapter, batch, run, builder, shared, owners)
-            if builder.uncoloured:
+            if uncoloured := builder.uncoloured_sent:
                 run.note(self.env._(
                     "%(count)s products were sent without a colour: give these colours an "
                     "IMSKLAD colour on the connection: %(colours)s.",
-                    count=sum(builder.uncoloured.values()),
-                    colours=", ".join(sorted(builder.uncoloured)),
+                    count=sum(uncoloured.values()), colours=", ".join(sorted(uncoloured)),
                 ))
             if stopped:
                 break
@@ -183,7 +199,8 @@ class SupplierImskladGoods(models.AbstractModel):
         owners = {} if owners is None else owners
         now = fields.Datetime.now()
         for binding in bindings:
-            good, notes, unmapped = builder.good(binding)
+            good = good_of(binding, builder)
+            notes, unmapped = builder.notes[binding.id], builder.unmapped[binding.id]
             digest = payload_hash(good)
             run.add(processed=1)
             if binding.external_id and binding.push_hash == digest:
@@ -216,7 +233,7 @@ class SupplierImskladGoods(models.AbstractModel):
                 "push_message": "\n".join(notes) or False,
             })
             if unmapped:
-                builder.uncoloured[unmapped] += 1
+                builder.uncoloured_sent[unmapped] += 1
             run.add(**{"created" if created else "updated": 1})
         return True
 
@@ -269,7 +286,8 @@ def our_good_id(product):
     return (product.default_code or "").strip() or f"ODOO-{product.id}"
 
 
-def good_of(binding):
-    """The good of one binding, as it is pushed."""
-    backend = binding.backend_id.sudo()
-    return GoodsBuilder(backend, binding).good(binding)[0]
+def good_of(binding, builder=None):
+    """The good of one binding, as it is pushed; ``builder``: the GoodsBuilder of its batch."""
+    if builder is None:
+        builder = GoodsBuilder(binding.backend_id.sudo(), binding)
+    return builder.good(binding)

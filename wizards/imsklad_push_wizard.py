@@ -1,4 +1,5 @@
-"""Push products… : which products go to IMSKLAD (issue 7, Goods).
+"""Push products… : which products go to IMSKLAD (issue 7, Goods); opened by the connection's
+``action_imsklad_open_push_wizard`` (models/imsklad_goods.py).
 
 Scopes (the products of the connection's company, or shared ones):
 - mapped products only: the connection's bindings;
@@ -19,27 +20,6 @@ SCOPES = [
     ("warehouse", "Products stored in the IMSKLAD warehouse"),
     ("storable", "All storable products"),
 ]
-
-
-class SupplierBackendImskladPushWizard(models.Model):
-    _inherit = "supplier.backend"
-
-    def action_imsklad_open_push_wizard(self):
-        """Choose the products to send to the warehouse."""
-        self._check_right("manager")
-        self.ensure_one()
-        self._check_operation("push_products")
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Push products"),
-            "res_model": "supplier.imsklad.push.wizard",
-            "view_mode": "form",
-            "target": "new",
-            "context": {
-                "default_backend_id": self.id,
-                "default_scope": "storable" if self.imsklad_push_all_storable else "bound",
-            },
-        }
 
 
 class SupplierImskladPushWizard(models.TransientModel):
