@@ -45,6 +45,20 @@ def product_images(env, products):
     return images
 
 
+def unit_factors(env):
+    """(grams per unit of product weight, millimetres per unit of product length): Odoo's
+    units for products (kg or lb, mm or ft) converted with its UoM tools."""
+    Template = env["product.template"]
+    return (
+        Template._get_weight_uom_id_from_ir_config_parameter()._compute_quantity(
+            1.0, env.ref("uom.product_uom_gram"), round=False
+        ),
+        Template._get_length_uom_id_from_ir_config_parameter()._compute_quantity(
+            1.0, env.ref("uom.product_uom_millimeter"), round=False
+        ),
+    )
+
+
 @functools.lru_cache(maxsize=32)
 def extension(mimetype):
     """The file extension the link ends with (IMSKLAD may look at it), '' when unknown."""
@@ -55,8 +69,9 @@ def extension(mimetype):
 class GoodsBuilder:
     """What the goods of a batch need, read once: units, images, attribute values, colours."""
 
-    def __init__(self, backend, bindings):
+    def __init__(self, backend, bindings, units=None):
         self.backend = backend
+        self.units = units
         self.bindings = bindings
         self.env = backend.env
         self.loaded = False
@@ -71,13 +86,7 @@ class GoodsBuilder:
         the push benchmark through ``good_of``)."""
         backend, bindings, env = self.backend, self.bindings, self.env
         self.loaded = True
-        Template = env["product.template"]
-        self.grams_per_unit = Template._get_weight_uom_id_from_ir_config_parameter()._compute_quantity(
-            1.0, env.ref("uom.product_uom_gram"), round=False
-        )
-        self.mm_per_unit = Template._get_length_uom_id_from_ir_config_parameter()._compute_quantity(
-            1.0, env.ref("uom.product_uom_millimeter"), round=False
-        )
+        self.grams_per_unit, self.mm_per_unit = self.units or unit_factors(env)
         self.image_base = ""
         self.images = {}
         if backend.imsklad_publish_images:

@@ -44,7 +44,13 @@ from odoo.tools import split_every
 from ..api.errors import AlreadyExists, ApiError, NotFound, OutcomeUnknown, RequestRejected
 from ..api.imsklad_payloads import good_data
 from .error_messages import describe_error
-from .imsklad_good_builder import IMAGE_NAME, GoodsBuilder, image_signature, product_images
+from .imsklad_good_builder import (
+    IMAGE_NAME,
+    GoodsBuilder,
+    image_signature,
+    product_images,
+    unit_factors,
+)
 from .sync_run import SyncRun
 
 ITEM_ERRORS = (NotFound, RequestRejected, OutcomeUnknown)
@@ -170,9 +176,10 @@ class SupplierImskladGoods(models.AbstractModel):
             [("backend_id", "=", backend.id), ("external_id", "!=", False)], ["external_id"]
         )}
         total = len(bindings)
+        units = unit_factors(self.env)
         for chunk in split_every(max(backend.batch_size, 1), bindings.ids):
             batch = bindings.browse(chunk)
-            builder = GoodsBuilder(backend.with_context(bindings.env.context), batch)
+            builder = GoodsBuilder(backend.with_context(bindings.env.context), batch, units)
             stopped = not self._push_batch(adapter, batch, run, builder, shared, owners)
             if uncoloured := builder.uncoloured_sent:
                 run.note(self.env._(
