@@ -14,6 +14,7 @@
     "data": [
         "security/supplier_connector_security.xml",
         "security/ir.model.access.csv",
+        "security/imsklad_colour_security.xml",
         "data/ir_cron.xml",
         "data/supplier_event_cron.xml",
         "views/supplier_backend_views.xml",
@@ -27,7 +28,9 @@
         "views/sale_views.xml",
         "views/imsklad_carrier_views.xml",
         "views/supplier_event_views.xml",
+        "views/product_dimension_views.xml",
         "wizards/imsklad_stock_compare_views.xml",
+        "wizards/imsklad_push_wizard_views.xml",
         "views/imsklad_document_views.xml",
         "views/menus.xml",
     ],

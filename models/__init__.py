@@ -24,6 +24,8 @@ from . import supplier_event
 from . import imsklad_events
 from . import imsklad_stock_compare
 from . import imsklad_billing
+from . import product_dimensions
+from . import imsklad_colour
 from . import imsklad_picking
 from . import imsklad_purchase
 from . import imsklad_doc_events
