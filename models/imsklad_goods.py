@@ -33,6 +33,7 @@ What a good carries, and the decisions where the document is silent:
   sent and are listed as failed.
 """
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -179,7 +180,7 @@ class SupplierImskladGoods(models.AbstractModel):
         units = unit_factors(self.env)
         for chunk in split_every(max(backend.batch_size, 1), bindings.ids):
             batch = bindings.browse(chunk)
-            builder = GoodsBuilder(backend.with_context(bindings.env.context), batch, units)
+            builder = GoodsBuilder(backend.with_env(bindings.env), batch, units)
             stopped = not self._push_batch(adapter, batch, run, builder, shared, owners)
             if uncoloured := builder.uncoloured_sent:
                 run.note(self.env._(
@@ -254,10 +255,8 @@ class SupplierImskladGoods(models.AbstractModel):
     def _send_good(self, adapter, binding, good):
         """(IMSKLAD id, created?) after add_good or update_good."""
         if binding.external_id:
-            try:
+            with contextlib.suppress(NotFound):  # not found: deleted at the warehouse, add it again
                 return adapter.update_good(good).system_id or binding.external_id, False
-            except NotFound:
-                pass  # deleted at the warehouse: add it again
         try:
             return adapter.add_good(good).system_id, True
         except AlreadyExists as exc:

@@ -41,7 +41,6 @@ from ..api.imsklad import ImskladDoc, ImskladLine, ImskladPreorder
 from ..api.imsklad_payloads import doc_data, preorder_data
 from .chatter import post_note
 from .error_messages import describe_error
-from .imsklad_goods import our_good_id
 
 _logger = logging.getLogger(__name__)
 
@@ -168,16 +167,9 @@ class SupplierBackendDocuments(models.Model):
         """The products' bindings to this connection, created and pushed when needed (unchanged
         goods: no request). Shared by sale orders, pre-orders and documents."""
         self.ensure_one()
-        Binding = self.env["supplier.product"].sudo()
-        bindings = Binding.search([("backend_id", "=", self.id), ("product_id", "in", products.ids)])
-        new = products - bindings.product_id
-        if new:
-            bindings |= Binding.create([
-                {"backend_id": self.id, "product_id": product.id,
-                 "external_code": our_good_id(product)}
-                for product in new
-            ])
-        self.env["supplier.imsklad.goods"]._push(self, trigger="manual", bindings=bindings)
+        Goods = self.env["supplier.imsklad.goods"]
+        bindings, _notes = Goods._bind_products(self, products)
+        Goods._push(self, trigger="manual", bindings=bindings)
         return bindings
 
     def _imsklad_document_lines(self, quantities, what):

@@ -32,7 +32,7 @@ class SupplierImskladPushWizard(models.TransientModel):
     )
     scope = fields.Selection(SCOPES, string="Products", required=True, default="bound")
     category_id = fields.Many2one(
-        "product.category", string="Category", help="With its subcategories."
+        "product.category", help="With its subcategories."
     )
     product_count = fields.Integer(string="Products to send", compute="_compute_counts")
     new_count = fields.Integer(string="Of them not mapped yet", compute="_compute_counts")
