@@ -53,9 +53,10 @@ class SupplierBackendImsklad(models.Model):
         "with the quantities ordered.",
     )
     imsklad_send_on_confirm = fields.Boolean(
-        string="Send sale orders on confirmation",
-        help="Confirmed sale orders of the warehouse go to IMSKLAD at once; a problem is "
-        "posted on the order and never blocks its confirmation.",
+        string="Send orders on confirmation",
+        help="Confirmed sale orders of the warehouse, and purchase orders it receives (as "
+        "supplier pre-orders), go to IMSKLAD at once; a problem is posted on the order and never "
+        "blocks its confirmation.",
     )
     imsklad_push_all_storable = fields.Boolean(
         string="Push all storable products",
