@@ -22,7 +22,7 @@ class SupplierBackendCredentialImsklad(models.Model):
     imsklad_callback_token = fields.Char(index=True)
     imsklad_callback_key = fields.Char()
     # Signs the product image URLs given to IMSKLAD (models/imsklad_goods.py).
-    imsklad_image_secret = fields.Char()
+    imsklad_image_secret = fields.Char(string="Image link secret")
 
 
 class SupplierBackendImsklad(models.Model):
@@ -89,7 +89,7 @@ class SupplierBackendImsklad(models.Model):
     )
     imsklad_callback_token = credential_field("imsklad_callback_token")
     imsklad_callback_key = credential_field("imsklad_callback_key", string="Callback key")
-    imsklad_image_secret = credential_field("imsklad_image_secret")
+    imsklad_image_secret = credential_field("imsklad_image_secret", string="Image link secret")
     imsklad_callback_url = fields.Char(
         string="Callback URL",
         compute="_compute_imsklad_callback_url",
