@@ -15,6 +15,10 @@ import threading
 from .etm import EtmEmulator
 from .imsklad import ImskladEmulator
 from .imsklad_demo import DEMO_CALLBACK_KEY, DEMO_KEY
+from .moysklad import MoyskladEmulator
+from .moysklad_demo import DEMO_APP_TOKEN as MS_APP_TOKEN
+from .moysklad_demo import DEMO_LOGIN as MS_LOGIN
+from .moysklad_demo import DEMO_PASSWORD as MS_PASSWORD
 from .shate import ShateEmulator
 from .shate_demo import DEMO_API_KEY, DEMO_LOGIN, DEMO_PASSWORD
 
@@ -114,11 +118,48 @@ def _imsklad_build(args, common: dict) -> tuple[ImskladEmulator, str]:
     return emulator, f"(api key {keys[0]}; callbacks to {args.callback_url or 'nowhere yet'})"
 
 
+def _moysklad_options(parser: argparse.ArgumentParser):
+    parser.add_argument("--catalogue", default="demo",
+                        help="'demo' (30 products), 'empty' or a number of synthetic products")
+    parser.add_argument("--user", action="append", metavar="LOGIN:PASSWORD",
+                        help=f"accepted credentials, repeatable (default "
+                             f"{MS_LOGIN}:{MS_PASSWORD})")
+    parser.add_argument("--app-token", action="append", metavar="TOKEN",
+                        help=f"accepted application token, repeatable (default {MS_APP_TOKEN})")
+    parser.add_argument("--no-limits", action="store_true",
+                        help="no 45/3 s window, parallel limit or lockout (benchmarks)")
+    parser.add_argument("--free-plan", action="store_true",
+                        help="the account is on the free plan: webhooks answer 30006")
+    parser.add_argument("--user-weight", type=int, default=None,
+                        help="units per login/password or user-token request "
+                             "(default: the official 2026 schedule)")
+    parser.add_argument("--lockout-seconds", type=float, default=3600,
+                        help="how long the API stays switched off (default 3600)")
+    parser.add_argument("--public-url", default=None,
+                        help="base URL written in webhook bodies (default the emulator's)")
+
+
+def _moysklad_build(args, common: dict) -> tuple[MoyskladEmulator, str]:
+    if args.catalogue not in ("demo", "empty") and not args.catalogue.isdigit():
+        raise SystemExit(f"--catalogue must be 'demo', 'empty' or a number, "
+                         f"not {args.catalogue!r}")
+    users = (dict(u.split(":", 1) for u in args.user) if args.user
+             else {MS_LOGIN: MS_PASSWORD})
+    tokens = {token: f"app-{n}" for n, token in enumerate(args.app_token or [MS_APP_TOKEN], 1)}
+    emulator = MoyskladEmulator(
+        args.catalogue, users=users, app_tokens=tokens, limits_enabled=not args.no_limits,
+        paid_plan=not args.free_plan, user_weight=args.user_weight,
+        lockout_seconds=args.lockout_seconds, public_url=args.public_url, **common)
+    login = next(iter(users))
+    return emulator, f"(login {login}/{users[login]}; app token {next(iter(tokens))})"
+
+
 # name → (default port, add options, build(args, common kwargs) → (emulator, banner suffix))
 SERVICES = {
     "etm": (8801, _etm_options, _etm_build),
     "shate": (8802, _shate_options, _shate_build),
     "imsklad": (8803, _imsklad_options, _imsklad_build),
+    "moysklad": (8804, _moysklad_options, _moysklad_build),
 }
 
 

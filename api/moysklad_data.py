@@ -1,0 +1,577 @@
+"""MoySklad answers as plain data (dataclasses), and money in kopecks converted in one place.
+
+- Money: MoySklad sends and takes prices in kopecks (roubles × 100, or cents of the price's
+  currency): ``salePrices[].value``, ``buyPrice.value``, ``minPrice.value``, positions.
+  ``from_kopecks`` (→ Decimal of the currency unit, exact) and ``to_kopecks`` (→ int, rounded
+  half-up to a whole kopeck) are the only conversions; nothing else divides or multiplies by 100.
+- Dates come in Moscow time and are given as naive UTC datetimes (``parse_moscow``).
+- Ids: ``id`` when present, else the last part of ``meta.href`` (references are meta only).
+- Parsing never raises on a row: a row that is no object or lacks its id gives None, and the
+  lists that carry it report it as skipped with a reason.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from .moysklad_query import parse_moscow
+
+__all__ = [
+    "MsCompanySettings",
+    "MsCurrency",
+    "MsFolder",
+    "MsImage",
+    "MsOrganization",
+    "MsPage",
+    "MsPrice",
+    "MsPriceType",
+    "MsProduct",
+    "MsSkipped",
+    "MsStockReport",
+    "MsStockRow",
+    "MsStore",
+    "MsUom",
+    "MsWebhook",
+    "from_kopecks",
+    "to_kopecks",
+]
+
+PRODUCT_TYPES = ("product", "variant")
+KOPECKS = Decimal(100)
+ONE_KOPECK = Decimal(1)
+
+
+# -- money ---------------------------------------------------------------------------------------
+def from_kopecks(value):
+    """Decimal amount for MoySklad's kopecks (1500.0 → Decimal('15')); None when not a number."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite():
+        return None
+    result = amount / KOPECKS
+    cents = result.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    result = cents if cents == result else result  # 1500.0 -> 15.00, 1234.5 -> 12.345
+    return result + 0  # +0 turns -0 into 0
+
+
+def to_kopecks(amount):
+    """Whole kopecks (int) for an amount (Decimal, int, float or text), rounded half-up."""
+    if amount is None or isinstance(amount, bool):
+        raise ValueError("A price needs a number")
+    try:
+        decimal = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"Not a price: {amount!r}") from None
+    if not decimal.is_finite():
+        raise ValueError(f"Not a price: {amount!r}")
+    return int((decimal * KOPECKS).quantize(ONE_KOPECK, rounding=ROUND_HALF_UP))
+
+
+# -- small readers -------------------------------------------------------------------------------
+def text(value):
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value):
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _int(value):
+    number = _number(value)
+    return int(number) if number is not None else None
+
+
+def meta_of(obj):
+    return _dict(_dict(obj).get("meta"))
+
+
+def href_of(obj):
+    return text(meta_of(obj).get("href"))
+
+
+def id_from_href(href):
+    """The last path part of a MoySklad href (query string dropped)."""
+    href = text(href).split("?", 1)[0].rstrip("/")
+    return href.rsplit("/", 1)[-1] if href else ""
+
+
+def ref_id(obj):
+    """Id of an object or of a meta reference to it."""
+    obj = _dict(obj)
+    return text(obj.get("id")) or id_from_href(href_of(obj))
+
+
+def type_of(obj):
+    return text(meta_of(obj).get("type"))
+
+
+def collection_size(value):
+    """``size`` of a MetaArray (``{"meta": {"size": n}}``) or the length of an expanded list."""
+    if isinstance(value, list):
+        return len(value)
+    if isinstance(value, dict):
+        rows = value.get("rows")
+        if isinstance(rows, list):
+            return max(len(rows), _int(meta_of(value).get("size")) or 0)
+        return _int(meta_of(value).get("size")) or 0
+    return 0
+
+
+# -- dataclasses ---------------------------------------------------------------------------------
+@dataclass
+class MsPrice:
+    amount: Decimal | None
+    currency_id: str = ""
+    currency_href: str = ""
+    price_type_id: str = ""
+    price_type_name: str = ""
+    price_type_href: str = ""
+    price_type_external_code: str = ""
+
+
+@dataclass
+class MsProduct:
+    """A product or a variant (``kind``), from ``entity/product``, ``entity/variant`` or
+    ``entity/assortment``."""
+
+    id: str
+    kind: str
+    href: str = ""
+    name: str = ""
+    code: str = ""
+    article: str = ""
+    external_code: str = ""
+    description: str = ""
+    archived: bool = False
+    updated: datetime | None = None
+    sync_id: str = ""
+    uom_id: str = ""
+    folder_id: str = ""
+    path_name: str = ""
+    supplier_id: str = ""
+    country_id: str = ""
+    barcodes: list = field(default_factory=list)  # [(kind, value)], kind ean13/ean8/code128/gtin
+    sale_prices: list = field(default_factory=list)  # [MsPrice]
+    buy_price: MsPrice | None = None
+    min_price: MsPrice | None = None
+    weight: Decimal | None = None
+    volume: Decimal | None = None
+    vat: int | None = None
+    vat_enabled: bool | None = None
+    images_count: int = 0
+    variants_count: int = 0
+    parent_id: str = ""  # a variant's product
+    characteristics: list = field(default_factory=list)  # [(name, value)]
+
+    def sale_price(self, price_type_id):
+        return next((p for p in self.sale_prices if p.price_type_id == price_type_id), None)
+
+
+@dataclass
+class MsSkipped:
+    """A row a list returned that is not what the caller asked for, and why."""
+
+    id: str
+    kind: str
+    name: str
+    reason: str
+
+
+@dataclass
+class MsPage:
+    """One page of a list: parsed ``items``, ``skipped`` rows, and where it sits."""
+
+    items: list
+    skipped: list
+    offset: int
+    limit: int
+    size: int | None
+    next_href: str = ""
+
+    @property
+    def rows_count(self):
+        return len(self.items) + len(self.skipped)
+
+
+@dataclass
+class MsFolder:
+    id: str
+    name: str = ""
+    code: str = ""
+    external_code: str = ""
+    path_name: str = ""
+    parent_id: str = ""
+    archived: bool = False
+    updated: datetime | None = None
+
+
+@dataclass
+class MsUom:
+    id: str
+    name: str = ""
+    code: str = ""
+    external_code: str = ""
+    description: str = ""
+
+
+@dataclass
+class MsCurrency:
+    id: str
+    name: str = ""
+    full_name: str = ""
+    iso_code: str = ""
+    code: str = ""
+    rate: Decimal | None = None
+    multiplicity: int | None = None
+    indirect: bool = False
+    default: bool = False
+    archived: bool = False
+    href: str = ""
+
+
+@dataclass
+class MsPriceType:
+    id: str
+    name: str = ""
+    external_code: str = ""
+    href: str = ""
+
+
+@dataclass
+class MsCompanySettings:
+    currency: MsCurrency | None
+    price_types: list  # [MsPriceType]
+
+
+@dataclass
+class MsStore:
+    id: str
+    name: str = ""
+    code: str = ""
+    external_code: str = ""
+    address: str = ""
+    archived: bool = False
+    parent_id: str = ""
+    path_name: str = ""
+    href: str = ""
+
+
+@dataclass
+class MsOrganization:
+    id: str
+    name: str = ""
+    legal_title: str = ""
+    company_type: str = ""
+    inn: str = ""
+    kpp: str = ""
+    code: str = ""
+    external_code: str = ""
+    archived: bool = False
+    href: str = ""
+
+
+@dataclass
+class MsStockRow:
+    """One row of a short stock report: ``quantity`` of ``stock_type`` (None while MoySklad
+    recalculates it); ``store_id`` '' for the all-stores report and for reserves without a
+    store."""
+
+    assortment_id: str
+    store_id: str
+    quantity: Decimal | None
+    stock_type: str
+
+
+@dataclass
+class MsStockReport:
+    rows: list
+    stock_type: str
+    by_store: bool
+    changed_since: datetime | None  # naive UTC actually sent; None for a full report
+    full: bool  # True: every row with stock (not only changes)
+    skipped: int = 0
+
+
+@dataclass
+class MsImage:
+    id: str
+    filename: str = ""
+    title: str = ""
+    size: int | None = None
+    updated: datetime | None = None
+    href: str = ""
+    download_href: str = ""
+    miniature_href: str = ""
+    tiny_href: str = ""
+
+
+@dataclass
+class MsWebhook:
+    id: str
+    url: str = ""
+    action: str = ""
+    entity_type: str = ""
+    enabled: bool = True
+    diff_type: str = ""
+    href: str = ""
+
+
+# -- parsers ---------------------------------------------------------------------------------
+def parse_price(data, *, with_type=False):
+    data = _dict(data)
+    if not data:
+        return None
+    currency = _dict(data.get("currency"))
+    price = MsPrice(
+        amount=from_kopecks(data.get("value")),
+        currency_id=ref_id(currency),
+        currency_href=href_of(currency),
+    )
+    if with_type:
+        price_type = _dict(data.get("priceType"))
+        price.price_type_id = ref_id(price_type)
+        price.price_type_name = text(price_type.get("name"))
+        price.price_type_href = href_of(price_type)
+        price.price_type_external_code = text(price_type.get("externalCode"))
+    return price
+
+
+def parse_barcodes(values):
+    barcodes = []
+    for item in values if isinstance(values, list) else ():
+        for kind, value in _dict(item).items():
+            if text(value):
+                barcodes.append((kind, text(value)))
+    return barcodes
+
+
+def parse_product(row):
+    """MsProduct for a product/variant row; None when the row has no id or another type."""
+    row = _dict(row)
+    kind = type_of(row) or "product"
+    product_id = ref_id(row)
+    if not product_id or kind not in PRODUCT_TYPES:
+        return None
+    characteristics = [
+        (text(item.get("name")), text(str(item.get("value", ""))))
+        for item in row.get("characteristics") or ()
+        if isinstance(item, dict)
+    ]
+    return MsProduct(
+        id=product_id,
+        kind=kind,
+        href=href_of(row),
+        name=text(row.get("name")),
+        code=text(row.get("code")),
+        article=text(row.get("article")),
+        external_code=text(row.get("externalCode")),
+        description=text(row.get("description")),
+        archived=row.get("archived") is True,
+        updated=parse_moscow(row.get("updated")),
+        sync_id=text(row.get("syncId")),
+        uom_id=ref_id(row.get("uom")),
+        folder_id=ref_id(row.get("productFolder")),
+        path_name=text(row.get("pathName")),
+        supplier_id=ref_id(row.get("supplier")),
+        country_id=ref_id(row.get("country")),
+        barcodes=parse_barcodes(row.get("barcodes")),
+        sale_prices=[
+            price
+            for price in (parse_price(item, with_type=True) for item in row.get("salePrices") or ())
+            if price is not None
+        ],
+        buy_price=parse_price(row.get("buyPrice")),
+        min_price=parse_price(row.get("minPrice")),
+        weight=_number(row.get("weight")),
+        volume=_number(row.get("volume")),
+        vat=_int(row.get("vat")),
+        vat_enabled=row.get("vatEnabled") if isinstance(row.get("vatEnabled"), bool) else None,
+        images_count=collection_size(row.get("images")),
+        variants_count=_int(row.get("variantsCount")) or 0,
+        parent_id=ref_id(row.get("product")),
+        characteristics=characteristics,
+    )
+
+
+def skipped_row(row, reason=None):
+    row = _dict(row)
+    kind = type_of(row) or "?"
+    if reason is None:
+        if not ref_id(row):
+            reason = "malformed row without an id"
+        else:
+            reason = f"a {kind}, not a product or variant"
+    return MsSkipped(id=ref_id(row), kind=kind, name=text(row.get("name")), reason=reason)
+
+
+def parse_folder(row):
+    row = _dict(row)
+    folder_id = ref_id(row)
+    if not folder_id:
+        return None
+    return MsFolder(
+        id=folder_id,
+        name=text(row.get("name")),
+        code=text(row.get("code")),
+        external_code=text(row.get("externalCode")),
+        path_name=text(row.get("pathName")),
+        parent_id=ref_id(row.get("productFolder")),
+        archived=row.get("archived") is True,
+        updated=parse_moscow(row.get("updated")),
+    )
+
+
+def parse_uom(row):
+    row = _dict(row)
+    uom_id = ref_id(row)
+    if not uom_id:
+        return None
+    return MsUom(id=uom_id, name=text(row.get("name")), code=text(row.get("code")),
+                 external_code=text(row.get("externalCode")),
+                 description=text(row.get("description")))  # fmt: skip
+
+
+def parse_currency(row):
+    row = _dict(row)
+    currency_id = ref_id(row)
+    if not currency_id:
+        return None
+    return MsCurrency(
+        id=currency_id,
+        name=text(row.get("name")),
+        full_name=text(row.get("fullName")),
+        iso_code=text(row.get("isoCode")).upper(),
+        code=text(row.get("code")),
+        rate=_number(row.get("rate")),
+        multiplicity=_int(row.get("multiplicity")),
+        indirect=row.get("indirect") is True,
+        default=row.get("default") is True,
+        archived=row.get("archived") is True,
+        href=href_of(row),
+    )
+
+
+def parse_price_type(row):
+    row = _dict(row)
+    type_id = ref_id(row)
+    if not type_id:
+        return None
+    return MsPriceType(id=type_id, name=text(row.get("name")),
+                       external_code=text(row.get("externalCode")), href=href_of(row))  # fmt: skip
+
+
+def parse_company_settings(document):
+    document = _dict(document)
+    price_types = [
+        item for item in map(parse_price_type, document.get("priceTypes") or ()) if item
+    ]
+    return MsCompanySettings(currency=parse_currency(document.get("currency")),
+                             price_types=price_types)  # fmt: skip
+
+
+def parse_store(row):
+    row = _dict(row)
+    store_id = ref_id(row)
+    if not store_id:
+        return None
+    return MsStore(
+        id=store_id,
+        name=text(row.get("name")),
+        code=text(row.get("code")),
+        external_code=text(row.get("externalCode")),
+        address=text(row.get("address")),
+        archived=row.get("archived") is True,
+        parent_id=ref_id(row.get("parent")),
+        path_name=text(row.get("pathName")),
+        href=href_of(row),
+    )
+
+
+def parse_organization(row):
+    row = _dict(row)
+    organization_id = ref_id(row)
+    if not organization_id:
+        return None
+    return MsOrganization(
+        id=organization_id,
+        name=text(row.get("name")),
+        legal_title=text(row.get("legalTitle")),
+        company_type=text(row.get("companyType")),
+        inn=text(row.get("inn")),
+        kpp=text(row.get("kpp")),
+        code=text(row.get("code")),
+        external_code=text(row.get("externalCode")),
+        archived=row.get("archived") is True,
+        href=href_of(row),
+    )
+
+
+def parse_image(row):
+    row = _dict(row)
+    meta = meta_of(row)
+    href = text(meta.get("href"))
+    image_id = text(row.get("id")) or id_from_href(href)
+    if not image_id:
+        return None
+    return MsImage(
+        id=image_id,
+        filename=text(row.get("filename")),
+        title=text(row.get("title")),
+        size=_int(row.get("size")),
+        updated=parse_moscow(row.get("updated")),
+        href=href,
+        download_href=text(meta.get("downloadHref")),
+        miniature_href=text(_dict(row.get("miniature")).get("downloadHref"))
+        or text(_dict(row.get("miniature")).get("href")),
+        tiny_href=text(_dict(row.get("tiny")).get("href")),
+    )
+
+
+def parse_webhook(row):
+    row = _dict(row)
+    webhook_id = ref_id(row)
+    if not webhook_id:
+        return None
+    return MsWebhook(
+        id=webhook_id,
+        url=text(row.get("url")),
+        action=text(row.get("action")),
+        entity_type=text(row.get("entityType")) or text(row.get("reportType")),
+        enabled=row.get("enabled") is not False,
+        diff_type=text(row.get("diffType")),
+        href=href_of(row),
+    )
+
+
+def parse_stock_rows(document, stock_type):
+    """``(rows, skipped)`` of a short stock report (a plain array); a row without an
+    assortment id is skipped. BadResponse is the caller's when ``document`` is no list."""
+    rows, skipped = [], 0
+    for item in document:
+        item = _dict(item)
+        assortment_id = text(item.get("assortmentId"))
+        if not assortment_id:
+            skipped += 1
+            continue
+        value = item.get(stock_type)
+        quantity = _number(value)
+        if value is not None and quantity is None:
+            skipped += 1
+            continue
+        rows.append(MsStockRow(assortment_id=assortment_id, store_id=text(item.get("storeId")),
+                               quantity=quantity, stock_type=stock_type))  # fmt: skip
+    return rows, skipped

@@ -1,0 +1,250 @@
+"""MoySklad limits: request weights by token kind and date, heavy stock reports, the 45-units
+budget and its waits, X-RateLimit-Remaining slow-down, X-Lognex-Retry-After, 5 parallel
+requests, and the circuit breaker."""
+
+import json
+import threading
+import time
+from datetime import date
+
+import pytest
+import responses
+from moysklad_client_helpers import (
+    BASE,
+    PRODUCT_ID,
+    FakeTime,
+    api_calls,
+    error_body,
+    make_client,
+    product_row,
+)
+
+from api.errors import RateLimited
+from api.moysklad_errors import CircuitOpen, MoySkladNotFound, MoySkladUnavailable
+from api.moysklad_limits import (
+    CircuitBreaker,
+    MoySkladLimiter,
+    default_weight,
+    is_heavy_report,
+    user_request_weight,
+)
+
+PRODUCT_URL = f"{BASE}/entity/product/{PRODUCT_ID}"
+STOCK_URL = f"{BASE}/report/stock/bystore/current"
+
+
+@pytest.fixture
+def fake():
+    return FakeTime()
+
+
+@pytest.fixture
+def mocked():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+def test_user_weight_follows_the_documented_schedule():
+    assert user_request_weight(date(2026, 5, 11)) == 1
+    assert user_request_weight(date(2026, 5, 12)) == 2
+    assert user_request_weight(date(2026, 8, 31)) == 2
+    assert user_request_weight(date(2026, 9, 1)) == 3
+    assert user_request_weight(date(2026, 12, 1)) == 4
+    assert default_weight("application", date(2026, 12, 1)) == 1
+    with pytest.raises(ValueError):
+        default_weight("robot")
+
+
+def test_heavy_report_paths():
+    assert is_heavy_report("report/stock/bystore/current")
+    assert is_heavy_report("report/stock/all")
+    assert is_heavy_report("/report/stock/all/current/")
+    assert not is_heavy_report("report/stock/byslot/current")
+    assert not is_heavy_report("report/stock/allx")
+    assert not is_heavy_report("entity/product")
+
+
+def test_units_counted_per_request_with_weights(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, json=product_row())
+    mocked.add(responses.GET, STOCK_URL, json=[])
+    client = make_client(fake)  # a user's token on 2026-11-28: weight 3
+    assert client.limiter.request_weight == 3
+
+    client.get_product(PRODUCT_ID)
+    client.stock(by_store=True)
+
+    usage = client.usage()
+    assert usage["requests"] == 2
+    assert usage["units"] == 3 + 5
+    assert usage["budget"][0]["used"] == 8
+    assert usage["per_endpoint"] == {"entity/product": 1, "report/stock/bystore/current": 1}
+
+
+def test_application_token_and_configured_weight(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, json=product_row())
+    app = make_client(fake, login="", password="", token="app-token-123", token_kind="application")
+    app.get_product(PRODUCT_ID)
+    assert app.usage()["units"] == 1
+    custom = make_client(fake, request_weight=4)
+    custom.get_product(PRODUCT_ID)
+    assert custom.usage()["units"] == 4
+
+
+def test_budget_waits_when_45_units_are_spent(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, json=product_row())
+    client = make_client(fake, request_weight=3)
+
+    for _ in range(15):  # 45 units: no wait
+        client.get_product(PRODUCT_ID)
+    assert fake.sleeps == []
+    client.get_product(PRODUCT_ID)  # the 16th waits until the first units leave the 3 s window
+
+    assert len(fake.sleeps) == 1
+    assert 2.9 <= fake.sleeps[0] <= 3.1
+    usage = client.usage()
+    assert usage["units"] == 48
+    assert usage["waited_seconds"] == pytest.approx(fake.sleeps[0])
+
+
+def test_heavy_reports_fit_nine_per_window(fake, mocked):
+    mocked.add(responses.GET, STOCK_URL, json=[])
+    client = make_client(fake)
+    for _ in range(9):
+        client.stock()
+    assert fake.sleeps == []
+    client.stock()
+    assert len(fake.sleeps) == 1
+
+
+def test_too_long_wait_raises_instead_of_sleeping(fake):
+    limiter = MoySkladLimiter(request_weight=1, clock=fake.clock, sleep=fake.sleep, max_wait=5)
+    limiter.budget.block(120)
+    with pytest.raises(RateLimited) as caught:
+        limiter.before("entity/product")
+    assert caught.value.retry_after == 120
+    assert fake.sleeps == []
+
+
+def test_low_remaining_header_slows_down(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, json=product_row(),
+               headers={"X-RateLimit-Remaining": "3", "X-Lognex-Reset": "1200",
+                        "X-RateLimit-Limit": "45"})  # fmt: skip
+    client = make_client(fake)
+
+    client.get_product(PRODUCT_ID)
+    assert fake.sleeps == []
+    client.get_product(PRODUCT_ID)
+
+    assert fake.sleeps == [pytest.approx(1.2)]
+    assert client.usage()["last_remaining"] == 3
+
+
+def test_plenty_remaining_does_not_slow_down(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, json=product_row(),
+               headers={"X-RateLimit-Remaining": "40", "X-Lognex-Reset": "1200"})  # fmt: skip
+    client = make_client(fake)
+    client.get_product(PRODUCT_ID)
+    client.get_product(PRODUCT_ID)
+    assert fake.sleeps == []
+
+
+def test_429_retry_after_in_ms_is_obeyed_by_every_sender(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, status=429, json=error_body(1049),
+               headers={"X-Lognex-Retry-After": "2500"})  # fmt: skip
+    mocked.add(responses.GET, PRODUCT_URL, json=product_row())
+    client = make_client(fake)
+
+    client.get_product(PRODUCT_ID)
+
+    assert fake.sleeps[0] == pytest.approx(2.5)
+    assert len(api_calls(mocked, PRODUCT_ID)) == 2
+    # The budget was blocked for 2.5 s: the retry found it free again after the sleep.
+    assert client.limiter.budget.wait_time(1) == 0
+
+
+def test_at_most_five_requests_in_flight(mocked):
+    gate = threading.Event()
+    in_flight, peak, lock = [0], [0], threading.Lock()
+
+    def slow(request):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        gate.wait(2)
+        time.sleep(0.05)
+        with lock:
+            in_flight[0] -= 1
+        return 200, {}, json.dumps(product_row())
+
+    mocked.add_callback(responses.GET, PRODUCT_URL, callback=slow)
+    client = make_client(FakeTime(), request_weight=1)
+    client.limiter.sleep = time.sleep  # real threads: real waits (none expected at 1 unit)
+    threads = [threading.Thread(target=client.get_product, args=(PRODUCT_ID,)) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    gate.set()
+    for thread in threads:
+        thread.join(10)
+
+    assert len(mocked.calls) == 12
+    assert peak[0] == 5
+    assert client.usage()["max_in_flight"] == 5
+
+
+# -- circuit breaker -----------------------------------------------------------------------------
+def test_breaker_trips_on_failing_requests_and_refuses_locally(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, status=500, json=error_body(1083))
+    client = make_client(fake, max_retries=0, max_failures=5, max_identical_failures=100)
+
+    for _ in range(5):
+        with pytest.raises(MoySkladUnavailable):
+            client.get_product(PRODUCT_ID)
+    with pytest.raises(CircuitOpen) as caught:
+        client.get_product(PRODUCT_ID)
+
+    assert len(mocked.calls) == 5  # the 6th never left
+    assert caught.value.code == "circuit_open"
+    assert caught.value.run_level is True
+    assert isinstance(caught.value, RateLimited)
+    assert 0 < caught.value.retry_after <= 60
+    assert "5 failing requests within a minute" in caught.value.message
+    assert client.usage()["breaker_trips"] == 1
+
+
+def test_breaker_trips_on_identical_failures(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, status=404, json=error_body(1021))
+    client = make_client(fake, max_identical_failures=3)
+    for _ in range(3):
+        with pytest.raises(MoySkladNotFound):
+            client.get_product(PRODUCT_ID)
+    with pytest.raises(CircuitOpen) as caught:
+        client.get_product(PRODUCT_ID)
+    assert "the same request failed 3 times" in caught.value.message
+    assert len(mocked.calls) == 3
+
+
+def test_breaker_trips_on_429s(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, status=429, json=error_body(1049),
+               headers={"X-Lognex-Retry-After": "100"})  # fmt: skip
+    client = make_client(fake, max_retries=10, max_rate_limited=4)
+    with pytest.raises(CircuitOpen):
+        client.get_product(PRODUCT_ID)
+    assert len(mocked.calls) == 4  # the 4th 429 opened it: the 5th attempt was not sent
+
+
+def test_breaker_closes_after_cooldown_and_window_slides(fake):
+    breaker = CircuitBreaker(max_failures=3, max_identical_failures=10, window=60, cooldown=30,
+                             clock=fake.clock)  # fmt: skip
+    breaker.record_failure("a")
+    breaker.record_failure("b")
+    fake.advance(61)  # the two failures left the window
+    breaker.record_failure("c")
+    breaker.check()
+    assert breaker.counts()["failures"] == 1
+    breaker.record_failure("d")
+    breaker.record_failure("e")
+    with pytest.raises(CircuitOpen):
+        breaker.check()
+    fake.advance(30)
+    breaker.check()  # closed again
