@@ -24,3 +24,7 @@ from . import supplier_event
 from . import imsklad_events
 from . import imsklad_stock_compare
 from . import imsklad_billing
+from . import backend_moysklad
+from . import moysklad_reference
+from . import moysklad_pull
+from . import moysklad_push

@@ -18,3 +18,5 @@ from . import test_shate_orders
 from . import test_sync_offers
 from . import test_user_experience
 from . import test_callback_refusals
+from . import test_moysklad_pull
+from . import test_moysklad_push
