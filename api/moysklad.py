@@ -31,9 +31,21 @@ Part 2 (``moysklad_documents``)::
     client.create_document(MsDocumentDraft), update_document(draft), push_documents(kind, ...)
     client.get_document(kind, id), find_by_sync_id(entity_type, sync_id),
     client.iter_documents(kind, updated_since=dt), document_states(kind)
-Data classes: ``moysklad_data``; payloads and bulk batches: ``moysklad_payloads``; filters and
-Moscow time: ``moysklad_query``; limits and circuit breaker: ``moysklad_limits``; errors:
-``moysklad_errors``.
+
+Webhook deliveries (for the controller): ``moysklad_events.parse_delivery(body, request_id)``.
+
+Modules: catalogue calls ``moysklad_catalogue``, images and webhooks ``moysklad_media``,
+counterparties and documents ``moysklad_documents``; plain data ``moysklad_data`` (products,
+stock, money), ``moysklad_reference_data`` (folders, units, currencies, price types, stores,
+organizations, images, webhooks), ``moysklad_partners_data`` and ``moysklad_documents_data``
+(drafts and results of part 2); payloads, syncIds and bulk batches ``moysklad_payloads``;
+filters and Moscow time ``moysklad_query``; limits and circuit breaker ``moysklad_limits``;
+errors ``moysklad_errors``.
+
+For the Odoo side: errors keep the shared ``code`` values except ``no_api_access`` (1061),
+``plan_required`` (30006, 1043, 1070) and ``circuit_open``; each error has ``run_level`` (True:
+stop the run: auth, no access, plan, rate limit, circuit) and ``service_code`` (MoySklad's
+number). ``usage()`` is what the sync log shows (units used, seconds waited, 429s).
 
 Auth
 - Login + password: the first request that needs a token sends ``POST security/token`` with
@@ -71,7 +83,13 @@ Every request
 Decisions where the documents are silent or disagree
 - Lists: ``nextHref`` is followed; when a page has no ``nextHref`` but ``meta.size`` says rows
   remain, the next offset is asked (an answer without nextHref must not end a pull early). A
-  ``nextHref`` equal to the page just read ends with BadResponse (no endless loop).
+  ``nextHref`` that repeats a page already read ends with BadResponse (no endless loop).
+  ``limit`` is at most 1000, and 100 when ``expand`` is asked (MoySklad ignores expand above).
+  Pulls are asked in ``order=id`` unless told otherwise: offset pages stay put while objects
+  change during the pull (in MoySklad's default or ``updated`` order, an object updated
+  mid-pull moves and shifts the pages after it, and one object is skipped). The delta filter is
+  ``updated>=`` the watermark: objects of the watermark's second come again (harmless, and
+  nothing of that second is lost).
 - ``entity/assortment`` is asked with ``X-Lognex-Remap-Beta-Feature: assortmentWithoutStock``
   (the new, faster endpoint; stock comes from the stock reports anyway); ``assortment_beta``
   False sends the legacy request. Services, bundles and consignments are skipped with a reason,
@@ -89,7 +107,17 @@ Decisions where the documents are silent or disagree
 - 30003 (webhook exists already) and 3006 (a unique value taken) are AlreadyExists: the caller
   adopts the existing object.
 - Errors are MoySklad error classes (``moysklad_errors``): the numeric code stays on the
-  exception as ``service_code``.
+  exception as ``service_code``; an error body that is not JSON (HTML from a proxy, the empty
+  415) still gives the class and words of its HTTP status.
+- Images: the file is checked before sending (a name with an extension, at most 255 characters,
+  1 byte to 10 MB: error 1079's limit) and sent base64 in ``{"filename", "content"}``. The
+  10-images-per-product limit is MoySklad's to enforce (the caller knows the count from
+  ``MsProduct.images_count``). ``download_image`` sends the token only to the API's
+  ``downloadHref``; the temporary link it redirects to is fetched without it, https on
+  ``moysklad.ru`` hosts only (``allowed_hosts``), or on the API's own origin (an emulator).
+- Test connection: ``reference()`` (company settings, organizations, stores, currencies: five
+  requests); when companysettings gives the accounting currency as a bare reference, it is
+  completed from the currency list.
 """
 
 import base64
@@ -111,6 +139,7 @@ from .moysklad_errors import (
     error_entries,
 )
 from .moysklad_limits import CircuitBreaker, MoySkladLimiter, default_weight, retry_after_ms
+from .moysklad_media import MoySkladMediaMixin
 from .moysklad_payloads import dumps
 from .moysklad_query import MAX_LIMIT, list_params
 from .session import SessionClientMixin
@@ -139,7 +168,11 @@ class MsReference:
 
 
 class MoySkladClient(
-    MoySkladCatalogueMixin, MoySkladDocumentsMixin, SessionClientMixin, HttpClient
+    MoySkladCatalogueMixin,
+    MoySkladMediaMixin,
+    MoySkladDocumentsMixin,
+    SessionClientMixin,
+    HttpClient,
 ):
     service_name = "MoySklad"
     secret_params = ("access_token", "password")
@@ -159,6 +192,7 @@ class MoySkladClient(
         max_parallel=5,
         low_remaining=None,
         max_wait=60.0,
+        budget_margin=0.2,
         max_failures=50,
         max_identical_failures=10,
         max_rate_limited=20,
@@ -188,7 +222,7 @@ class MoySkladClient(
         self.limiter = MoySkladLimiter(
             request_weight=weight, clock=self.clock, sleep=self.sleep,
             max_parallel=max_parallel, low_remaining=low_remaining, max_wait=max_wait,
-            breaker=breaker,
+            breaker=breaker, margin=budget_margin,
         )  # fmt: skip
         self.assortment_beta = bool(assortment_beta)
         self.stock_ids_per_request = max(1, int(stock_ids_per_request or 100))
@@ -196,7 +230,7 @@ class MoySkladClient(
         self._token_lock = threading.Lock()
         self.tokens_issued = 0
         api = urlsplit(self.base_url)
-        self._api_origin = (api.scheme, api.hostname, api.port)
+        self._api_origin = _origin(api)
         self._api_path = api.path.rstrip("/")
         self._init_session(
             session_state,
@@ -207,7 +241,11 @@ class MoySkladClient(
         self._remember(self._pasted_token)
 
     def _secret_values(self):
-        return (self._password, *self._tokens)
+        return (self._password, self._basic_credentials(), *self._tokens)
+
+    def _basic_credentials(self):
+        pair = f"{self._login_name}:{self._password}".encode()
+        return base64.b64encode(pair).decode("ascii") if self.can_login else ""
 
     @property
     def can_login(self):
@@ -224,22 +262,23 @@ class MoySkladClient(
                 "No MoySklad login and password are configured to obtain a token"
             )
         self._guard.check_allowed(forced=forced)  # LoginBlocked / SessionExpired
-        basic = base64.b64encode(f"{self._login_name}:{self._password}".encode()).decode("ascii")
         response = self._request(
-            "POST", "security/token", headers={"Authorization": f"Basic {basic}"},
+            "POST", "security/token",
+            headers={"Authorization": f"Basic {self._basic_credentials()}"},
             endpoint="security/token", retries=0,
         )  # fmt: skip
         status = response.status_code
-        if status in (401, 403):
-            until = self._guard.record_rejection()
+        if not 200 <= status < 300:
             error = self._error_from(response, "POST security/token")
-            raise MoySkladAuthError(
-                f"MoySklad rejected the login or password (HTTP {status}); no new attempt "
-                f"before {until:%Y-%m-%d %H:%M} UTC",
-                status=status, detail=error.detail, service_code=error.service_code,
-                errors=error.errors,
-            )  # fmt: skip
-        self._raise_for_status(response, "POST security/token")
+            if type(error) is MoySkladAuthError:  # 401 / 1056 (1048 and 1061 are their own)
+                until = self._guard.record_rejection()
+                raise MoySkladAuthError(
+                    f"MoySklad rejected the login or password (HTTP {status}); no new attempt "
+                    f"before {until:%Y-%m-%d %H:%M} UTC",
+                    status=status, detail=error.detail, service_code=error.service_code,
+                    errors=error.errors,
+                )  # fmt: skip
+            raise error
         body = self.json_or_raise(response, "a JSON token answer")
         token = text(body.get("access_token")) if isinstance(body, dict) else ""
         if not token:
@@ -273,7 +312,7 @@ class MoySkladClient(
     # -- sending ----------------------------------------------------------------------------------
     def _is_api_url(self, url):
         parts = urlsplit(url)
-        return (parts.scheme, parts.hostname, parts.port) == self._api_origin and (
+        return _origin(parts) == self._api_origin and (
             parts.path == self._api_path or parts.path.startswith(self._api_path + "/")
         )
 
@@ -295,6 +334,14 @@ class MoySkladClient(
     def _retry_after(self, response):
         wait = retry_after_ms(response.headers)
         return wait if wait is not None else super()._retry_after(response)
+
+    def _retry_delay(self, response, attempt):
+        wait = self._retry_after(response)
+        if response.status_code == 429 and wait is not None and wait > self.max_retry_after:
+            error = self._error_from(response, "", retry_after=wait)
+            error.message = f"{error.message}; MoySklad asks to wait {wait:.0f} s"
+            raise error
+        return super()._retry_delay(response, attempt)
 
     def _exhausted(self, response, delay, retries):
         error = self._error_from(response, "", retry_after=delay)
@@ -499,6 +546,16 @@ def _int(value, default):
         return int(value)
     except (TypeError, ValueError):
         return default
+
+
+def _origin(parts):
+    """(scheme, host, port) with the default port filled in: ':443' is the same origin."""
+    try:
+        port = parts.port
+    except ValueError:
+        return (None, None, None)
+    scheme = (parts.scheme or "").lower()
+    return (scheme, parts.hostname, port or {"https": 443, "http": 80}.get(scheme))
 
 
 def _looks_like_id(part):

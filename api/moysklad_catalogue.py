@@ -1,42 +1,40 @@
 """MoySklad part 1 calls: catalogue (assortment, products, variants, folders, UoM), reference
-lists (currencies, price types, stores, organizations), bulk product pushes, stock reports,
-images and webhooks. A mixin of MoySkladClient (``moysklad.py`` has the decisions)."""
+lists (currencies, price types, stores, organizations), bulk pushes and stock reports. A mixin of
+MoySkladClient (``moysklad.py`` has the decisions; images and webhooks: ``moysklad_media``)."""
 
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import BadResponse, TooLarge
-from .moysklad_data import (
-    MsStockReport,
-    parse_company_settings,
-    parse_currency,
-    parse_folder,
-    parse_image,
-    parse_organization,
-    parse_price_type,
-    parse_product,
-    parse_stock_rows,
-    parse_store,
-    parse_uom,
-    parse_webhook,
-    text,
-)
+from .errors import BadResponse
+from .moysklad_data import MsStockReport, parse_product, parse_stock_rows, text
 from .moysklad_errors import MoySkladRejected, build_error, error_entries, is_error_object
 from .moysklad_payloads import (
     MAX_BULK_ITEMS,
     MAX_REQUEST_BYTES,
     bulk_batches,
     check_uuid,
-    image_payload,
     payload_of,
 )
 from .moysklad_query import Filter, to_moscow_text
+from .moysklad_reference_data import (
+    parse_company_settings,
+    parse_currency,
+    parse_folder,
+    parse_organization,
+    parse_price_type,
+    parse_store,
+    parse_uom,
+)
 
 STOCK_TYPES = ("stock", "freeStock", "quantity", "reserve", "inTransit")
 CHANGED_SINCE_MAX = timedelta(hours=24)
 CHANGED_SINCE_MARGIN = timedelta(minutes=5)
 WEBHOOK_ACTIONS = ("CREATE", "UPDATE", "DELETE", "PROCESSED")
+# Pages by offset stay stable while objects change during a pull only in an order that an update
+# does not change (by ``updated``, an object changed mid-pull jumps to the end and shifts the
+# next pages: one object would be skipped).
+STABLE_ORDER = "id"
 _UTC = timezone.utc  # noqa: UP017 (Odoo 18 runs on Python 3.10)
 ASSORTMENT_BETA = {"X-Lognex-Remap-Beta-Feature": "assortmentWithoutStock"}
 
@@ -83,7 +81,7 @@ class MoySkladCatalogueMixin:
             parse=parse_product,
             filter=_since_filter(filter, updated_since, include_archived),
             search=search,
-            order=order,
+            order=order or STABLE_ORDER,
             limit=limit,
             expand=expand,
             extra_headers=ASSORTMENT_BETA if self.assortment_beta else None,
@@ -94,13 +92,14 @@ class MoySkladCatalogueMixin:
         """Pages (MsPage of MsProduct) of ``entity/product``."""
         return self.iter_pages("entity/product", parse=parse_product,
                                filter=_since_filter(filter, updated_since, include_archived),
-                               search=search, order=order, limit=limit, expand=expand)  # fmt: skip
+                               search=search, order=order or STABLE_ORDER, limit=limit,
+                               expand=expand)  # fmt: skip
 
     def iter_variants(self, *, updated_since=None, include_archived=True, filter=None,
                       search=None, limit=1000):  # fmt: skip
         return self.iter_pages("entity/variant", parse=parse_product,
                                filter=_since_filter(filter, updated_since, include_archived),
-                               search=search, limit=limit)  # fmt: skip
+                               search=search, order=STABLE_ORDER, limit=limit)  # fmt: skip
 
     def get_product(self, product_id, *, kind="product", expand=None):
         """One MsProduct (``kind`` product or variant); MoySkladNotFound when it is gone."""
@@ -368,91 +367,6 @@ class MoySkladCatalogueMixin:
         return MsStockReport(rows=rows, stock_type=stock_type, by_store="bystore" in path,
                              changed_since=None, full="changedSince" not in params,
                              skipped=skipped)  # fmt: skip
-
-    # -- images -----------------------------------------------------------------------------------
-    def list_images(self, entity_id, *, entity_type="product"):
-        check_uuid(entity_id, f"{entity_type} id")
-        return self.list_all(f"entity/{entity_type}/{entity_id}/images", parse=parse_image,
-                             endpoint=f"entity/{entity_type}/images")  # fmt: skip
-
-    def add_image(self, entity_id, filename, content, *, entity_type="product"):
-        """Upload one image (bytes, sent base64): the product's images after it ([MsImage]).
-        Sent once (a repeat could add it twice): a lost answer is OutcomeUnknown, then compare
-        ``list_images`` by filename and size."""
-        check_uuid(entity_id, f"{entity_type} id")
-        body = image_payload(filename, content)
-        document = self.post_json(f"entity/{entity_type}/{entity_id}/images", body,
-                                  endpoint=f"entity/{entity_type}/images", once=True)  # fmt: skip
-        rows = document if isinstance(document, list) else (
-            document.get("rows") if isinstance(document, dict) else None)  # fmt: skip
-        if not isinstance(rows, list):
-            raise BadResponse("MoySklad answered the image upload with no list of images")
-        return [image for image in map(parse_image, rows) if image]
-
-    def delete_image(self, entity_id, image_id, *, entity_type="product"):
-        check_uuid(entity_id, f"{entity_type} id")
-        self.delete(f"entity/{entity_type}/{entity_id}/images/{image_id}",
-                    endpoint=f"entity/{entity_type}/images")  # fmt: skip
-
-    def download_image(self, image, *, max_bytes, allowed_hosts=None):
-        """The image's bytes. ``downloadHref`` on the API is asked with the token and answers
-        with a redirect to a temporary link; that link is fetched without the token, checked
-        like every download (https, ``allowed_hosts``: moysklad.ru by default, size cap)."""
-        href = image.download_href if hasattr(image, "download_href") else text(image)
-        hosts = self.allowed_hosts if allowed_hosts is None else allowed_hosts
-        if not self._is_api_url(href):
-            return self.download(href, max_bytes=max_bytes, allowed_hosts=hosts)
-        response = self._call("GET", href, endpoint="download", allow_redirects=False)
-        status = response.status_code
-        if status in (301, 302, 303, 307, 308):
-            location = text(response.headers.get("Location"))
-            response.close()
-            if not location:
-                raise BadResponse("MoySklad's image redirect has no Location", status=status)
-            return self.download(location, max_bytes=max_bytes, allowed_hosts=hosts)
-        self._raise_for_status(response, "GET download")
-        content = response.content
-        response.close()
-        if len(content) > max_bytes:
-            raise TooLarge(f"The image is over the {max_bytes} bytes limit")
-        return content
-
-    # -- webhooks ---------------------------------------------------------------------------------
-    def list_webhooks(self):
-        return self.list_all("entity/webhook", parse=parse_webhook)
-
-    def create_webhook(self, url, action, entity_type, *, diff_type=None):
-        """Create a webhook (PlanRequired on a free plan: 30006; AlreadyExists: 30003)."""
-        action = str(action).upper()
-        if action not in WEBHOOK_ACTIONS:
-            raise ValueError(f"action must be one of {WEBHOOK_ACTIONS}")
-        body = {"url": text(url), "action": action, "entityType": text(entity_type)}
-        if diff_type:
-            body["diffType"] = diff_type
-        return self._parsed_webhook(self.post_json("entity/webhook", body))
-
-    def delete_webhook(self, webhook_id):
-        check_uuid(webhook_id, "webhook id")
-        self.delete(f"entity/webhook/{webhook_id}", endpoint="entity/webhook")
-
-    def list_stock_webhooks(self):
-        return self.list_all("entity/webhookstock", parse=parse_webhook)
-
-    def create_stock_webhook(self, url, *, report_type="bystore", stock_type="stock"):
-        body = {"url": text(url), "reportType": report_type, "stockType": stock_type}
-        return self._parsed_webhook(self.post_json("entity/webhookstock", body))
-
-    def delete_stock_webhook(self, webhook_id):
-        check_uuid(webhook_id, "webhook id")
-        self.delete(f"entity/webhookstock/{webhook_id}", endpoint="entity/webhookstock")
-
-    @staticmethod
-    def _parsed_webhook(document):
-        webhook = parse_webhook(document)
-        if webhook is None:
-            raise BadResponse("MoySklad answered the webhook creation with no webhook")
-        return webhook
-
 
 def _is_update(item):
     if isinstance(item, dict):

@@ -18,14 +18,9 @@ Decisions:
 """
 
 from .errors import BadResponse
-from .moysklad_documents_data import (
-    DOCUMENT_KINDS,
-    parse_account,
-    parse_contact,
-    parse_counterparty,
-    parse_document,
-    parse_state,
-)
+from .moysklad_catalogue import STABLE_ORDER
+from .moysklad_documents_data import DOCUMENT_KINDS, parse_document, parse_state
+from .moysklad_partners_data import parse_account, parse_contact, parse_counterparty
 from .moysklad_payloads import MAX_BULK_ITEMS, MAX_REQUEST_BYTES, check_uuid, payload_of
 from .moysklad_query import Filter
 
@@ -60,6 +55,7 @@ class MoySkladDocumentsMixin:
             parse=parse_counterparty,
             filter=_since(updated_since, extra),
             search=search,
+            order=STABLE_ORDER,
             limit=limit,
             expand="accounts,contactpersons" if with_details else None,
         )
@@ -145,8 +141,8 @@ class MoySkladDocumentsMixin:
         """Pages (MsPage of MsDocument): for status pulls, ``updated_since`` the watermark."""
         kind = _kind(kind)
         return self.iter_pages(f"entity/{kind}", parse=parse_document,
-                               filter=_since(updated_since, filter), limit=limit,
-                               expand=expand)  # fmt: skip
+                               filter=_since(updated_since, filter), order=STABLE_ORDER,
+                               limit=limit, expand=expand)  # fmt: skip
 
     def document_states(self, kind):
         """[MsState] of a document kind (``entity/<kind>/metadata``)."""

@@ -1,16 +1,14 @@
-"""MoySklad part 2 data: counterparties (with bank accounts and contact persons), orders and
-stock documents (customerorder, purchaseorder, demand, supply) with positions, and states.
+"""MoySklad orders and stock documents as plain data: customerorder, purchaseorder, demand and
+supply with positions, and their states (counterparties: ``moysklad_partners_data``).
 
-- Drafts (``MsCounterpartyDraft``, ``MsDocumentDraft``) build the JSON sent; fields left None are
-  not sent, so an update changes only what is given. Creations carry a ``syncId``; updates carry
-  ``meta`` and never a syncId (error 1047).
-- ``accounts`` and ``contactpersons`` of a counterparty, and ``positions`` of a document, are
-  replaced as a whole when given on update (the document's rule): give all of them or None.
+- Drafts (``MsDocumentDraft``) build the JSON sent; fields left None are not sent, so an update
+  changes only what is given. Creations carry a ``syncId``; updates carry ``meta`` and never a
+  syncId (error 1047).
+- ``positions``, when given on update, replace the document's positions as a whole (the
+  document's rule): give all of them or None.
 - Positions: ``price`` in currency units, sent in kopecks (``to_kopecks``); at most 1000 per
-  document in one request (the array limit); ``discount`` in percent; ``vat`` in percent.
-- Addresses: a structured address (``*_address_full``) wins over the string at MoySklad when
-  both are sent; the draft sends the structured one when given, else the string.
-- ``moment`` (naive UTC or aware) is sent in Moscow time.
+  document in one request (the array limit); ``discount`` and ``vat`` in percent.
+- ``moment`` (naive UTC or aware) is sent in Moscow time. A new demand or supply needs a store.
 """
 
 from dataclasses import dataclass, field
@@ -21,6 +19,8 @@ from .moysklad_data import (
     _dict,
     _int,
     _number,
+    as_dataclass,
+    collection_size,
     from_kopecks,
     href_of,
     ref_id,
@@ -33,10 +33,6 @@ from .moysklad_query import parse_moscow, to_moscow_text
 
 __all__ = [
     "DOCUMENT_KINDS",
-    "MsAccount",
-    "MsContact",
-    "MsCounterparty",
-    "MsCounterpartyDraft",
     "MsDocument",
     "MsDocumentDraft",
     "MsPosition",
@@ -44,251 +40,10 @@ __all__ = [
 ]
 
 DOCUMENT_KINDS = ("customerorder", "purchaseorder", "demand", "supply")
-COMPANY_TYPES = ("legal", "entrepreneur", "individual")
 MAX_POSITIONS = 1000
-ADDRESS_FIELDS = {"postal_code": "postalCode", "city": "city", "street": "street",
-                  "house": "house", "apartment": "apartment", "add_info": "addInfo",
-                  "comment": "comment"}  # fmt: skip
 # The document a demand or supply is linked to, by the field that links it.
 LINK_FIELDS = {"demand": ("customerOrder", "customerorder"),
                "supply": ("purchaseOrder", "purchaseorder")}  # fmt: skip
-
-
-# -- counterparties ------------------------------------------------------------------------------
-@dataclass
-class MsAccount:
-    account_number: str
-    id: str = ""
-    bank_name: str = ""
-    bic: str = ""
-    correspondent_account: str = ""
-    bank_location: str = ""
-    is_default: bool = False
-
-    def to_json(self):
-        if not text(self.account_number):
-            raise ValueError("A bank account needs its account number")
-        data = {"accountNumber": text(self.account_number), "isDefault": bool(self.is_default)}
-        for key, value in (("bankName", self.bank_name), ("bic", self.bic),
-                           ("correspondentAccount", self.correspondent_account),
-                           ("bankLocation", self.bank_location)):  # fmt: skip
-            if value:
-                data[key] = value
-        return data
-
-
-@dataclass
-class MsContact:
-    name: str
-    id: str = ""
-    position: str = ""
-    phone: str = ""
-    email: str = ""
-    external_code: str = ""
-    description: str = ""
-
-    def to_json(self):
-        if not text(self.name):
-            raise ValueError("A contact person needs a name")
-        data = {"name": text(self.name)}
-        for key, value in (("position", self.position), ("phone", self.phone),
-                           ("email", self.email), ("externalCode", self.external_code),
-                           ("description", self.description)):  # fmt: skip
-            if value:
-                data[key] = value
-        return data
-
-
-@dataclass
-class MsCounterparty:
-    id: str
-    href: str = ""
-    name: str = ""
-    company_type: str = ""
-    legal_title: str = ""
-    legal_first_name: str = ""
-    legal_last_name: str = ""
-    legal_middle_name: str = ""
-    inn: str = ""
-    kpp: str = ""
-    ogrn: str = ""
-    ogrnip: str = ""
-    okpo: str = ""
-    email: str = ""
-    phone: str = ""
-    fax: str = ""
-    description: str = ""
-    code: str = ""
-    external_code: str = ""
-    sync_id: str = ""
-    archived: bool = False
-    updated: datetime | None = None
-    tags: list = field(default_factory=list)
-    actual_address: str = ""
-    legal_address: str = ""
-    actual_address_full: dict = field(default_factory=dict)  # postal_code, city, ..., country_id
-    legal_address_full: dict = field(default_factory=dict)
-    accounts: list = field(default_factory=list)  # [MsAccount] when expanded
-    contacts: list = field(default_factory=list)  # [MsContact] when expanded
-    accounts_count: int = 0
-    contacts_count: int = 0
-
-
-@dataclass
-class MsCounterpartyDraft:
-    """A counterparty to create (``sync_id``) or update (``href``). Addresses: a string, or a
-    dict with postal_code, city, street, house, apartment, add_info, comment, country_href."""
-
-    name: str | None = None
-    href: str = ""
-    sync_id: str = ""
-    company_type: str | None = None
-    legal_title: str | None = None
-    legal_first_name: str | None = None
-    legal_last_name: str | None = None
-    legal_middle_name: str | None = None
-    inn: str | None = None
-    kpp: str | None = None
-    ogrn: str | None = None
-    ogrnip: str | None = None
-    okpo: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    fax: str | None = None
-    description: str | None = None
-    code: str | None = None
-    external_code: str | None = None
-    archived: bool | None = None
-    tags: list | None = None
-    actual_address: object = None
-    legal_address: object = None
-    accounts: list | None = None
-    contacts: list | None = None
-    extra: dict = field(default_factory=dict)
-    key: object = None
-
-    def to_json(self, entity_type="counterparty"):
-        payload = {}
-        if self.href:
-            payload.update(meta_ref(self.href, entity_type))
-        else:
-            if not text(self.name):
-                raise ValueError("A new MoySklad counterparty needs a name")
-            if self.sync_id:
-                payload["syncId"] = check_uuid(self.sync_id)
-        if self.company_type is not None and self.company_type not in COMPANY_TYPES:
-            raise ValueError(f"companyType must be one of {COMPANY_TYPES}")
-        simple = {
-            "name": self.name, "companyType": self.company_type, "legalTitle": self.legal_title,
-            "legalFirstName": self.legal_first_name, "legalLastName": self.legal_last_name,
-            "legalMiddleName": self.legal_middle_name, "inn": self.inn, "kpp": self.kpp,
-            "ogrn": self.ogrn, "ogrnip": self.ogrnip, "okpo": self.okpo, "email": self.email,
-            "phone": self.phone, "fax": self.fax, "description": self.description,
-            "code": self.code, "externalCode": self.external_code, "archived": self.archived,
-        }  # fmt: skip
-        payload.update({key: value for key, value in simple.items() if value is not None})
-        if self.tags is not None:
-            payload["tags"] = [text(tag) for tag in self.tags if text(tag)]
-        for key, value in (("actualAddress", self.actual_address),
-                           ("legalAddress", self.legal_address)):  # fmt: skip
-            if isinstance(value, dict):
-                payload[key + "Full"] = address_json(value)
-            elif value is not None:
-                payload[key] = text(value)
-        if self.accounts is not None:
-            payload["accounts"] = [_as(MsAccount, item).to_json() for item in self.accounts]
-        if self.contacts is not None:
-            payload["contactpersons"] = [_as(MsContact, item).to_json() for item in self.contacts]
-        payload.update(self.extra or {})
-        return payload
-
-
-def _as(cls, item):
-    return item if isinstance(item, cls) else cls(**item)
-
-
-def address_json(address):
-    data = {}
-    for key, json_key in ADDRESS_FIELDS.items():
-        value = address.get(key)
-        if value is not None:
-            data[json_key] = text(str(value))
-    if address.get("country_href"):
-        data["country"] = meta_ref(address["country_href"], "country")
-    return data
-
-
-def parse_address(data):
-    data = _dict(data)
-    address = {key: text(data.get(json_key)) for key, json_key in ADDRESS_FIELDS.items()
-               if text(data.get(json_key))}  # fmt: skip
-    if data.get("country"):
-        address["country_id"] = ref_id(data.get("country"))
-    if data.get("region"):
-        address["region_id"] = ref_id(data.get("region"))
-    return address
-
-
-def _rows(value):
-    """Rows of an expanded MetaArray (or a plain list); [] when only the meta came."""
-    if isinstance(value, list):
-        return value
-    rows = _dict(value).get("rows")
-    return rows if isinstance(rows, list) else []
-
-
-def _count(value):
-    if isinstance(value, list):
-        return len(value)
-    rows = _dict(value).get("rows")
-    size = _int(_dict(_dict(value).get("meta")).get("size"))
-    return max(len(rows) if isinstance(rows, list) else 0, size or 0)
-
-
-def parse_account(row):
-    row = _dict(row)
-    return MsAccount(account_number=text(row.get("accountNumber")), id=ref_id(row),
-                     bank_name=text(row.get("bankName")), bic=text(row.get("bic")),
-                     correspondent_account=text(row.get("correspondentAccount")),
-                     bank_location=text(row.get("bankLocation")),
-                     is_default=row.get("isDefault") is True)  # fmt: skip
-
-
-def parse_contact(row):
-    row = _dict(row)
-    return MsContact(name=text(row.get("name")), id=ref_id(row),
-                     position=text(row.get("position")), phone=text(row.get("phone")),
-                     email=text(row.get("email")), external_code=text(row.get("externalCode")),
-                     description=text(row.get("description")))  # fmt: skip
-
-
-def parse_counterparty(row):
-    row = _dict(row)
-    counterparty_id = ref_id(row)
-    if not counterparty_id or (type_of(row) and type_of(row) != "counterparty"):
-        return None
-    simple = {name: text(row.get(key)) for name, key in (
-        ("name", "name"), ("company_type", "companyType"), ("legal_title", "legalTitle"),
-        ("legal_first_name", "legalFirstName"), ("legal_last_name", "legalLastName"),
-        ("legal_middle_name", "legalMiddleName"), ("inn", "inn"), ("kpp", "kpp"),
-        ("ogrn", "ogrn"), ("ogrnip", "ogrnip"), ("okpo", "okpo"), ("email", "email"),
-        ("phone", "phone"), ("fax", "fax"), ("description", "description"), ("code", "code"),
-        ("external_code", "externalCode"), ("sync_id", "syncId"),
-        ("actual_address", "actualAddress"), ("legal_address", "legalAddress"))}  # fmt: skip
-    return MsCounterparty(
-        id=counterparty_id,
-        href=href_of(row),
-        archived=row.get("archived") is True,
-        updated=parse_moscow(row.get("updated")),
-        tags=[text(tag) for tag in row.get("tags") or () if text(tag)],
-        actual_address_full=parse_address(row.get("actualAddressFull")),
-        legal_address_full=parse_address(row.get("legalAddressFull")),
-        accounts=[parse_account(item) for item in _rows(row.get("accounts"))],
-        contacts=[parse_contact(item) for item in _rows(row.get("contactpersons"))],
-        accounts_count=_count(row.get("accounts")),
-        contacts_count=_count(row.get("contactpersons")),
-        **simple,
-    )
 
 
 # -- documents -----------------------------------------------------------------------------------
@@ -387,7 +142,7 @@ class MsDocumentDraft:
         if self.positions is not None:
             if len(self.positions) > MAX_POSITIONS:
                 raise ValueError(f"At most {MAX_POSITIONS} positions per document request")
-            payload["positions"] = [_as(MsPosition, item).to_json() for item in self.positions]
+            payload["positions"] = [as_dataclass(MsPosition, item).to_json() for item in self.positions]
         payload.update(self.extra or {})
         return payload
 
@@ -442,7 +197,7 @@ def parse_document(row):
         store_id=ref_id(row.get("store")),
         linked_id=ref_id(row.get(link_field)) if link_field else "",
         deleted=parse_moscow(row.get("deleted")),
-        positions_count=_count(row.get("positions")),
+        positions_count=collection_size(row.get("positions")),
     )
 
 

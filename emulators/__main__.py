@@ -121,6 +121,8 @@ def _imsklad_build(args, common: dict) -> tuple[ImskladEmulator, str]:
 def _moysklad_options(parser: argparse.ArgumentParser):
     parser.add_argument("--catalogue", default="demo",
                         help="'demo' (30 products), 'empty' or a number of synthetic products")
+    parser.add_argument("--counterparties", type=int, default=0,
+                        help="synthetic counterparties added (part 2 benchmarks; default 0)")
     parser.add_argument("--user", action="append", metavar="LOGIN:PASSWORD",
                         help=f"accepted credentials, repeatable (default "
                              f"{MS_LOGIN}:{MS_PASSWORD})")
@@ -147,7 +149,7 @@ def _moysklad_build(args, common: dict) -> tuple[MoyskladEmulator, str]:
              else {MS_LOGIN: MS_PASSWORD})
     tokens = {token: f"app-{n}" for n, token in enumerate(args.app_token or [MS_APP_TOKEN], 1)}
     emulator = MoyskladEmulator(
-        args.catalogue, users=users, app_tokens=tokens, limits_enabled=not args.no_limits,
+        args.catalogue, counterparties=args.counterparties, users=users, app_tokens=tokens, limits_enabled=not args.no_limits,
         paid_plan=not args.free_plan, user_weight=args.user_weight,
         lockout_seconds=args.lockout_seconds, public_url=args.public_url, **common)
     login = next(iter(users))

@@ -17,7 +17,7 @@ Every API request passes, in order: ``Accept-Encoding`` must name gzip (else 415
 answers are gzip-compressed); ``Accept`` must be ``application/json;charset=utf-8`` (else 400
 code 1062; ``strict_accept=False`` also lets a missing header, ``*/*`` and ``application/json``
 through); the lockout (403 code 1061 while switched off); authentication (401 code 1056); the
-parallel limit (429 code 1073); the 45-units-per-3-s window (429 code 1049, headers). Then the
+parallel limits (5 per user, 20 per account: 429 code 1073); the 45-units-per-3-s window (429 code 1049, headers). Then the
 handler. ``limits_enabled=False`` switches the parallel limit, the window and the lockout off
 (benchmarks); the base faults (``http_5xx``, ``timeout``, ``rate_limit`` → 429 code 1049 …),
 ``latency`` and ``rate_limit_per_second`` of :class:`~.base.Emulator` apply as everywhere.
@@ -34,14 +34,27 @@ Decisions where the documentation is silent (more in each module's docstring):
   answers ``{"access_token": "<40 hex>"}``; it revokes the user's older tokens.
 * ``download/<image id>`` (authenticated) answers 302 to ``/files/<image id>/<filename>``, which
   needs no authentication, gzip or Accept (the documented temporary URL).
-* At most 10 images per product (the documentation's limit for product images): the 11th → 400
-  code 1080. A product created or updated with ``images`` replaces its images.
+* Images: POST of one object adds it, of an array sets the list (``meta`` items kept, new
+  ones added, the others removed), ``…/images/delete`` removes a list; at most 10 per product
+  (the documented limit), the 11th → 400 code 1080 (the documentation gives no code). A product
+  created or updated with ``images`` replaces its images.
 * The assortment lists products, then services, then variants, non-archived unless the filter
   names ``archived``; product and variant rows carry ``stock``, ``reserve``, ``inTransit`` and
-  ``quantity`` summed over the stores. ``entity/<type>`` lists return archived entities too.
+  ``quantity`` (stock − reserve + in transit) summed over the stores, except with the header
+  ``X-Lognex-Remap-Beta-Feature: assortmentWithoutStock`` (the new endpoint: no stock fields,
+  the ``article`` filter refused with 1034). ``entity/<type>`` lists return archived entities too.
+* ``X-Lognex-WebHook-DisableByPrefix: <url prefix>`` on a writing request: the webhooks whose URL
+  starts with it are not called for that request's changes; a prefix without a scheme and a
+  whole domain name → 400 code 3030 (one prefix per request here: the recorded headers keep the
+  last of repeated ones).
+* Extra fault kind ``token_expired``: the user token of the faulted request expires at once
+  (``reason`` "revoked" to revoke it instead), so that request and the next ones with it get
+  401 code 1056 until the client obtains a new token.
+* :meth:`status_counts` (and ``statuses`` in the summary): API answers per HTTP status since
+  the last reset, so a benchmark can state how many 429 it got.
 * Control routes (``/_emulator/moysklad/…``): ``GET summary``; ``GET entity/<type>``
-  (``?limit=``), ``POST entity/<type>`` (create, or update with ``"id"``; webhooks fire as for
-  an API change), ``DELETE entity/<type>/<id>``; ``POST stock`` (``{"assortmentId", "storeId",
+  (``?limit=``), ``POST entity/<type>`` (create, or update with ``"id"``; ``"stateName"`` sets a
+  document's state by name; webhooks fire as for an API change), ``DELETE entity/<type>/<id>``; ``POST stock`` (``{"assortmentId", "storeId",
   "stock", "reserve", "inTransit"}``); ``GET tokens``, ``POST tokens`` (``{"action":
   "revoke"|"expire", "login"?, "token"?}``); ``GET|POST settings`` (:data:`SETTINGS`);
   ``POST lockout/clear``; ``POST webhook/fire`` (``{"entityType", "id", "action", "url"?}``);
@@ -51,15 +64,24 @@ Decisions where the documentation is silent (more in each module's docstring):
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from .base import Emulator, RecordedRequest, Response
-from .moysklad_demo import DEMO_APP_TOKEN, DEMO_LOGIN, DEMO_PASSWORD, load_catalogue, load_demo
+from .moysklad_demo import (
+    DEMO_APP_TOKEN,
+    DEMO_LOGIN,
+    DEMO_PASSWORD,
+    load_catalogue,
+    load_counterparties,
+    load_demo,
+)
 from .moysklad_protocol import (
     Auth,
     Limiter,
@@ -83,13 +105,18 @@ from .moysklad_query import (
 )
 from .moysklad_reports import MsReportsMixin
 from .moysklad_store import (
+    ACCOUNT_FIELDS,
     ACCOUNT_ID,
     ASSORTMENT_TYPES,
+    CONTACT_FIELDS,
     DOCUMENT_TYPES,
     EMPLOYEE_ID,
     FIELDS,
     ROOT,
     MsStoreMixin,
+    RawJson,
+    Ref,
+    check_uuid,
     meta,
 )
 from .moysklad_webhooks import MsWebhooksMixin
@@ -107,9 +134,29 @@ CONTEXT = {"employee": {"meta": {"href": f"{ROOT}/context/employee",
                                  "metadataHref": f"{ROOT}/entity/employee/metadata",
                                  "type": "employee", "mediaType": "application/json"}}}
 SETTINGS = ("limits_enabled", "paid_plan", "user_weight", "app_weight", "heavy_weight",
-            "rate_units", "rate_interval", "max_parallel", "lockout_threshold",
+            "rate_units", "rate_interval", "max_parallel", "max_parallel_account",
+            "lockout_threshold",
+            "lockout_put_threshold",
             "lockout_window", "lockout_seconds", "strict_accept", "webhook_timeout",
-            "webhook_retries", "public_url", "token_ttl")
+            "webhook_retries", "public_url", "token_ttl", "login_failures_limit")
+
+
+def _dumps(data) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _serialise(data) -> str:
+    """JSON of an answer; a list answer's ``rows`` or a bulk answer may hold :class:`RawJson`
+    texts."""
+    if isinstance(data, RawJson):
+        return data
+    if isinstance(data, dict) and data.get("rows") and isinstance(data["rows"][0], RawJson):
+        text = _dumps({k: v for k, v in data.items() if k != "rows"})
+        return f'{text[:-1]},"rows":[{",".join(data["rows"])}]}}'
+    if isinstance(data, list) and any(isinstance(item, RawJson) for item in data):
+        return "[" + ",".join(item if isinstance(item, RawJson) else _dumps(item)
+                              for item in data) + "]"
+    return _dumps(data)
 
 
 @dataclass
@@ -118,31 +165,38 @@ class _State:
     over_parallel: bool = False
     headers: dict = field(default_factory=dict)
     login: str = ""
+    quiet_prefix: str = ""  # X-Lognex-WebHook-DisableByPrefix
+    plain: bool = False  # a malformed_json fault is set: let the server compress what it cuts
 
 
 class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
     """MoySklad JSON API 1.2 emulator; ``api_url`` is ``base_url + "/api/remap/1.2"``."""
 
     name = "moysklad"
+    extra_fault_kinds = ("token_expired",)
 
-    def __init__(self, catalogue: str | int = "demo", *, users: dict[str, str] | None = None,
+    def __init__(self, catalogue: str | int = "demo", *, counterparties: int = 0,
+                 users: dict[str, str] | None = None,
                  app_tokens: dict[str, str] | None = None, limits_enabled: bool = True,
                  paid_plan: bool = True, user_weight: int | None = None, app_weight: int = 1,
                  rate_units: int = 45, rate_interval: float = 3.0, max_parallel: int = 5,
+                 max_parallel_account: int = 20,
                  lockout_threshold: int = 200, lockout_window: float = 60.0,
                  lockout_seconds: float = 3600.0, strict_accept: bool = True,
-                 token_ttl: float | None = None, webhook_timeout: float = 1.5,
+                 token_ttl: float | None = None, login_failures_limit: int = 20,
+                 webhook_timeout: float = 1.5,
                  webhook_retries: int = 3, public_url: str | None = None,
                  clock: Callable[[], float] = time.time, port: int = 0,
                  host: str = "127.0.0.1", **options):
         """``catalogue``: "demo", a number of synthetic products, or "empty" (reference data
-        only: currencies, price types, units, organisation, stores, states).
+        only: currencies, price types, units, organisation, stores, states);
+        ``counterparties``: that many synthetic counterparties more.
         ``options`` go to :class:`Emulator` (latency, rate_limit_per_second, record_limit)."""
         super().__init__(port=port, host=host, **options)
         self.clock = clock
         self.auth = Auth(users if users is not None else {DEMO_LOGIN: DEMO_PASSWORD},
                          app_tokens if app_tokens is not None else {DEMO_APP_TOKEN: "demo-app"},
-                         clock, token_ttl)
+                         clock, token_ttl, login_failures_limit)
         self.weights = Weights(user_weight, app_weight)
         self.limiter = Limiter(rate_units, rate_interval)
         self.lockout = Lockout(lockout_threshold, lockout_window, lockout_seconds)
@@ -150,6 +204,9 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         self.max_parallel = max_parallel
         self.strict_accept = strict_accept
         self._active: dict[str, int] = {}
+        self._active_total = 0
+        self.max_parallel_account = max_parallel_account
+        self._statuses: dict[int, int] = {}
         self._local = threading.local()
         self._query_cache: dict[tuple, tuple[int, list]] = {}
         self._init_store()
@@ -162,6 +219,8 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
                 load_catalogue(self, 0)
             else:
                 load_catalogue(self, int(catalogue))
+            if counterparties:
+                load_counterparties(self, counterparties)
         self._register_routes()
         self._register_moysklad_control_routes()
 
@@ -175,11 +234,14 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
                 "user_weight": self.weights.user, "app_weight": self.weights.app_token,
                 "heavy_weight": self.weights.heavy, "rate_units": self.limiter.units,
                 "rate_interval": self.limiter.interval, "max_parallel": self.max_parallel,
+                "max_parallel_account": self.max_parallel_account,
                 "lockout_threshold": self.lockout.threshold,
+                "lockout_put_threshold": self.lockout.put_threshold,
                 "lockout_window": self.lockout.window, "lockout_seconds": self.lockout.seconds,
                 "strict_accept": self.strict_accept, "webhook_timeout": self.webhook_timeout,
                 "webhook_retries": self.webhook_retries, "public_url": self.public_url,
-                "token_ttl": self.auth.token_ttl}
+                "token_ttl": self.auth.token_ttl,
+                "login_failures_limit": self.auth.login_failures_limit}
 
     def configure(self, **values):
         unknown = set(values) - set(SETTINGS)
@@ -191,9 +253,11 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
                    "rate_units": (self.limiter, "units"),
                    "rate_interval": (self.limiter, "interval"),
                    "lockout_threshold": (self.lockout, "threshold"),
+                   "lockout_put_threshold": (self.lockout, "put_threshold"),
                    "lockout_window": (self.lockout, "window"),
                    "lockout_seconds": (self.lockout, "seconds"),
-                   "token_ttl": (self.auth, "token_ttl")}
+                   "token_ttl": (self.auth, "token_ttl"),
+                   "login_failures_limit": (self.auth, "login_failures_limit")}
         with self.lock:
             for name, value in values.items():
                 target, attribute = targets.get(name, (self, name))
@@ -204,15 +268,22 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         return dt.datetime.fromtimestamp(self.clock(), dt.timezone(dt.timedelta(hours=3))).date()
 
     # -- answers -------------------------------------------------------------------------------
-    @staticmethod
-    def root_of(request: RecordedRequest) -> str:
-        host = request.header("Host") or "127.0.0.1"
-        return f"http://{host}/api/remap/1.2"
+    def root_of(self, request: RecordedRequest) -> str:
+        """The API root as the client addressed it (its Host header), else ``public_root``."""
+        host = request.header("Host")
+        return f"http://{host}/api/remap/1.2" if host else self.public_root
 
     def answer(self, request, data, status: int = 200, headers: dict | None = None) -> Response:
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        text = _serialise(data)
         body = text.replace(ROOT, self.root_of(request)).encode()
-        return Response(status, body, JSON_CONTENT_TYPE, headers, gzip=True)
+        state = getattr(self._local, "state", None)
+        if len(body) < 65536 or (state and state.plain) or not wants_gzip(
+                request.header("Accept-Encoding")):
+            return Response(status, body, JSON_CONTENT_TYPE, headers, gzip=True)
+        # big pages: the fastest gzip level (a 1,000-product page is 3 MB of JSON)
+        return Response(status, gzip.compress(body, compresslevel=1), JSON_CONTENT_TYPE,
+                        {**(headers or {}), "Vary": "Accept-Encoding",
+                         "Content-Encoding": "gzip"})
 
     def error_answer(self, request, error: MsError) -> Response:
         return self.answer(request, error.body(), error.status, dict(error.headers or {}))
@@ -224,21 +295,34 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         response.headers = {"X-Lognex-Retry-After": str(int(float(retry_after) * 1000))}
         return response
 
+    def _fault_token_expired(self, fault, request):
+        """The request's user token expires now (session expiry mid-run): 401 1056."""
+        token = request.bearer_token()
+        if token:
+            self.auth.revoke(value=token, reason=fault.params.get("reason", "expired"))
+
     # -- the protocol --------------------------------------------------------------------------
     def _handle_api(self, request, method, raw, handler):
-        state = _State(key=Auth.guess_key(request.header("Authorization"), self.auth))
+        state = _State(key=Auth.guess_key(request.header("Authorization"), self.auth),
+                       plain="malformed_json" in self._faults)
         with self.lock:
             active = self._active.get(state.key, 0) + 1
             self._active[state.key] = active
-        state.over_parallel = active > self.max_parallel
+        with self.lock:
+            self._active_total += 1
+            account_over = self._active_total > self.max_parallel_account
+        state.over_parallel = active > self.max_parallel or account_over
         self._local.state = state
         try:
             response = super()._handle_api(request, method, raw, handler)
         finally:
             with self.lock:
                 self._active[state.key] -= 1
+                self._active_total -= 1
             self._local.state = None
         if response is not None:
+            with self.lock:
+                self._statuses[response.status] = self._statuses.get(response.status, 0) + 1
             if state.headers:
                 response.headers = {**state.headers, **(response.headers or {})}
             if self.limits_enabled and state.key != "?" and not raw.startswith("/files/"):
@@ -266,6 +350,15 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         principal = self.auth.authenticate(request.header("Authorization"), basic_only)
         state.key = principal.key
         state.login = principal.login
+        prefix = request.header("X-Lognex-WebHook-DisableByPrefix").strip()
+        if prefix:
+            parts = urlsplit(prefix)
+            if parts.scheme not in ("http", "https") or "." not in (parts.hostname or ""):
+                raise MsError(400, 3030, "Ошибка валидации заголовка "
+                                         "'X-Lognex-WebHook-DisableByPrefix': префикс должен "
+                                         "содержать протокол и доменное имя целиком",
+                              "X-Lognex-WebHook-DisableByPrefix")
+            state.quiet_prefix = prefix
         if not self.limits_enabled:
             return None
         if state.over_parallel:
@@ -297,6 +390,22 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
             raise MsError(404, 1002, f"Неопознанный путь: {request.path}")
         return self._guard(unknown)(request)
 
+    def notify(self, events: list, login: str):
+        """Webhooks of one request, less those the request's
+        ``X-Lognex-WebHook-DisableByPrefix`` turns off."""
+        state = getattr(self._local, "state", None)
+        super().notify(events, login, quiet_prefix=state.quiet_prefix if state else "")
+
+    def status_counts(self) -> dict[int, int]:
+        """API answers per HTTP status since the last reset (e.g. how many 429)."""
+        with self.lock:
+            return dict(self._statuses)
+
+    def reset(self):
+        super().reset()
+        with self.lock:
+            self._statuses.clear()
+
     @property
     def login(self) -> str:
         state = getattr(self._local, "state", None)
@@ -324,6 +433,7 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         product = r"/entity/(?P<type>product)/(?P<owner>[^/]+)/images"
         self._api("GET", product, self._images, "images.list")
         self._api("POST", product, self._add_image, "images.add")
+        self._api("POST", product + r"/delete", self._delete_images, "images.delete")
         self._api("DELETE", product + r"/(?P<image>[^/]+)", self._delete_image,
                   "images.delete")
         for type_ in ENTITY_TYPES:
@@ -393,9 +503,11 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         if order_by:
             records = sort_records(self, records, order_by)
         ids = [(r["_type"], r["id"]) for r in records]
-        if len(self._query_cache) > 32:
-            self._query_cache.clear()
-        self._query_cache[key] = (self.version, ids)
+        live = {k: v for k, v in self._query_cache.items() if v[0] == self.version}
+        if len(live) >= 8:  # a 100,000-row id list is several MB: keep a few current ones
+            live.clear()
+        live[key] = (self.version, ids)
+        self._query_cache = live
         return ids
 
     # -- handlers: auth and context ---------------------------------------------------------------
@@ -439,7 +551,6 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
             return self.answer(request, self._price_type_json(id))
 
     def get_price_type_checked(self, id_: str):
-        from .moysklad_store import check_uuid
         check_uuid(id_)
         if id_ not in self.price_types:
             raise MsError(404, 1021, f"Объект с типом 'pricetype' и идентификатором '{id_}' не "
@@ -460,23 +571,42 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         with self.lock:
             ids = self._query_ids(type, request)
             table = self.db[type]
-            rows = [self.render(table[i], expand) for _t, i in ids[offset:offset + limit]]
+            page = ids[offset:offset + limit]
+            if expand:
+                rows = [self.render(table[i], expand) for _t, i in page]
+            else:
+                rows = [RawJson(self.render_json(table[i])) for _t, i in page]
             size = len(ids)
         return self._list_answer(request, f"entity/{type}", type, rows, size, limit, offset)
 
     def _assortment(self, request):
         limit, offset = page_params(request)
         expand = expand_of(request, limit)
+        without_stock = "assortmentwithoutstock" in request.header(
+            "X-Lognex-Remap-Beta-Feature").replace(" ", "").lower().split(",")
+        if without_stock and re.search(r"(^|;)article(!=|=|~|<|>)", filter_text(request)):
+            raise MsError(400, 1034, "Ошибка фильтрации: фильтр 'article' недоступен в "
+                                     "ассортименте без остатков", "article")
         with self.lock:
             ids = self._query_ids("assortment", request, default_archived=True)
             rows = []
             for type_, id_ in ids[offset:offset + limit]:
-                row = self.render(self.db[type_][id_], expand)
-                if type_ != "service":
-                    stock, reserve, in_transit = self.stock_totals(id_)
-                    row.update(stock=stock, reserve=reserve, inTransit=in_transit,
-                               quantity=stock - reserve)
-                rows.append(row)
+                record = self.db[type_][id_]
+                stock = {}
+                if type_ != "service" and not without_stock:
+                    quantities = self.stock_totals(id_)
+                    stock = {"stock": quantities[0], "reserve": quantities[1],
+                             "inTransit": quantities[2],
+                             "quantity": quantities[0] - quantities[1] + quantities[2]}
+                if expand:
+                    rows.append({**self.render(record, expand), **stock})
+                else:
+                    text = self.render_json(record)
+                    if stock:
+                        text = (f'{text[:-1]},"stock":{stock["stock"]},"reserve":'
+                                f'{stock["reserve"]},"inTransit":{stock["inTransit"]},'
+                                f'"quantity":{stock["quantity"]}}}')
+                    rows.append(RawJson(text))
             size = len(ids)
         return self._list_answer(request, "entity/assortment", "assortment", rows, size, limit,
                                  offset)
@@ -486,7 +616,7 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         with self.lock:
             return self.answer(request, self.render(self.get(type, id), expand))
 
-    def _write_one(self, type_: str, item, events: list) -> dict:
+    def _write_one(self, type_: str, item, events: list) -> RawJson:
         """Create or (with meta) update one item of a POST; returns the rendered entity."""
         if not isinstance(item, dict):
             raise MsError(400, 2000, "Ошибка формата: отсутствует начало объекта")
@@ -495,11 +625,11 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
             body = {k: v for k, v in item.items() if k != "meta"}
             if type_ in ("webhook", "webhookstock"):
                 self.check_webhook(type_, body, self.db[type_][ref.id])
-            return self.render(self.update(type_, ref.id, body, events))
+            return RawJson(self.render_json(self.update(type_, ref.id, body, events)))
         if type_ in ("webhook", "webhookstock"):
             self.check_webhook(type_, item, None)
         record, _created = self.create(type_, item, events)
-        return self.render(record)
+        return RawJson(self.render_json(record))
 
     def _create(self, request, type):
         body = self._body(request)
@@ -628,8 +758,7 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
 
     @staticmethod
     def _nested_spec(sub):
-        from .moysklad_store import _ACCOUNT_FIELDS, _CONTACT_FIELDS
-        return _ACCOUNT_FIELDS if sub == "accounts" else _CONTACT_FIELDS
+        return ACCOUNT_FIELDS if sub == "accounts" else CONTACT_FIELDS
 
     def _find_row(self, record, sub, row_id):
         for row in record.get(sub) or ():
@@ -686,21 +815,57 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
                                  len(rows), 1000, 0)
 
     def _add_image(self, request, type, owner):
+        """One object adds an image; an array sets the list (items with ``meta`` keep those
+        images, the others are added, the rest are removed), as documented."""
         body = self._body(request)
-        items = body if isinstance(body, list) else [body]
         with self.lock:
             record = self.get(type, owner)
-            images = [self.read_image(item) for item in items]
-            if len(record.get("_images", ())) + len(images) > MAX_IMAGES:
+            current = list(record.get("_images", ()))
+            if isinstance(body, list):
+                keep, new = [], []
+                for item in body:
+                    if isinstance(item, dict) and isinstance(item.get("meta"), dict):
+                        keep.append(self._own_image(record, item))
+                    else:
+                        new.append(self.read_image(item))
+            else:
+                keep, new = current, [self.read_image(body)]
+            if len(keep) + len(new) > MAX_IMAGES:
                 raise MsError(400, 1080, "Ошибка при работе с файлами: число изображений не "
                                          f"может быть больше {MAX_IMAGES}")
-            for image in images:
+            for image_id in set(current) - set(keep):
+                self.images.pop(image_id, None)
+            record["_images"] = list(keep)
+            for image in new:
                 self.add_image(record, image["filename"], image["content"])
             record["updated"] = self.stamp()
             self.version += 1
             rows = [self.render_image(self.images[i]) for i in record["_images"]]
         self.notify([(type, owner, "UPDATE", ("images",))], self.login)
         return self.answer(request, rows)
+
+    def _own_image(self, record, item) -> str:
+        image_id = str(item["meta"].get("href", "")).rstrip("/").rsplit("/", 1)[-1]
+        if image_id not in record.get("_images", ()):
+            raise MsError(404, 1021, f"Объект с типом 'image' и идентификатором '{image_id}' "
+                                     "не найден")
+        return image_id
+
+    def _delete_images(self, request, type, owner):
+        body = self._body(request)
+        if not isinstance(body, list):
+            raise MsError(400, 2005, "Ошибка формата: ожидается массив метаданных")
+        with self.lock:
+            record = self.get(type, owner)
+            for item in body:
+                image_id = self._own_image(record, item if isinstance(item, dict) else {
+                    "meta": {}})
+                record["_images"].remove(image_id)
+                self.images.pop(image_id, None)
+            record["updated"] = self.stamp()
+            self.version += 1
+        self.notify([(type, owner, "UPDATE", ("images",))], self.login)
+        return Response(200, b"", JSON_CONTENT_TYPE)
 
     def _delete_image(self, request, type, owner, image):
         with self.lock:
@@ -720,8 +885,8 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
             image = self.images.get(id)
         if image is None:
             raise MsError(404, 1021, f"Объект с типом 'image' и идентификатором '{id}' не найден")
-        host = request.header("Host") or "127.0.0.1"
-        location = f"http://{host}/files/{id}/{quote(image['filename'])}"
+        root = self.root_of(request)[: -len("/api/remap/1.2")]
+        location = f"{root}/files/{id}/{quote(image['filename'])}"
         return Response(302, b"", JSON_CONTENT_TYPE, {"Location": location})
 
     def _file(self, request, id):
@@ -781,6 +946,7 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
             data = {"counts": {t: len(rows) for t, rows in self.db.items()},
                     "images": len(self.images), "stock_rows": len(self.stock),
                     "tokens_issued": self.auth.issued_count,
+                    "statuses": {str(k): v for k, v in sorted(self._statuses.items())},
                     "locked_out": sorted(self.lockout.until), "settings": self.settings()}
         return self._control_answer(request, data)
 
@@ -799,6 +965,8 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
         events: list = []
         try:
             with self.lock:
+                if "stateName" in payload:
+                    payload["state"] = {"meta": self._state_meta(type, payload.pop("stateName"))}
                 if payload.get("id") in self.db[type]:
                     body = {k: v for k, v in payload.items() if k != "id"}
                     record = self.update(type, payload["id"], body, events)
@@ -809,6 +977,12 @@ class MoyskladEmulator(MsStoreMixin, MsReportsMixin, MsWebhooksMixin, Emulator):
             return self._control_error(error)
         self.notify(events, DEMO_LOGIN)
         return self._control_answer(request, data)
+
+    def _state_meta(self, type_: str, name: str) -> dict:
+        for state in self.db["state"].values():
+            if state["entityType"] == type_ and state["name"] == name:
+                return self.ref_meta(Ref("state", state["id"]))
+        raise ValueError(f"no state {name!r} for {type_}")
 
     def _ctl_delete(self, request, type, id):
         events: list = []

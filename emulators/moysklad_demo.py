@@ -9,6 +9,9 @@ M/L/XL), stock on both stores (some reserve and in transit), two counterparties 
 account and a contact person, and the order states of customerorder and purchaseorder.
 Ids are fixed (UUID5 of a name), so the demo is the same on every start.
 
+Synthetic counterparties (:func:`load_counterparties`, part 2 benchmarks): legal entities with
+a valid 10-digit INN, a bank account and a contact person each.
+
 Synthetic (:func:`load_catalogue`): ``count`` products ``SYN-0000001``… in folders of 1,000,
 both price types and a purchase price, barcodes, stock on the main store for every product and on
 the second for every third; records are built directly (about 100,000 a second).
@@ -16,6 +19,7 @@ the second for every third; records are built directly (about 100,000 a second).
 
 from __future__ import annotations
 
+import gc
 import uuid
 
 from .moysklad_store import Ref
@@ -86,7 +90,7 @@ _STATES = {
 
 def ean13(number: int) -> str:
     digits = f"46{number:010d}"[-12:]
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits))
+    total = sum(map(int, digits[0::2])) + 3 * sum(map(int, digits[1::2]))
     return digits + str((10 - total % 10) % 10)
 
 
@@ -212,10 +216,22 @@ def load_catalogue(emulator, count: int):
     db = emulator.db["product"]
     codes = emulator._codes
     stock = emulator.stock
-    uom = Ref("uom", PCS_ID)
     now = emulator.stamp()
+    collecting = gc.isenabled()
+    gc.disable()  # 100,000 records of small containers: no collection passes meanwhile
+    try:
+        _synthetic(db, codes, stock, folder_ids, now, count)
+    finally:
+        if collecting:
+            gc.enable()
+    emulator.version += 1
+
+
+def _synthetic(db, codes, stock, folder_ids, now, count):
+    uom = Ref("uom", PCS_ID)
+    prefix = str(uuid.uuid4())[:24]  # UUID-shaped ids: a random head, the number in the tail
     for n in range(1, count + 1):
-        product_id = str(uuid.uuid4())
+        product_id = f"{prefix}{n:012x}"
         code = f"SYN-{n:07d}"
         sale = 10_000 + (n * 37) % 900_000
         db[product_id] = {
@@ -231,4 +247,41 @@ def load_catalogue(emulator, count: int):
         stock[(product_id, MAIN_STORE_ID)] = [(n * 7) % 50, (n * 3) % 5, 0, now]
         if n % 3 == 0:
             stock[(product_id, NORTH_STORE_ID)] = [(n * 11) % 30, 0, n % 4, now]
+
+
+def _inn10(number: int) -> str:
+    """A 10-digit INN with a valid check digit (the legal entities' checksum)."""
+    digits = [int(d) for d in f"77{number:07d}"[-9:]]
+    weights = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+    return "".join(map(str, digits)) + str(sum(d * w for d, w in zip(digits, weights,
+                                                                     strict=True)) % 11 % 10)
+
+
+def load_counterparties(emulator, count: int):
+    """``count`` synthetic legal counterparties ``CP-0000001``… with a valid INN, KPP, e-mail,
+    phone, a bank account and a contact person (caller holds the lock)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        table = emulator.db["counterparty"]
+        now = emulator.stamp()
+        prefix = str(uuid.uuid4())[:24]
+        for n in range(1, count + 1):
+            counterparty_id = f"{prefix}{n:012x}"
+            table[counterparty_id] = {
+                "id": counterparty_id, "_type": "counterparty", "created": now, "updated": now,
+                "name": f"ООО «Контрагент {n}»", "code": f"CP-{n:07d}",
+                "externalCode": f"syn-cp-{n}", "archived": False, "companyType": "legal",
+                "legalTitle": f"Общество с ограниченной ответственностью «Контрагент {n}»",
+                "inn": _inn10(n), "kpp": "770101001", "email": f"cp{n}@example.ru",
+                "phone": f"+7495{n:07d}", "legalAddress": f"Москва, ул. Тестовая, д. {n}",
+                "accounts": [{"id": f"{prefix[:19]}a{n % 4096:03x}-{n:012x}",
+                              "accountNumber": f"40702810{n:012d}", "bic": "044525225",
+                              "bankName": "ПАО Сбербанк", "isDefault": True}],
+                "contactpersons": [{"id": f"{prefix[:19]}c{n % 4096:03x}-{n:012x}",
+                                    "name": f"Контакт {n}", "email": f"person{n}@example.ru"}],
+            }
+    finally:
+        if collecting:
+            gc.enable()
     emulator.version += 1

@@ -19,10 +19,15 @@ weights, the 45-units-per-3-seconds window, the parallel-request limit and the A
   (45), ``X-RateLimit-Remaining`` (units left), ``X-Lognex-Retry-TimeInterval`` (3000),
   ``X-Lognex-Reset`` (ms until the window is empty, 0 when it is); on 429 also
   ``X-Lognex-Retry-After`` (ms until this request's weight fits).
+* Login attempts: after ``login_failures_limit`` (20) wrong passwords for one login within
+  ``login_failures_window`` (60 s), Basic auth for that login answers 401 code 1048 (even with
+  the right password) until the oldest failure leaves the window (numbers ours: the
+  documentation names the error only).
 * Parallel limit: more than 5 requests of one user at once → 429, code 1073 (no rate headers, as
   the documentation says they do not show this limit).
-* :class:`Lockout`: more than ``threshold`` (200) requests a minute answered 429, or more than 200
-  identical (method and path) requests a minute answered an error, switch the user's API access
+* :class:`Lockout`: more than ``threshold`` (200) requests a minute answered 429, more than 200
+  identical (method and path) requests a minute answered an error, or more than
+  ``put_threshold`` (100) PUT requests a minute to one entity, switch the user's API access
   off for ``seconds`` (3600): every request is then answered 403, code 1061 (the documentation
   gives no code for the switch-off; 1061 is "no API access for this user").
 """
@@ -126,7 +131,11 @@ class Auth:
     """Users (login → password), user tokens and application tokens (token → name)."""
 
     def __init__(self, users: dict[str, str], app_tokens: dict[str, str] | None, clock,
-                 token_ttl: float | None = None):
+                 token_ttl: float | None = None, login_failures_limit: int = 20,
+                 login_failures_window: float = 60.0):
+        self.login_failures_limit = login_failures_limit
+        self.login_failures_window = login_failures_window
+        self._login_failures: dict[str, deque] = {}
         self.users = dict(users)
         self.app_tokens = dict(app_tokens or {})
         self.clock = clock
@@ -176,6 +185,23 @@ class Auth:
             return token.login if token else "?"
         return "?"
 
+    def _check_login_attempts(self, login: str):
+        """1048 while a login has ``login_failures_limit`` failed checks in the window."""
+        if not self.login_failures_limit:
+            return
+        with self.lock:
+            failures = self._login_failures.get(login)
+            if not failures:
+                return
+            while failures and failures[0] <= self.clock() - self.login_failures_window:
+                failures.popleft()
+            blocked = len(failures) >= self.login_failures_limit
+        if blocked:
+            raise MsError(401, 1048, "Превышено ограничение на количество попыток проверки "
+                                     "имени и пароля",
+                          headers={"X-Lognex-Auth": "1048",
+                                   "X-Lognex-Auth-Message": "Too many login attempts"})
+
     def authenticate(self, header: str, basic_only: bool = False) -> Principal:
         scheme, _, rest = header.strip().partition(" ")
         scheme = scheme.lower()
@@ -185,7 +211,10 @@ class Auth:
                     "utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
                 raise auth_error("неверный формат заголовка Authorization") from None
+            self._check_login_attempts(login)
             if self.users.get(login) != password or not login:
+                with self.lock:
+                    self._login_failures.setdefault(login, deque()).append(self.clock())
                 raise auth_error("Неправильный пароль или имя пользователя или ключ "
                                  "авторизации")
             return Principal(login, "basic", login)
@@ -294,8 +323,11 @@ class Limiter:
 class Lockout:
     """API switch-off after too many 429 or identical failing requests in ``window`` seconds."""
 
-    def __init__(self, threshold: int = 200, window: float = 60.0, seconds: float = 3600.0):
+    def __init__(self, threshold: int = 200, window: float = 60.0, seconds: float = 3600.0,
+                 put_threshold: int = 100):
         self.threshold = threshold
+        self.put_threshold = put_threshold
+        self._puts: dict[tuple[str, str], deque] = {}
         self.window = window
         self.seconds = seconds
         self.until: dict[str, float] = {}
@@ -318,20 +350,32 @@ class Lockout:
         return len(events)
 
     def record(self, key: str, signature: str, status: int, now: float):
-        """Count one answer; caller holds the lock."""
-        if status < 400 or key in self.until:
+        """Count one answer; caller holds the lock. ``signature`` is "METHOD raw path"."""
+        if key in self.until:
+            return
+        if signature.startswith("PUT "):
+            seen = self._count(self._puts.setdefault((key, signature), deque()), now)
+            if seen > self.put_threshold:
+                self._lock(key, now)
+                return
+        if status < 400:
             return
         if status == 429:
             seen = self._count(self._throttled.setdefault(key, deque()), now)
         else:
             seen = self._count(self._failing.setdefault((key, signature), deque()), now)
         if seen > self.threshold:
-            self.until[key] = now + self.seconds
-            self._throttled.pop(key, None)
-            for pair in [p for p in self._failing if p[0] == key]:
-                del self._failing[pair]
+            self._lock(key, now)
+
+    def _lock(self, key: str, now: float):
+        self.until[key] = now + self.seconds
+        self._throttled.pop(key, None)
+        for table in (self._failing, self._puts):
+            for pair in [p for p in table if p[0] == key]:
+                del table[pair]
 
     def clear(self):
         self.until.clear()
         self._throttled.clear()
         self._failing.clear()
+        self._puts.clear()

@@ -9,8 +9,9 @@
   with), the like-operators case-insensitive. Several ``=`` on one field are OR, several ``!=``
   AND; ``=`` together with a comparison on one field → 1034; for comparisons only the first
   counts. ``field=`` matches an empty value, ``field!=`` a present one. Fields: the type's
-  scalar fields, ``id``, ``updated``, ``created``, ``pathName``, references by href, and for
-  goods ``barcode`` (and ``type`` on the assortment). An unknown field → 400 code 1034; a value
+  scalar fields, ``id``, ``updated``, ``created``, ``pathName``, references by href, for
+  goods ``barcode`` (and ``type`` on the assortment), ``productid`` for variants and
+  ``state.name`` for documents. An unknown field → 400 code 1034; a value
   that is not a boolean, number or UUID where one is needed → 1014; a bad date → 1035.
   Several ``filter`` parameters are joined.
 * ``search``: every word of the query must start a word of the name, code, article, external
@@ -51,6 +52,8 @@ def field_kinds(type_: str) -> dict[str, str]:
         kinds["barcode"] = "barcode"
     if "state" in spec:
         kinds["state.name"] = "statename"
+    if type_ == "variant":
+        kinds["productid"] = "id"
     return kinds
 
 
@@ -148,6 +151,8 @@ def _value(store, record: dict, cond: Condition):
         return store.path_name(record)
     if field == "type":
         return record["_type"]
+    if field == "productid":
+        return record["product"].id
     if field == "state.name":
         state = record.get("state")
         return store.db["state"].get(state.id, {}).get("name") if state else None
@@ -232,7 +237,9 @@ def search_words(record: dict) -> set[str]:
     for field in _SEARCH_FIELDS:
         value = record.get(field)
         if isinstance(value, str):
-            words.update(w.lower() for w in _WORD.findall(value))
+            lowered = value.lower()
+            words.update(_WORD.findall(lowered))
+            words.update(lowered.split())
     for barcode in record.get("barcodes") or ():
         words.update(str(v).lower() for v in barcode.values())
     return words

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .moysklad_protocol import UUID_RE, MsError
 from .moysklad_query import filter_text
-from .moysklad_store import fmt_moment, moment_ts, parse_moment
+from .moysklad_store import RawJson, fmt_moment, moment_ts, parse_moment
 
 STOCK_TYPES = ("stock", "freeStock", "quantity", "reserve", "inTransit")
 
@@ -107,7 +107,9 @@ class MsReportsMixin:
                                      "момента", "changedSince")
         return since
 
-    def stock_report(self, request, by_store: bool) -> list[dict]:
+    def stock_report(self, request, by_store: bool) -> list[str]:
+        """The report's rows, each already JSON (:class:`RawJson`): 100,000 rows are built
+        without a dict each."""
         stock_type = request.query.get("stockType") or "stock"
         if stock_type not in STOCK_TYPES:
             raise MsError(400, 1040, f"Неверно заданы параметры запроса: stockType должен быть "
@@ -131,8 +133,9 @@ class MsReportsMixin:
                         continue
                     value = _value(row, stock_type)
                     if value or zero:
-                        rows.append({"assortmentId": assortment_id, "storeId": store_id,
-                                     stock_type: _number(value)})
+                        rows.append(RawJson(
+                            f'{{"assortmentId":"{assortment_id}","storeId":"{store_id}",'
+                            f'"{stock_type}":{_number(value)!r}}}'))
                 else:
                     total = totals.setdefault(assortment_id, [0, 0, 0, ""])
                     for index in range(3):
@@ -144,7 +147,8 @@ class MsReportsMixin:
                     continue
                 value = _value(total, stock_type)
                 if value or zero:
-                    rows.append({"assortmentId": assortment_id, stock_type: _number(value)})
+                    rows.append(RawJson(f'{{"assortmentId":"{assortment_id}",'
+                                        f'"{stock_type}":{_number(value)!r}}}'))
         return rows
 
     def now_moment(self) -> str:

@@ -115,12 +115,14 @@ class MsWebhooksMixin:
                                           "параметров уже существует")
 
     # -- sending -------------------------------------------------------------------------------
-    def notify(self, events: list, login: str):
-        """Queue the notifications of one request's changes (caller need not hold the lock)."""
+    def notify(self, events: list, login: str, quiet_prefix: str = ""):
+        """Queue the notifications of one request's changes (caller need not hold the lock);
+        webhooks whose URL starts with ``quiet_prefix`` are left out."""
         if not events:
             return
         with self.lock:
-            hooks = [dict(h) for h in self.db["webhook"].values() if h.get("enabled", True)]
+            hooks = [dict(h) for h in self.db["webhook"].values() if h.get("enabled", True)
+                     and not (quiet_prefix and h.get("url", "").startswith(quiet_prefix))]
         if not hooks:
             return
         moment = self.now_moment()[:19]

@@ -107,8 +107,9 @@ class SupplierSyncEngine(models.AbstractModel):
 
     @api.model
     def _stops_the_run(self, exc):
-        """The one classification of a batch's ``fatal`` error: True = run-level."""
-        return error_code(exc) in self.RUN_LEVEL_ERRORS
+        """The one classification of a batch's ``fatal`` error: True = run-level. A client may
+        also mark its own errors ``run_level`` (MoySklad: no API access, plan, circuit open)."""
+        return error_code(exc) in self.RUN_LEVEL_ERRORS or getattr(exc, "run_level", False) is True
 
     @api.model
     def _run_scheduled(self, backend, operation):

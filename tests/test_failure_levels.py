@@ -13,7 +13,7 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.supplier_connector.api import errors
+from odoo.addons.supplier_connector.api import errors, moysklad_errors
 from odoo.addons.supplier_connector.emulators.shate_demo import DEMO_UNKNOWN_KEY
 from odoo.addons.supplier_connector.services.etm import EtmAdapter
 
@@ -222,6 +222,15 @@ class TestEtmFailureLevels(FailureAssertions, EtmCase):
                        errors.UnsafeUrl("x"), errors.TooLarge("x"), KeyError("x")]
         self.assertEqual([engine._stops_the_run(exc) for exc in run_level], [True] * 4)
         self.assertEqual([engine._stops_the_run(exc) for exc in batch_level], [False] * 8)
+        # Errors a client marks run-level themselves (MoySklad), and those it does not.
+        self.assertEqual(
+            [engine._stops_the_run(exc) for exc in (
+                moysklad_errors.NoApiAccess("x"), moysklad_errors.PlanRequired("x"),
+                moysklad_errors.CircuitOpen("x"), moysklad_errors.BadFilter("x"),
+                moysklad_errors.MoySkladUnavailable("x"),
+            )],
+            [True, True, True, False, False],
+        )
 
 
 @tagged("post_install", "-at_install")

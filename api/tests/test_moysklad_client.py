@@ -351,3 +351,26 @@ def test_second_forced_renewal_within_a_minute_is_refused(fake, mocked):
     with pytest.raises(SessionExpired):
         client.get_product(PRODUCT_ID)  # refused again 1 s later: no second token
     assert len(api_calls(mocked, "/security/token")) == 1
+
+
+def test_too_many_wrong_logins_1048_blocks_logins(fake, mocked):
+    mocked.add(responses.POST, TOKEN_URL, status=403, json=error_body(1048))
+    client = make_client(fake, session_state=SessionState())
+    with pytest.raises(LoginBlocked) as caught:
+        client.obtain_token()
+    assert caught.value.service_code == 1048
+    assert caught.value.blocked_until is not None
+    with pytest.raises(LoginBlocked):
+        client.get_product(PRODUCT_ID)
+    assert len(mocked.calls) == 1
+
+
+def test_pasted_token_with_login_renews_on_401(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, status=401, json=error_body(1056))
+    mocked.add(responses.GET, PRODUCT_URL, json=product_row())
+    add_token(mocked)
+    client = make_client(fake, token=PASTED, session_state=SessionState())
+    client.get_product(PRODUCT_ID)
+    auths = [c.request.headers["Authorization"] for c in api_calls(mocked, PRODUCT_ID)]
+    assert auths == [f"Bearer {PASTED}", f"Bearer {NEW_TOKEN}"]
+    assert client.session_state.token == NEW_TOKEN

@@ -21,12 +21,8 @@ from moysklad_client_helpers import (
 )
 
 from api.errors import BadResponse, OutcomeUnknown
-from api.moysklad_documents_data import (
-    MsAccount,
-    MsCounterpartyDraft,
-    MsDocumentDraft,
-    MsPosition,
-)
+from api.moysklad_documents_data import MsDocumentDraft, MsPosition
+from api.moysklad_partners_data import MsAccount, MsCounterpartyDraft
 
 AGENT_ID = "7944ef04-f831-11e5-7a69-971500188b19"
 ORG_ID = "f976ed28-2e58-11e6-8a84-bae500000001"

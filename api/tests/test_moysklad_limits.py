@@ -97,10 +97,11 @@ def test_budget_waits_when_45_units_are_spent(fake, mocked):
     for _ in range(15):  # 45 units: no wait
         client.get_product(PRODUCT_ID)
     assert fake.sleeps == []
-    client.get_product(PRODUCT_ID)  # the 16th waits until the first units leave the 3 s window
+    client.get_product(PRODUCT_ID)  # the 16th waits until the first units leave the window
 
     assert len(fake.sleeps) == 1
-    assert 2.9 <= fake.sleeps[0] <= 3.1
+    # 3 s, + 0.2 s for MoySklad stamping requests on arrival, + at most one 0.05 s bucket
+    assert 3.2 <= fake.sleeps[0] <= 3.25
     usage = client.usage()
     assert usage["units"] == 48
     assert usage["waited_seconds"] == pytest.approx(fake.sleeps[0])
@@ -127,16 +128,26 @@ def test_too_long_wait_raises_instead_of_sleeping(fake):
 
 def test_low_remaining_header_slows_down(fake, mocked):
     mocked.add(responses.GET, PRODUCT_URL, json=product_row(),
-               headers={"X-RateLimit-Remaining": "3", "X-Lognex-Reset": "1200",
-                        "X-RateLimit-Limit": "45"})  # fmt: skip
+               headers={"X-RateLimit-Remaining": "2", "X-Lognex-Reset": "1200",
+                        "X-RateLimit-Limit": "45", "X-Lognex-Retry-TimeInterval": "3000"})  # fmt: skip
     client = make_client(fake)
 
     client.get_product(PRODUCT_ID)
     assert fake.sleeps == []
     client.get_product(PRODUCT_ID)
 
-    assert fake.sleeps == [pytest.approx(1.2)]
-    assert client.usage()["last_remaining"] == 3
+    # 4 units short of the 5 kept in reserve: 4 x (3000 ms / 45) = 0.267 s (< the 1.2 s reset)
+    assert fake.sleeps == [pytest.approx(4 * 3 / 45)]
+    assert client.usage()["last_remaining"] == 2
+
+
+def test_low_remaining_pause_capped_by_reset(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, json=product_row(),
+               headers={"X-RateLimit-Remaining": "0", "X-Lognex-Reset": "100"})  # fmt: skip
+    client = make_client(fake)
+    client.get_product(PRODUCT_ID)
+    client.get_product(PRODUCT_ID)
+    assert fake.sleeps == [pytest.approx(0.1)]
 
 
 def test_plenty_remaining_does_not_slow_down(fake, mocked):
@@ -248,3 +259,16 @@ def test_breaker_closes_after_cooldown_and_window_slides(fake):
         breaker.check()
     fake.advance(30)
     breaker.check()  # closed again
+
+
+def test_long_retry_after_is_not_slept_through(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, status=429, json=error_body(1049),
+               headers={"X-Lognex-Retry-After": "600000"})  # fmt: skip
+    client = make_client(fake)
+    with pytest.raises(RateLimited) as caught:
+        client.get_product(PRODUCT_ID)
+    assert caught.value.retry_after == 600
+    assert caught.value.service_code == 1049
+    assert "wait 600 s" in caught.value.message
+    assert fake.sleeps == []
+    assert len(mocked.calls) == 1

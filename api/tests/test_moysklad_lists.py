@@ -179,6 +179,7 @@ def test_pages_follow_next_href_and_skip_non_products(fake, mocked):
     first = mocked.calls[0].request
     assert first.headers["X-Lognex-Remap-Beta-Feature"] == "assortmentWithoutStock"
     assert query_of(mocked.calls[0])["filter"].startswith("updated>=2026-01-01 03:00:00")
+    assert query_of(mocked.calls[0])["order"] == "id"  # stable pages while objects change
     assert mocked.calls[1].request.url == _assortment_pages()[1][0]
 
 
@@ -199,7 +200,7 @@ def test_size_without_next_href_continues_by_offset(fake, mocked):
     url = f"{BASE}/entity/product"
     mocked.add(responses.GET, url, json=list_answer([product_row()], size=2, limit=1),
                match=[responses.matchers.query_param_matcher({"limit": "1", "filter":
-                      "archived=true;archived=false"})])  # fmt: skip
+                      "archived=true;archived=false", "order": "id"})])  # fmt: skip
     mocked.add(responses.GET, url, json=list_answer([product_row(PRODUCT_ID_2)], size=2, limit=1,
                                                     offset=1))  # fmt: skip
     client = make_client(fake)
@@ -260,3 +261,41 @@ def test_reference_lists(fake, mocked):
     assert client.reference().default_currency.iso_code == "RUB"
     assert [(p.id, p.href) for p in client.price_types()] == [
         ("p1", f"{BASE}/context/companysettings/pricetype/p1")]  # fmt: skip
+
+
+def test_next_href_with_explicit_default_port_is_followed(fake, mocked):
+    second = "https://api.moysklad.ru:443/api/remap/1.2/entity/product?limit=1&offset=1"
+    mocked.add(responses.GET, f"{BASE}/entity/product",
+               json=list_answer([product_row()], size=2, limit=1, next_href=second),
+               match=[responses.matchers.query_param_matcher(
+                   {"limit": "1", "filter": "archived=true;archived=false", "order": "id"})])  # fmt: skip
+    mocked.add(responses.GET, second.split("?", 1)[0],
+               json=list_answer([product_row(PRODUCT_ID_2)], size=2, limit=1, offset=1))  # fmt: skip
+    client = make_client(fake)
+    ids = [item.id for page in client.iter_products(limit=1) for item in page.items]
+    assert ids == [PRODUCT_ID, PRODUCT_ID_2]
+    assert mocked.calls[1].request.headers["Authorization"] == "Bearer " + client.session_state.token
+
+
+def test_folders_units_variants_and_malformed_rows(fake, mocked):
+    folder = {"meta": {"href": f"{BASE}/entity/productfolder/f1", "type": "productfolder"},
+              "id": "f1", "name": "Посуда", "pathName": "Дом",
+              "productFolder": {"meta": {"href": f"{BASE}/entity/productfolder/f0",
+                                         "type": "productfolder"}}}  # fmt: skip
+    uom = {"meta": {"href": f"{BASE}/entity/uom/u1", "type": "uom"}, "id": "u1", "name": "шт",
+           "code": "796"}  # fmt: skip
+    variant = product_row(VARIANT_ID, "variant", characteristics=[{"name": "size", "value": 42}])
+    mocked.add(responses.GET, f"{BASE}/entity/productfolder", json=list_answer([folder]))
+    mocked.add(responses.GET, f"{BASE}/entity/uom", json=list_answer([uom]))
+    mocked.add(responses.GET, f"{BASE}/entity/variant",
+               json=list_answer([variant, {"name": "no id"}, "garbage"]))  # fmt: skip
+    client = make_client(fake)
+
+    [folder_item] = client.iter_folders(updated_since=datetime(2026, 1, 1))
+    assert (folder_item.name, folder_item.parent_id, folder_item.path_name) == (
+        "Посуда", "f0", "Дом")  # fmt: skip
+    assert [(u.id, u.name, u.code) for u in client.list_uoms()] == [("u1", "шт", "796")]
+    [page] = list(client.iter_variants())
+    assert [(v.id, v.kind, v.characteristics) for v in page.items] == [
+        (VARIANT_ID, "variant", [("size", "42")])]  # fmt: skip
+    assert [s.reason for s in page.skipped] == ["malformed row without an id"] * 2
