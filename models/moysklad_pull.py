@@ -634,8 +634,3 @@ class SupplierSyncEngineMoySklad(models.AbstractModel):
         if backend.service == "moysklad" and operation == "sync_offers":
             return self.env["supplier.moysklad.pull"]._pull_stock(backend, trigger="cron")
         return super()._run_scheduled(backend, operation)
-
-    @api.model
-    def _stops_the_run(self, exc):
-        # MoySklad's own run-level errors (no API access, plan, circuit breaker) stop it too.
-        return super()._stops_the_run(exc) or bool(getattr(exc, "run_level", False))

@@ -20,3 +20,4 @@ from . import test_user_experience
 from . import test_callback_refusals
 from . import test_moysklad_pull
 from . import test_moysklad_push
+from . import test_moysklad_scale
