@@ -70,6 +70,11 @@ class SupplierBackendMoySklad(models.Model):
         string="Purchase price as vendor price", default=True,
         help="MoySklad's purchase price becomes the vendor price of the connection's vendor.",
     )
+    moysklad_pull_images = fields.Boolean(
+        string="Pull main images", default=True,
+        help="When MoySklad is the master of products: the main image of each changed product "
+        "with images is downloaded when it changed (one more request per such product).",
+    )
     moysklad_watermark = fields.Datetime(
         string="Products changed since", readonly=True, copy=False,
         help="The next catalogue pull asks only what changed since then. Empty: a full pass.",

@@ -39,6 +39,10 @@ class SupplierProductMoySklad(models.Model):
         string="MoySklad syncId", readonly=True, copy=False,
         help="Sent with the first creation, so that a retry never creates the product twice.",
     )
+    moysklad_image_key = fields.Char(
+        string="MoySklad main image", readonly=True, copy=False,
+        help="File name and size of the main image last taken from MoySklad.",
+    )
     moysklad_kind = fields.Selection(
         [("product", "Product"), ("variant", "Variant")], string="MoySklad kind", readonly=True,
         copy=False,

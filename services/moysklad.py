@@ -22,6 +22,8 @@ from ..api.moysklad_limits import default_weight
 from .base import BatchResult, ItemResult, OfferData, ServiceAdapter
 
 STOCK_TYPES = ("stock", "reserve", "inTransit")
+# The main image of a product is downloaded up to this size (MoySklad allows 10 MB files).
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
 
 
 def offer_from_stock(store_id, store_name, values):
@@ -106,6 +108,13 @@ class MoySkladAdapter(ServiceAdapter):
 
     def list_uoms(self):
         return self.client.list_uoms()
+
+    def list_images(self, entity_id, kind="product"):
+        return self.client.list_images(entity_id, entity_type=kind or "product")
+
+    def download_image(self, image):
+        return self.client.download_image(image, max_bytes=IMAGE_MAX_BYTES,
+                                          allowed_hosts=self.trusted_hosts())
 
     # -- stock ----------------------------------------------------------------------------------
     def stock_by_store(self, changed_since=None, assortment_ids=None):
