@@ -12,9 +12,15 @@
   unit; the purchase price is the product's cost. All in kopecks of the currency mapped to the
   company currency (the client converts). Pulled prices are never sent back.
 - Variants pulled from MoySklad are not pushed (they would need their characteristics).
+- Images: the product's image is uploaded (base64, ``add_image``) when it changed since the
+  last upload (the binding keeps the uploaded file's name and size; the name carries a hash of
+  the content); the image uploaded before is then deleted at MoySklad, other images are left
+  alone. An upload whose answer was lost is looked up by name and size before it is sent
+  again. A product without an image in Odoo keeps its images at MoySklad.
 - An item MoySklad refuses gets the reason on its mapping and a line in the log; the others go on.
 """
 
+import base64
 import hashlib
 import json
 from decimal import Decimal
@@ -23,7 +29,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import split_every
 
-from ..api.errors import ApiError
+from ..api.errors import ApiError, OutcomeUnknown
 from ..api.moysklad_payloads import MsProductDraft, MsSalePrice, stable_sync_id
 from .bulk import bulk_write
 from .error_messages import describe_error
@@ -115,6 +121,8 @@ class SupplierMoySkladPush(models.AbstractModel):
                 break
             run.checkpoint(adapter, remaining=0)
             self.env.invalidate_all()
+        if context["images"]:
+            run.note(self.env._("Images uploaded: %(count)s.", count=context["images"]))
         self.env["supplier.moysklad.pull"]._note_usage(run, adapter)
         return run.finish(adapter)
 
@@ -162,6 +170,7 @@ class SupplierMoySkladPush(models.AbstractModel):
             "price_types": price_types,
             "currency_href": f"{base}/entity/currency/{currency.code}" if currency else "",
             "database": self.env["ir.config_parameter"].sudo().get_param("database.uuid", ""),
+            "images": 0,
         }
 
     @api.model
@@ -212,7 +221,7 @@ class SupplierMoySkladPush(models.AbstractModel):
         """Push one chunk; False when a request failed (the run stops: the products of that
         request were not answered and are sent again by the next push)."""
         Binding = self.env["supplier.product"].sudo()
-        due, digests = [], {}
+        due, digests, unchanged = [], {}, []
         for binding, draft in zip(bindings, self._drafts(context, bindings), strict=True):
             try:
                 digest = payload_hash(draft.to_json())
@@ -221,6 +230,7 @@ class SupplierMoySkladPush(models.AbstractModel):
                 continue
             if binding.external_id and binding.push_hash == digest:
                 run.add(processed=1, unchanged=1)
+                unchanged.append(binding.id)
                 continue
             digests[binding.id] = digest
             due.append(draft)
@@ -229,10 +239,9 @@ class SupplierMoySkladPush(models.AbstractModel):
             draft.key: {"moysklad_sync_id": draft.sync_id}
             for draft in due if not draft.href and not bindings.browse(draft.key).moysklad_sync_id
         })
-        if not due:
-            return True
         now = fields.Datetime.now()
         try:
+            context["images"] += self._push_images(adapter, Binding.browse(unchanged), run)
             for results in adapter.client.push_products(due):
                 done = {}
                 for result in results:
@@ -249,10 +258,79 @@ class SupplierMoySkladPush(models.AbstractModel):
                             result.error.code, run,
                         )
                 bulk_write(Binding, done)
+                context["images"] += self._push_images(adapter, Binding.browse(list(done)), run)
         except ApiError as exc:
             run.stop(exc)
             return False
         return True
+
+    @api.model
+    def _image_checksums(self, products):
+        """{product id: checksum of its image} from the attachments (no image read): the
+        variant's own image, else its template's."""
+        rows = self.env["ir.attachment"].sudo().search_read([
+            "|",
+            "&", ("res_model", "=", "product.product"), "&",
+            ("res_field", "=", "image_variant_1920"), ("res_id", "in", products.ids),
+            "&", ("res_model", "=", "product.template"), "&",
+            ("res_field", "=", "image_1920"), ("res_id", "in", products.product_tmpl_id.ids),
+        ], ["res_model", "res_id", "checksum"])
+        variant = {r["res_id"]: r["checksum"] for r in rows if r["res_model"] == "product.product"}
+        template = {r["res_id"]: r["checksum"] for r in rows if r["res_model"] == "product.template"}
+        return {
+            product.id: variant.get(product.id) or template.get(product.product_tmpl_id.id)
+            for product in products
+        }
+
+    @api.model
+    def _push_images(self, adapter, bindings, run):
+        """Upload the changed images of ``bindings`` (pushed or unchanged products with a
+        MoySklad id); run-level errors raise."""
+        bindings = bindings.filtered("external_id")
+        uploaded = 0
+        if not bindings:
+            return uploaded
+        engine = self.env["supplier.sync.engine"]
+        Binding = self.env["supplier.product"].sudo()
+        checksums = self._image_checksums(bindings.product_id)
+        for binding in bindings:
+            checksum = checksums.get(binding.product_id.id)
+            previous = binding.moysklad_image_key or ""
+            if not checksum or previous.startswith(f"odoo-{binding.product_id.id}-{checksum[:12]}."):
+                continue
+            raw = base64.b64decode(binding.product_id.image_1920)
+            extension = "jpg" if raw[:2] == b"\xff\xd8" else "png"
+            filename = f"odoo-{binding.product_id.id}-{checksum[:12]}.{extension}"
+            key = f"{filename}:{len(raw)}"
+            try:
+                images = self._upload_image(adapter, binding.external_id, filename, raw, key)
+                for image in images or ():
+                    if previous and f"{image.filename}:{image.size}" == previous:
+                        adapter.client.delete_image(binding.external_id, image.id)
+            except ApiError as exc:
+                if engine._stops_the_run(exc):
+                    raise
+                message = self.env._("The image was not uploaded: %(reason)s",
+                                     reason=describe_error(self.env, exc, log=False))
+                binding.push_message = message
+                run.item_failed(exc.code, message, binding)
+                continue
+            if images is not None:
+                bulk_write(Binding, {binding.id: {"moysklad_image_key": key}})
+                uploaded += 1
+        return uploaded
+
+    @api.model
+    def _upload_image(self, adapter, product_id, filename, raw, key):
+        """The product's images after the upload; None when the answer was lost and the image
+        is not there (the next push tries again)."""
+        try:
+            return adapter.client.add_image(product_id, filename, raw)
+        except OutcomeUnknown:
+            images = adapter.client.list_images(product_id)
+            if any(f"{image.filename}:{image.size}" == key for image in images):
+                return images
+            return None
 
     @api.model
     def _item_failed(self, binding, message, code, run):

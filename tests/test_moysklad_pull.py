@@ -281,6 +281,36 @@ class TestMoySkladPull(MoySkladCase):
         # 30 in stock, 1 reserved: untouched by the delta.
         self.assertEqual(self.binding("DEMO-002").qty_available, 29)
 
+    def test_product_sync_asks_only_its_stock(self):
+        self.import_catalogue()
+        before = len(self.requests("report/stock/bystore/current"))
+        self.existing[0].action_supplier_sync()
+        asked = self.requests("report/stock/bystore/current")[before:]
+        self.assertEqual({r.query["stockType"] for r in asked}, {"inTransit", "reserve", "stock"})
+        self.assertTrue(all(
+            r.query["filter"] == f"assortmentId={product_id('DEMO-001')}" for r in asked
+        ))
+        self.assertEqual(self.binding("DEMO-001").qty_available, 73)
+        # A mapping never linked to a MoySklad product says so in plain words.
+        unlinked = self.env["supplier.product"].create({
+            "backend_id": self.backend.id, "external_code": "nowhere",
+            "product_id": self.env["product.product"].create({"name": "Unlinked"}).id,
+        })
+        unlinked.product_id.action_supplier_sync()
+        self.assertIn("import the catalogue first", unlinked.sync_message)
+
+    def test_scheduled_runs_use_the_moysklad_pull(self):
+        operations = set(self.backend.schedule_ids.mapped("operation"))
+        self.assertEqual(operations, {"import_catalogue", "sync_offers"})
+        engine = self.env["supplier.sync.engine"]
+        log = engine._run_scheduled(self.backend, "import_catalogue")
+        self.assertEqual((log.operation, log.trigger, log.state),
+                         ("import_catalogue", "cron", "done"))
+        self.assertEqual(len(self.backend.binding_ids), 33)
+        log = engine._run_scheduled(self.backend, "sync_offers")
+        self.assertEqual((log.operation, log.trigger, log.state), ("sync_offers", "cron", "done"))
+        self.assertEqual(self.binding("DEMO-001").qty_available, 73)
+
     def test_token_reused_across_runs_and_renewed_once(self):
         self.advance_clock()  # changedSince must not be ahead of MoySklad's clock
         self.assertEqual(self.emulator.auth.issued_count, 1)  # by Test connection

@@ -1,7 +1,10 @@
+import base64
 import json
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
+
+from odoo.addons.supplier_connector.emulators.server import make_png
 
 from .moysklad_common import MoySkladCase
 from .rights_common import RightsUsers
@@ -41,6 +44,11 @@ class TestMoySkladPush(RightsUsers, MoySkladCase):
     def ms_product(self, binding):
         with self.emulator.lock:
             return self.emulator.db["product"][binding.external_id]
+
+    def ms_images(self, binding):
+        with self.emulator.lock:
+            record = self.emulator.db["product"][binding.external_id]
+            return [self.emulator.images[i] for i in record.get("_images", ())]
 
     def test_push_creates_updates_and_skips_unchanged(self):
         log = self.push()
@@ -104,6 +112,30 @@ class TestMoySkladPush(RightsUsers, MoySkladCase):
         self.assertTrue(self.bindings[2].push_message)
         self.assertFalse(self.bindings[2].external_id)
         self.assertEqual(log.line_ids.binding_id, self.bindings[2])
+
+    def test_image_uploaded_when_changed(self):
+        self.products[0].image_1920 = base64.b64encode(make_png(16, 16, (10, 200, 10)))
+        log = self.push()
+        self.assertIn("Images uploaded: 1", log.message)
+        uploads = [r for r in self.emulator.requests
+                   if r.method == "POST" and r.path.endswith("/images")]
+        self.assertEqual(len(uploads), 1)
+        images = self.ms_images(self.bindings[0])
+        self.assertEqual(len(images), 1)
+        first_name = images[0]["filename"]
+        self.assertTrue(first_name.startswith(f"odoo-{self.products[0].id}-"))
+        # Unchanged: no upload.
+        log = self.push()
+        self.assertNotIn("Images uploaded", log.message or "")
+        self.assertEqual(len([r for r in self.emulator.requests
+                              if r.method == "POST" and r.path.endswith("/images")]), 1)
+        # A new image replaces the one uploaded before, though the product did not change.
+        self.products[0].image_1920 = base64.b64encode(make_png(16, 16, (200, 10, 10)))
+        log = self.push()
+        self.assertIn("Images uploaded: 1", log.message)
+        images = self.ms_images(self.bindings[0])
+        self.assertEqual(len(images), 1)
+        self.assertNotEqual(images[0]["filename"], first_name)
 
     def test_push_refused_when_odoo_is_not_the_master(self):
         self.backend.write({"moysklad_prices_direction": "pull",
