@@ -8,7 +8,7 @@ help:
 	@echo "make demo   - PostgreSQL + database $${DEMO_DB:-supplier_demo} with demo data + ETM emulator + Odoo on http://localhost:$${PORT:-8069}"
 	@echo "make test   - ruff, pure-Python tests (pytest) and Odoo integration tests; ends with 'N passed, M failed'"
 	@echo "make lint   - ruff check . and pylint-odoo on the addon"
-	@echo "make bench  - benchmarks against the emulators (database sc_bench)"
+	@echo "make bench  - benchmarks against the emulators: ETM, Shate-M, IMSKLAD (database sc_bench; BENCH_ONLY=imsklad picks one)"
 	@echo "make clean  - remove .build/ (databases are not touched)"
 
 demo:

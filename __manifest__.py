@@ -7,11 +7,14 @@
     "license": "LGPL-3",
     "author": "supplier_connector developers",
     "website": "https://github.com/supplier-connector/supplier_connector",
-    "depends": ["mail", "product", "stock", "purchase", "sale_stock", "stock_delivery"],
+    "depends": [
+        "mail", "product", "stock", "purchase", "purchase_stock", "sale_stock", "stock_delivery",
+    ],
     "external_dependencies": {"python": ["requests"]},
     "data": [
         "security/supplier_connector_security.xml",
         "security/ir.model.access.csv",
+        "security/imsklad_colour_security.xml",
         "data/ir_cron.xml",
         "data/supplier_event_cron.xml",
         "views/supplier_backend_views.xml",
@@ -24,8 +27,12 @@
         "views/product_views.xml",
         "views/purchase_views.xml",
         "views/sale_views.xml",
+        "views/imsklad_carrier_views.xml",
         "views/supplier_event_views.xml",
+        "views/product_dimension_views.xml",
         "wizards/imsklad_stock_compare_views.xml",
+        "wizards/imsklad_push_wizard_views.xml",
+        "views/imsklad_document_views.xml",
         "views/menus.xml",
     ],
     "demo": [

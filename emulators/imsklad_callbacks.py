@@ -8,7 +8,9 @@ recorded.
   order with the callback's names (``delivery_type_id``, ``delivery_courier_id``); doc.add_doc with
   type ``doc`` (the document's example copies order.set_status: its heading is followed) and
   ``{id, system_id, code, type, date, goods, old_status, new_status}`` (document statuses 0 → 1,
-  posted); any other body through :meth:`send_callback`. Goods line ids go out as numbers when
+  posted); doc.set_status ``{id, system_id, old_status, new_status}`` (:meth:`callback_doc_status`:
+  1 posted, 2 cancelled); a receipt may report fewer goods than announced (``quantities``); any
+  other body through :meth:`send_callback`. Goods line ids go out as numbers when
   they are plain integers, as the tables' Int says.
 * :meth:`callback_walk` ``(order_id, url, key, statuses=(9, 11), track=True, receipt_id=None)``:
   every status in turn (old → new) as set_status, the order's stock, reserve and billing moving
@@ -153,15 +155,31 @@ class ImskladCallbacksMixin:
         data["goods"] = _lines(order.goods)
         return self.send_callback("order", "update_order", data, url, key)
 
-    def callback_document(self, doc_id: str, url=None, key=None, kind=None) -> CallbackCall:
-        """Receive our pre-order/document ``doc_id`` and report it by doc.add_doc."""
-        document = self.receive_document(doc_id, kind)
+    def callback_document(self, doc_id: str, url=None, key=None, kind=None, quantities=None,
+                          action="add_doc") -> CallbackCall:
+        """Receive our pre-order/document ``doc_id`` (``quantities``: what was counted, see
+        ``receive_document``) and report it by doc.add_doc (or ``action`` "update_doc")."""
+        if action not in ("add_doc", "update_doc"):
+            raise ValueError("action is add_doc or update_doc")
+        old = self.document(doc_id, kind).status
+        document = self.receive_document(doc_id, kind, quantities)
+        return self.send_callback("doc", action, self._document_data(document, old), url, key)
+
+    def callback_doc_status(self, doc_id: str, status: int, url=None, key=None, kind=None,
+                            quantities=None) -> CallbackCall:
+        """Move our pre-order/document to ``status`` (0 new, 1 posted, 2 cancelled) and report
+        it by doc.set_status ``{id, system_id, old_status, new_status}``."""
+        old, document = self.set_document_status(doc_id, int(status), kind, quantities)
         data = {"id": document.partner_id, "system_id": document.system_id,
+                "old_status": old, "new_status": document.status}  # fmt: skip
+        return self.send_callback("doc", "set_status", data, url, key)
+
+    def _document_data(self, document, old_status) -> dict:
+        return {"id": document.partner_id, "system_id": document.system_id,
                 "code": document.fields.get("code", ""), "type": document.type,
                 "date": int(document.fields.get("date") or self.clock()),
-                "goods": _lines(document.goods), "old_status": 0,
+                "goods": _lines(document.goods), "old_status": old_status,
                 "new_status": document.status}  # fmt: skip
-        return self.send_callback("doc", "add_doc", data, url, key)
 
     def callback_walk(self, order_id: str, url=None, key=None, statuses=(9, 11), track=True,
                       receipt_id=None) -> list[CallbackCall]:

@@ -360,14 +360,44 @@ class ImskladStoreMixin:
                 return found
         raise KeyError(f"unknown pre-order or document {doc_id}")
 
-    def receive_document(self, doc_id: str, kind: str | None = None) -> Document:
-        """Post a pre-order/document: its goods come in (type 0) or go out (type 1)."""
+    def receive_document(self, doc_id: str, kind: str | None = None,
+                         quantities: dict | None = None) -> Document:
+        """Post a pre-order/document: its goods come in (type 0) or go out (type 1).
+
+        ``quantities`` ({our good id: quantity}) are what the warehouse actually counted: the
+        document's lines take them (a good left out keeps its quantity, 0 drops the line) before
+        the stock moves, as a real receipt of fewer goods than announced would."""
         with self.lock:
             document = self.document(doc_id, kind)
             if document.status == DOC_NEW:
+                if quantities:
+                    counted = {str(good): int(qty) for good, qty in quantities.items()}
+                    document.goods = [
+                        {**line, "quantity": counted.get(str(line["id"]), line["quantity"])}
+                        for line in document.goods
+                        if counted.get(str(line["id"]), line["quantity"]) > 0
+                    ]
                 self._take(document.goods, 1 if document.type == 0 else -1)
                 document.status = DOC_POSTED
             return document
+
+    def set_document_status(self, doc_id: str, status: int, kind: str | None = None,
+                            quantities: dict | None = None) -> tuple[int, Document]:
+        """Move a pre-order/document to ``status`` (1 posts it as :meth:`receive_document`,
+        2 cancels a new one; a posted one cannot be cancelled: ValueError); the old status is
+        returned with it."""
+        if status not in (DOC_NEW, DOC_POSTED, DOC_CANCELLED):
+            raise ValueError(f"unknown document status {status}")
+        with self.lock:
+            document = self.document(doc_id, kind)
+            old = document.status
+            if status != old and old != DOC_NEW:
+                raise ValueError(f"document {doc_id} is posted or cancelled already")
+            if status == DOC_POSTED:
+                self.receive_document(doc_id, document.kind, quantities)
+            else:
+                document.status = status
+            return old, document
 
     # -- billing ------------------------------------------------------------------------------
     def _charge(self, source, kind: int, amount: float, comment: str) -> BillingOperation:

@@ -28,3 +28,9 @@ from . import backend_moysklad
 from . import moysklad_reference
 from . import moysklad_pull
 from . import moysklad_push
+from . import product_dimensions
+from . import imsklad_colour
+from . import imsklad_picking
+from . import imsklad_purchase
+from . import imsklad_doc_events
+from . import imsklad_carrier

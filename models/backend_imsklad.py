@@ -3,11 +3,12 @@
 import secrets
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 
 from ..services.imsklad import DEFAULT_LOCATION_CODE
 from .chatter import post_note
 from .error_messages import describe_error
+from .supplier_backend_checks import is_http_url
 from .supplier_backend_credential import credential_field
 
 CALLBACK_ROUTE = "/supplier_connector/imsklad"
@@ -20,6 +21,8 @@ class SupplierBackendCredentialImsklad(models.Model):
     # the call comes from IMSKLAD. Both generated, both secret.
     imsklad_callback_token = fields.Char(index=True)
     imsklad_callback_key = fields.Char()
+    # Signs the product image URLs given to IMSKLAD (models/imsklad_goods.py).
+    imsklad_image_secret = fields.Char()
 
 
 class SupplierBackendImsklad(models.Model):
@@ -58,8 +61,34 @@ class SupplierBackendImsklad(models.Model):
         string="Push all storable products",
         help="Push products: also bind and push every storable product not mapped yet.",
     )
+    imsklad_publish_images = fields.Boolean(
+        string="Publish product images",
+        help="Send IMSKLAD a link to each pushed product's image. The link is public (anyone "
+        "who has it can see that one image) and unguessable; it stops working when this is "
+        "switched off.",
+    )
+    imsklad_public_url = fields.Char(
+        string="Public URL of Odoo",
+        help="The address IMSKLAD reaches this Odoo at, for the callback URL and the image "
+        "links. Empty: the Web Base URL of the system parameters.",
+    )
+    imsklad_size_attribute_id = fields.Many2one(
+        "product.attribute",
+        string="Size attribute",
+        help="The product attribute whose value is sent as the good's size (e.g. Size).",
+    )
+    imsklad_colour_attribute_id = fields.Many2one(
+        "product.attribute",
+        string="Colour attribute",
+        help="The product attribute whose value is sent as the good's colour, through the "
+        "colour mapping below.",
+    )
+    imsklad_colour_map_ids = fields.One2many(
+        "supplier.imsklad.colour.map", "backend_id", string="IMSKLAD colours"
+    )
     imsklad_callback_token = credential_field("imsklad_callback_token")
     imsklad_callback_key = credential_field("imsklad_callback_key", string="Callback key")
+    imsklad_image_secret = credential_field("imsklad_image_secret")
     imsklad_callback_url = fields.Char(
         string="Callback URL",
         compute="_compute_imsklad_callback_url",
@@ -70,14 +99,31 @@ class SupplierBackendImsklad(models.Model):
     def _number_rules(self):
         return dict(super()._number_rules(), imsklad_storage_id=True)
 
-    @api.depends("imsklad_callback_token")
+    @api.depends("imsklad_callback_token", "imsklad_public_url")
     def _compute_imsklad_callback_url(self):
-        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         for backend in self:
             token = backend.imsklad_callback_token
             backend.imsklad_callback_url = (
-                f"{base.rstrip('/')}{CALLBACK_ROUTE}/{token}" if token else False
+                f"{backend._imsklad_public_base()}{CALLBACK_ROUTE}/{token}" if token else False
             )
+
+    def _imsklad_public_base(self):
+        """Where IMSKLAD reaches this Odoo, without a trailing slash: the connection's public
+        URL, else the Web Base URL."""
+        self.ensure_one()
+        base = self.imsklad_public_url or self.env["ir.config_parameter"].sudo().get_param(
+            "web.base.url", ""
+        )
+        return (base or "").strip().rstrip("/")
+
+    @api.constrains("imsklad_public_url")
+    def _check_imsklad_public_url(self):
+        for backend in self.filtered("imsklad_public_url"):
+            if not is_http_url(backend.imsklad_public_url.strip()):
+                raise ValidationError(self.env._(
+                    "The public URL of Odoo must be a full web address starting with http:// "
+                    "or https://, e.g. https://erp.example.com."
+                ))
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -113,6 +159,8 @@ class SupplierBackendImsklad(models.Model):
                 backend.imsklad_callback_token = secrets.token_urlsafe(24)
             if not (keep and backend.imsklad_callback_key):
                 backend.imsklad_callback_key = secrets.token_urlsafe(32)
+            if not backend.imsklad_image_secret:
+                backend.imsklad_image_secret = secrets.token_urlsafe(32)
 
     def action_imsklad_regenerate_callback_key(self):
         """New callback URL and key: the old ones stop working at once (system administrators)."""

@@ -4,20 +4,57 @@ Sent once: the ``supplier.order`` row and its key (the order's name, IMSKLAD's "
 before the first request. After a lost answer the row stays ``sending`` and the next attempt
 asks update_order with the same payload: the id back means the order exists (adopted), "not
 found" means it was never created (sent again). A create IMSKLAD already holds is adopted too.
+
+What the payload carries, and the decisions where the document is silent:
+
+- ``guid``: a uuid4 fixed on the ``supplier.order`` row when the row is made (before the first
+  request), never changed; retries send the same one. update_order's table has no guid, so it
+  only travels with add_order.
+- ``delivery_type`` / ``courier``: from the order's delivery method (``delivery.carrier``'s IMSKLAD
+  fields, see models/imsklad_carrier.py); a method without them sends neither (the warehouse
+  decides). ``pickup_point``: the order's own field, required when the method delivers to a
+  pickup point.
+- Dates: the document gives a delivery window (``delivery_date_from``/``_to``); Odoo has one
+  promised date (``commitment_date``). The window is that date's whole day at the warehouse
+  (Moscow time, the client's ``service_utc_offset``): from 00:00:00 to 23:59:59. No commitment
+  date → no window. ``shipment_date`` is the earliest scheduled date of the order's open
+  deliveries (the day the warehouse is to hand it to the courier).
+- Money: the document does not define the order total; IMSKLAD reads it as goods (price ×
+  quantity) + ``delivery`` − ``discount``, the rest to collect being that minus ``total_paid``.
+  So a line with a discount is sent at its unit price before the discount (taxes included) and
+  what the discounts take off goes, summed, into ``discount``; lines with a negative price
+  (Odoo's global discount and coupon lines) are not goods: they add to ``discount`` too. With that
+  rule goods + delivery − discount equals the order's total. ``delivery`` is the delivery lines'
+  total; ``total_paid`` what the customer paid on posted invoices less paid refunds, read afresh
+  at every send.
+- ``tags``: the names of the order's tags, comma-joined (a comma inside a name becomes a space).
+- ``address_lat``/``address_lng``: the delivery address's geolocation (``partner_latitude`` /
+  ``partner_longitude``, filled by base_geolocalize) when the partner has one.
+- ``phone2``: the delivery contact's mobile when it differs from the phone sent.
+
+What the warehouse holds is kept on the row (``imsklad_accepted``: the last accepted data and
+per line our good id, quantity and price). When update_order answers the "order in assembly,
+goods not saved" warning, the lines that differ from it are flagged "not updated at the
+warehouse" and the order says so in plain words; the next accepted update clears the flags.
 """
 
 import logging
+import uuid
+from datetime import datetime, timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..api.errors import AlreadyExists, ApiError, NotFound, OutcomeUnknown
 from ..api.imsklad import ImskladAddress, ImskladLine, ImskladOrder
+from ..api.imsklad_payloads import order_data
 from .chatter import post_note
 from .error_messages import describe_error
-from .imsklad_goods import our_good_id
+from .imsklad_carrier import courier_codes
 
 _logger = logging.getLogger(__name__)
+# The warehouse's time zone, hours east of UTC: the client's ``service_utc_offset`` (Moscow).
+IMSKLAD_UTC_OFFSET = 3
 
 
 class SaleOrder(models.Model):
@@ -26,7 +63,9 @@ class SaleOrder(models.Model):
     supplier_backend_id = fields.Many2one(
         "supplier.backend", compute="_compute_supplier_backend", string="Warehouse connection"
     )
-    supplier_can_send = fields.Boolean(compute="_compute_supplier_backend")
+    supplier_can_send = fields.Boolean(
+        string="Can be sent to the warehouse", compute="_compute_supplier_backend"
+    )
     supplier_order_ids = fields.One2many("supplier.order", "sale_id", string="Warehouse orders")
     supplier_state = fields.Selection(
         related="supplier_order_ids.state", string="Warehouse exchange"
@@ -34,6 +73,13 @@ class SaleOrder(models.Model):
     supplier_status_code = fields.Integer(string="Warehouse status code", readonly=True, copy=False)
     supplier_status = fields.Char(string="Warehouse status", readonly=True, copy=False, index=True)
     supplier_warning = fields.Char(string="Warehouse warning", readonly=True, copy=False)
+    imsklad_pickup_point = fields.Char(
+        string="Pickup point", copy=False,
+        help="The code of the courier's pickup point the customer collects the order from.",
+    )
+    imsklad_pickup_point_required = fields.Boolean(
+        related="carrier_id.imsklad_pickup_point_required", string="Needs a pickup point"
+    )
 
     @api.depends("warehouse_id", "company_id")
     def _compute_supplier_backend(self):
@@ -97,82 +143,171 @@ class SaleOrder(models.Model):
     def _supplier_order_row(self, backend):
         SupplierOrder = self.env["supplier.order"].sudo()
         order = SupplierOrder.search([("backend_id", "=", backend.id), ("key", "=", self.name)])
-        return order or SupplierOrder.create({
-            "backend_id": backend.id, "sale_id": self.id, "key": self.name,
-            "location_code": backend.imsklad_location_id.code,
-        })
+        if not order:
+            return SupplierOrder.create({
+                "backend_id": backend.id, "sale_id": self.id, "key": self.name,
+                "location_code": backend.imsklad_location_id.code,
+                "imsklad_guid": str(uuid.uuid4()),
+            })
+        if not order.imsklad_guid and order.state != "sent":
+            # A row made before GUIDs were sent: fixed now, before its next (first) add_order.
+            order.imsklad_guid = str(uuid.uuid4())
+        return order
 
     def _supplier_send(self, backend, order):
         """Send or update; the outcome in plain words (also kept on the supplier order)."""
-        _ = self.env._
         try:
-            payload = self._imsklad_payload(backend)
+            payload = self._imsklad_payload(backend, guid=order.imsklad_guid)
         except UserError as exc:
             order.write({"state": order.state if order.state in ("sent", "sending") else "error",
                          "last_error": exc.args[0]})
             return exc.args[0]
         adapter = backend._adapter()
         try:
+            snapshot = self._imsklad_snapshot(payload, backend, adapter)
             if order.state == "sent":
                 result = adapter.update_order(payload)
-                self._supplier_record_warning(order, result)
-                return (_("%(order)s: changes sent to the warehouse, with a warning: %(warning)s",
-                          order=self.name, warning=order.warning)
-                        if order.warning else _("%s: changes sent to the warehouse.", self.name))
+                self._supplier_accepted(order, result, snapshot)
+                if order.warning:
+                    return self.env._(
+                        "%(order)s: changes sent to the warehouse, with a warning: %(warning)s",
+                        order=self.name, warning=order.warning,
+                    )
+                return self.env._("%s: changes sent to the warehouse.", self.name)
             if order.state == "sending":
                 try:
                     result = adapter.update_order(payload)
                 except NotFound:
                     result = None
                 if result is not None:
-                    self._supplier_sent(order, result)
-                    return _("%(order)s: found at the warehouse as order %(id)s (not sent again).",
-                             order=self.name, id=order.external_id)
+                    self._supplier_sent(order, result, snapshot)
+                    return self.env._(
+                        "%(order)s: found at the warehouse as order %(id)s (not sent again).",
+                        order=self.name, id=order.external_id,
+                    )
             try:
                 result = adapter.add_order(payload)
             except AlreadyExists:
                 result = adapter.update_order(payload)
-                self._supplier_sent(order, result)
-                return _("%(order)s: found at the warehouse as order %(id)s (not sent again).",
-                         order=self.name, id=order.external_id)
+                self._supplier_sent(order, result, snapshot)
+                return self.env._(
+                    "%(order)s: found at the warehouse as order %(id)s (not sent again).",
+                    order=self.name, id=order.external_id,
+                )
         except OutcomeUnknown as exc:
             order.write({"state": "sending", "last_error": describe_error(self.env, exc)})
-            return _("%s: no answer from the warehouse; press Send again to check and finish.",
-                     self.name)
+            return self.env._(
+                "%s: no answer from the warehouse; press Send again to check and finish.", self.name
+            )
         except ApiError as exc:
             if order.state != "sent":
                 order.state = "error"
             order.last_error = describe_error(self.env, exc)
             return f"{self.name}: {order.last_error}"
-        self._supplier_sent(order, result)
-        return _("%(order)s: sent to the warehouse as order %(id)s.",
-                 order=self.name, id=order.external_id)
+        self._supplier_sent(order, result, snapshot)
+        return self.env._("%(order)s: sent to the warehouse as order %(id)s.",
+                          order=self.name, id=order.external_id)
 
-    def _supplier_sent(self, order, result):
+    def _supplier_sent(self, order, result, snapshot):
         order.write({
             "state": "sent", "external_id": str(result.system_id or order.external_id or ""),
             "sent_at": fields.Datetime.now(), "last_error": False,
         })
-        self._supplier_record_warning(order, result)
+        self._supplier_accepted(order, result, snapshot)
 
-    def _supplier_record_warning(self, order, result):
+    def _supplier_accepted(self, order, result, snapshot):
+        """Keep what the warehouse now holds; on the "goods not saved" warning, flag the lines
+        that differ from what it held before and say so on the order."""
         warning = False
+        accepted = snapshot
+        changed = self.env["sale.order.line"]
         if result.has_warning:
-            warning = self.env._(
-                "The warehouse is already assembling this order: the changed lines were not "
-                "saved there. Call the warehouse if they must change."
-            )
-        order.write({"warning": warning, "last_error": False})
+            held = (order.imsklad_accepted or {}).get("lines")
+            # The customer and delivery details were saved, the goods were not.
+            accepted = {"data": snapshot["data"], "lines": held}
+            if held is None:
+                warning = self.env._(
+                    "The warehouse is already assembling this order: changes to its goods were "
+                    "not saved there; the customer and delivery details were. Call the "
+                    "warehouse if the goods must change."
+                )
+            else:
+                changed, words = self._imsklad_changed_lines(held, snapshot["lines"])
+                if words:
+                    warning = self.env._(
+                        "The warehouse is already assembling this order: these changes to its "
+                        "goods were not saved there: %(lines)s. The customer and delivery "
+                        "details were. Call the warehouse if the goods must change.",
+                        lines="; ".join(words),
+                    )
+                else:
+                    warning = self.env._(
+                        "The warehouse is already assembling this order: its goods can no "
+                        "longer change there (none had changed). The customer and delivery "
+                        "details were saved."
+                    )
+        flagged = self.order_line.filtered("imsklad_not_updated")
+        (flagged - changed).write({"imsklad_not_updated": False})
+        (changed - flagged).write({"imsklad_not_updated": True})
+        order.write({"warning": warning, "last_error": False, "imsklad_accepted": accepted})
         self.supplier_warning = warning
 
-    def _imsklad_payload(self, backend):
-        """The ImskladOrder of this sale order; its goods pushed first when needed."""
-        lines = self.order_line.filtered(
+    def _imsklad_changed_lines(self, held, sent):
+        """(lines, words): the order lines whose goods differ from what the warehouse holds
+        (``held``), and each difference in words, removed lines included."""
+        changed_ids = []
+        words = []
+        for line_id, (good, quantity, price, name) in sent.items():
+            before = held.get(line_id)
+            if before is None:
+                changed_ids.append(int(line_id))
+                words.append(self.env._("%(name)s: new line, %(qty)s × %(price)s",
+                                        name=name, qty=quantity, price=price))
+            elif [before[0], before[1], before[2]] != [good, quantity, price]:
+                changed_ids.append(int(line_id))
+                words.append(self.env._(
+                    "%(name)s: %(old_qty)s × %(old_price)s → %(qty)s × %(price)s",
+                    name=name, old_qty=before[1], old_price=before[2], qty=quantity, price=price,
+                ))
+        for line_id, (_good, quantity, _price, name) in held.items():
+            if line_id not in sent:
+                words.append(self.env._("%(name)s: line removed (%(qty)s at the warehouse)",
+                                        name=name, qty=quantity))
+        return self.env["sale.order.line"].browse(changed_ids), words
+
+    def _imsklad_snapshot(self, payload, backend, adapter):
+        """What the warehouse will hold once ``payload`` is accepted: its data (as sent, without
+        the goods) and per order line [our good id, quantity, price, product name]."""
+        data, _item = order_data(payload, storage_id=backend.imsklad_storage_id or 1,
+                                 utc_offset=adapter.client.service_utc_offset)
+        goods = data.pop("goods")
+        data.pop("storage_id", None)
+        lines = {
+            str(line.id): [str(good["id"]), good["quantity"], good["price"],
+                           line.product_id.display_name]
+            for line, good in zip(self._imsklad_goods_lines(), goods, strict=True)
+        }
+        return {"data": data, "lines": lines}
+
+    def _imsklad_goods_lines(self):
+        """The lines sent as goods: products with a quantity, not delivery, not discounts."""
+        return self.order_line.filtered(
             lambda line: line.product_id and not line.display_type and not line.is_delivery
-            and line.product_uom_qty > 0
+            and line.product_uom_qty > 0 and line.price_unit >= 0
         )
+
+    def _imsklad_payload(self, backend, guid=None):
+        """The ImskladOrder of this sale order; its goods pushed first when needed."""
+        lines = self._imsklad_goods_lines()
         if not lines:
             raise UserError(self.env._("%s has no product to send.", self.name))
+        delivery_type, courier = self._imsklad_delivery_method()
+        if self.imsklad_pickup_point_required and not (self.imsklad_pickup_point or "").strip():
+            raise UserError(self.env._(
+                "%(order)s: the delivery method %(carrier)s delivers to a pickup point: enter "
+                "the pickup point's code on the order before sending it.",
+                order=self.name, carrier=self.carrier_id.name,
+            ))
         bindings = self._imsklad_bindings(backend, lines.product_id)
         missing = bindings.filtered(lambda b: not b.external_id)
         if missing:
@@ -184,45 +319,122 @@ class SaleOrder(models.Model):
         by_product = {binding.product_id: binding for binding in bindings}
         partner = self.partner_shipping_id or self.partner_id
         delivery = sum(self.order_line.filtered("is_delivery").mapped("price_total"))
+        goods, discount = self._imsklad_goods(lines, by_product)
+        date_from, date_to = self._imsklad_delivery_window()
+        phone = partner.phone or partner.mobile or None
+        latitude = partner.partner_latitude if "partner_latitude" in partner._fields else 0.0
+        longitude = partner.partner_longitude if "partner_longitude" in partner._fields else 0.0
+        tags = [tag.name.replace(",", " ").strip() for tag in self.tag_ids]
         return ImskladOrder(
             id=self.name,
+            guid=guid or None,
             name=partner.name or self.partner_id.name,
             email=partner.email or None,
-            phone=partner.phone or partner.mobile or None,
+            phone=phone,
+            phone2=partner.mobile if partner.mobile and phone and partner.mobile != phone
+            else None,
             post_code=partner.zip or None,
             address=", ".join(filter(None, [partner.zip, partner.city, partner.street,
                                             partner.street2])) or None,
+            address_lat=latitude if latitude or longitude else None,
+            address_lng=longitude if latitude or longitude else None,
             address_obj=ImskladAddress(city=partner.city or None, street=partner.street or None,
                                        room=partner.street2 or None),
             comment=self.client_order_ref or None,
+            tags=",".join(filter(None, tags)) or None,
             is_canceled=True if self.state == "cancel" else None,
+            discount=discount,
             delivery=delivery,
             total_paid=self._imsklad_paid(),
-            goods=[ImskladLine(
-                id=by_product[line.product_id].external_code,
-                quantity=line.product_uom_qty,
-                price=line.price_reduce_taxinc,
-            ) for line in lines],
+            delivery_type=delivery_type,
+            courier=courier,
+            delivery_date_from=date_from,
+            delivery_date_to=date_to,
+            shipment_date=self._imsklad_shipment_date(),
+            pickup_point=(self.imsklad_pickup_point or "").strip() or None,
+            goods=goods,
         )
 
-    def _imsklad_paid(self):
-        invoices = self.invoice_ids.filtered(
-            lambda move: move.state == "posted" and move.move_type == "out_invoice"
+    def _imsklad_goods(self, lines, by_product):
+        """(goods, discount): a discounted line at its unit price before the discount, taxes
+        included, what discounts take off (and negative lines) summed into ``discount``."""
+        goods = []
+        discount = 0.0
+        for line in lines:
+            price = line.price_reduce_taxinc
+            if line.discount:
+                taxes = line.tax_id.compute_all(
+                    line.price_unit, line.currency_id, 1.0, product=line.product_id,
+                    partner=self.partner_shipping_id,
+                )
+                price = round(taxes["total_included"], 2)
+                discount += price * line.product_uom_qty - line.price_total
+            goods.append(ImskladLine(id=by_product[line.product_id].external_code,
+                                     quantity=line.product_uom_qty, price=price))
+        negative = self.order_line.filtered(
+            lambda line: not line.display_type and not line.is_delivery and line.price_unit < 0
         )
-        return sum(move.amount_total - move.amount_residual for move in invoices)
+        discount -= sum(negative.mapped("price_total"))
+        return goods, round(discount, 2)
+
+    def _imsklad_delivery_method(self):
+        """(delivery type, courier) of the order's delivery method, checked against the
+        document's table; (None, None) when the method names no IMSKLAD type."""
+        carrier = self.carrier_id
+        if not carrier.imsklad_delivery_type:
+            return None, None
+        courier = carrier.imsklad_courier
+        if courier and courier not in courier_codes(carrier.imsklad_delivery_type):
+            carrier._check_imsklad_courier()  # raises the ValidationError in plain words
+        return int(carrier.imsklad_delivery_type), int(courier) if courier else None
+
+    def _imsklad_delivery_window(self):
+        """The commitment date's whole day at the warehouse, as naive UTC datetimes."""
+        if not self.commitment_date:
+            return None, None
+        offset = timedelta(hours=IMSKLAD_UTC_OFFSET)
+        local_day = (self.commitment_date + offset).date()
+        start = datetime(local_day.year, local_day.month, local_day.day) - offset
+        return start, start + timedelta(days=1, seconds=-1)
+
+    def _imsklad_shipment_date(self):
+        pickings = self.picking_ids.filtered(
+            lambda p: p.picking_type_code == "outgoing" and p.state not in ("done", "cancel")
+        )
+        return min(pickings.mapped("scheduled_date")) if pickings else None
+
+    def _imsklad_paid(self):
+        """What the customer paid: posted invoices' paid part less paid refunds (never < 0)."""
+        moves = self.invoice_ids.filtered(
+            lambda move: move.state == "posted" and move.move_type in ("out_invoice", "out_refund")
+        )
+        paid = sum((move.amount_total - move.amount_residual)
+                   * (-1 if move.move_type == "out_refund" else 1) for move in moves)
+        return max(0.0, paid)
 
     def _imsklad_bindings(self, backend, products):
         """The products' bindings, created and pushed when needed (unchanged: no request)."""
-        Binding = self.env["supplier.product"].sudo()
-        bindings = Binding.search(
-            [("backend_id", "=", backend.id), ("product_id", "in", products.ids)]
-        )
-        new = products - bindings.product_id
-        if new:
-            bindings |= Binding.create([
-                {"backend_id": backend.id, "product_id": product.id,
-                 "external_code": our_good_id(product)}
-                for product in new
-            ])
-        self.env["supplier.imsklad.goods"]._push(backend, trigger="manual", bindings=bindings)
-        return bindings
+        return backend._imsklad_pushed_bindings(products)
+
+
+class SaleOrderLine(models.Model):
+    _inherit = "sale.order.line"
+
+    imsklad_not_updated = fields.Boolean(
+        string="Not updated at the warehouse", readonly=True, copy=False,
+        help="The warehouse was already assembling the order when this line changed: the "
+        "change was not saved there.",
+    )
+
+
+class SupplierOrderImsklad(models.Model):
+    _inherit = "supplier.order"
+
+    imsklad_guid = fields.Char(
+        string="GUID", readonly=True, copy=False, index=True,
+        help="Sent with the order to IMSKLAD, which returns it with its calls; never changes.",
+    )
+    imsklad_accepted = fields.Json(
+        string="Held by the warehouse", readonly=True, copy=False,
+        help="The order's data and lines as the warehouse last accepted them.",
+    )

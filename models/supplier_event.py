@@ -35,7 +35,7 @@ class SupplierEvent(models.Model):
     company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
     kind = fields.Char(required=True, readonly=True, index=True, help="e.g. order.set_status")
     reference = fields.Char(string="External reference", readonly=True, index=True)
-    dedupe_key = fields.Char(required=True, readonly=True)
+    dedupe_key = fields.Char(string="Call fingerprint", required=True, readonly=True)
     payload = fields.Json(readonly=True, help="The call's data as received, without the key.")
     answer = fields.Json(readonly=True, help="What Odoo answered the service.")
     payload_text = fields.Text(string="Payload (JSON)", compute="_compute_texts")

@@ -7,7 +7,7 @@ class SupplierProductPush(models.Model):
     _inherit = "supplier.product"
 
     push_hash = fields.Char(
-        readonly=True, copy=False, help="Hash of the payload the service last accepted."
+        string="Payload fingerprint", readonly=True, copy=False, help="Hash of the payload the service last accepted."
     )
     last_push = fields.Datetime(readonly=True, copy=False)
     push_message = fields.Char(

@@ -4,12 +4,21 @@
 #   1. PostgreSQL, Odoo 18 source, virtualenv, addon link (as for `make test`);
 #   2. database $BENCH_DB (default sc_bench) dropped and created again with supplier_connector
 #      WITHOUT demo data (log: .build/bench-install.log);
-#   3. python -m bench.etm_pull --db $BENCH_DB --sizes $BENCH_SIZES (default 1000,10000), run from
-#      the repository root with odoo importable (PYTHONPATH=$ODOO_SRC) and ODOO_RC pointing at
-#      .build/odoo.conf (addons path, data dir). Extra arguments are passed on to bench.etm_pull.
+#   3. the benchmarks named in $BENCH_ONLY (default etm,shate,imsklad), one after the other, run
+#      from the repository root with odoo importable (PYTHONPATH=$ODOO_SRC) and ODOO_RC pointing
+#      at .build/odoo.conf (addons path, data dir):
+#        etm      python -m bench.etm_pull   --sizes $BENCH_SIZES (default 1000,10000)
+#        shate    python -m bench.shate_pull --sizes $BENCH_SIZES
+#        imsklad  python -m bench.imsklad    --goods $IMSKLAD_GOODS (default 10000)
+#                                            --calls $IMSKLAD_CALLS (default 1000)
+#      Extra arguments go to the benchmark when BENCH_ONLY names one, e.g.
+#        BENCH_ONLY=imsklad make bench                      (just IMSKLAD)
+#        BENCH_ONLY=imsklad bash scripts/bench.sh --parts callbacks --calls 200
+#      A benchmark that fails does not stop the next one; the exit status is 1 if any failed.
 #
 # The database is kept afterwards for inspection; the next run recreates it.
-# Environment: BENCH_DB, BENCH_SIZES, ODOO_SRC, VENV, PYTHON, PGUSER (see scripts/lib.sh).
+# Environment: BENCH_DB, BENCH_ONLY, BENCH_SIZES, IMSKLAD_GOODS, IMSKLAD_CALLS, ODOO_SRC, VENV,
+# PYTHON, PGUSER (see scripts/lib.sh).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -17,6 +26,19 @@ cd "$REPO_ROOT"
 
 BENCH_DB="${BENCH_DB:-sc_bench}"
 BENCH_SIZES="${BENCH_SIZES:-1000,10000}"
+BENCH_ONLY="${BENCH_ONLY:-etm,shate,imsklad}"
+IMSKLAD_GOODS="${IMSKLAD_GOODS:-10000}"
+IMSKLAD_CALLS="${IMSKLAD_CALLS:-1000}"
+IFS=',' read -r -a BENCHES <<<"$BENCH_ONLY"
+for bench in "${BENCHES[@]}"; do
+    case "$bench" in
+        etm | shate | imsklad) ;;
+        *) die "BENCH_ONLY: unknown benchmark '$bench' (etm, shate, imsklad)" ;;
+    esac
+done
+if [ $# -gt 0 ] && [ ${#BENCHES[@]} -ne 1 ]; then
+    die "extra arguments ($*) need one benchmark: set BENCH_ONLY=etm, shate or imsklad"
+fi
 INSTALL_LOG="$BUILD_DIR/bench-install.log"
 
 ensure_postgres
@@ -32,9 +54,20 @@ if ! odoo_bin -d "$BENCH_DB" -i supplier_connector --without-demo=all --stop-aft
     die "installing supplier_connector in $BENCH_DB failed (full log: ${INSTALL_LOG#"$REPO_ROOT"/})"
 fi
 
-[ -f "$REPO_ROOT/bench/etm_pull.py" ] || die "bench/etm_pull.py not found"
-log "running bench.etm_pull --db $BENCH_DB --sizes $BENCH_SIZES $*"
 export PYTHONPATH="$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}"
 export ODOO_RC="$ODOO_CONF" ODOO_SRC ADDONS_PATH
-exec "$VENV/bin/python" -m bench.etm_pull --db "$BENCH_DB" --sizes "$BENCH_SIZES" \
-    --odoo-src "$ODOO_SRC" --addons-path "$ADDONS_PATH" "$@"
+failed=()
+for bench in "${BENCHES[@]}"; do
+    case "$bench" in
+        etm) cmd=(bench.etm_pull --sizes "$BENCH_SIZES") ;;
+        shate) cmd=(bench.shate_pull --sizes "$BENCH_SIZES") ;;
+        imsklad) cmd=(bench.imsklad --goods "$IMSKLAD_GOODS" --calls "$IMSKLAD_CALLS") ;;
+    esac
+    log "running ${cmd[*]} --db $BENCH_DB $*"
+    "$VENV/bin/python" -m "${cmd[@]}" --db "$BENCH_DB" --odoo-src "$ODOO_SRC" \
+        --addons-path "$ADDONS_PATH" "$@" || failed+=("$bench")
+done
+if [ ${#failed[@]} -gt 0 ]; then
+    die "benchmark(s) failed: ${failed[*]}"
+fi
+log "benchmarks done: ${BENCHES[*]} (reports in bench/results/)"

@@ -7,9 +7,13 @@
 #   3. the ETM iPro, Shate-M and IMSKLAD emulators on http://127.0.0.1:8801, :8802 and :8803
 #      (ETM_PORT, SHATE_PORT, IMSKLAD_PORT;
 #      the demo connections point there), logs .build/emulator-NAME.log, pids .build/emulator-NAME.pid;
-#   4. a first "Sync now" of every supplier connection;
-#   5. Odoo in the foreground on http://localhost:$PORT (default 8069). Ctrl-C stops Odoo and
-#      the emulator.
+#   4. a first "Sync now" of every supplier connection; the IMSKLAD demo connection sends sale
+#      orders on confirmation and validates deliveries when shipped, and its demo sale order is
+#      confirmed (so sent to the emulator);
+#   5. Odoo in the foreground on http://localhost:$PORT (default 8069); once it answers, the
+#      IMSKLAD emulator walks the demo sale order through its statuses 0 -> 1 -> ... -> 9 -> 11
+#      with a tracking number, calling Odoo back (log .build/demo-imsklad-walk.log). Ctrl-C
+#      stops Odoo and the emulators.
 #
 # Environment: DEMO_DB, PORT, ETM_PORT, SHATE_PORT, IMSKLAD_PORT, ODOO_SRC, VENV, PYTHON, PGUSER (see scripts/lib.sh).
 set -euo pipefail
@@ -24,6 +28,11 @@ PORT="${PORT:-8069}"
 ETM_PORT="${ETM_PORT:-8801}"
 SHATE_PORT="${SHATE_PORT:-8802}"
 IMSKLAD_PORT="${IMSKLAD_PORT:-8803}"
+# The IMSKLAD demo connection's callback token and key (demo/imsklad_demo.xml; step 4 sets them
+# again): the emulator calls http://127.0.0.1:$PORT/supplier_connector/imsklad/TOKEN with KEY.
+IMSKLAD_CALLBACK_TOKEN="imsklad-demo-callback-token"
+IMSKLAD_CALLBACK_KEY="imsklad-callback-demo-3c8e1a7f"
+IMSKLAD_CALLBACK_URL="http://127.0.0.1:$PORT/supplier_connector/imsklad/$IMSKLAD_CALLBACK_TOKEN"
 INSTALL_LOG="$BUILD_DIR/demo-install.log"
 
 # ------------------------------------------------------------------ 1. environment
@@ -62,14 +71,16 @@ stop_emulators() {
     stop_emulator imsklad
 }
 
+# start_emulator NAME PORT [OPTIONS...]: OPTIONS go to `python -m emulators NAME`.
 start_emulator() {
     local name="$1" port="$2" pid_file="$BUILD_DIR/emulator-$1.pid" emu_log="$BUILD_DIR/emulator-$1.log"
+    shift 2
     stop_emulator "$name"
     if port_in_use "$port"; then
         die "port $port ($name emulator) is already in use by another program; free it or set ${name^^}_PORT"
     fi
     log "starting the $name emulator on http://127.0.0.1:$port (log: ${emu_log#"$REPO_ROOT"/})"
-    "$VENV/bin/python" -m emulators "$name" --port "$port" --catalogue demo >"$emu_log" 2>&1 </dev/null &
+    "$VENV/bin/python" -m emulators "$name" --port "$port" --catalogue demo "$@" >"$emu_log" 2>&1 </dev/null &
     echo $! >"$pid_file"
     for _ in $(seq 1 60); do
         port_in_use "$port" && return 0
@@ -80,7 +91,14 @@ start_emulator() {
     die "the $name emulator did not start (see ${emu_log#"$REPO_ROOT"/})"
 }
 
-trap stop_emulators EXIT
+# The background IMSKLAD walk (step 5): stopped with the emulators.
+WALK_PID=""
+stop_all() {
+    if [ -n "$WALK_PID" ]; then kill "$WALK_PID" 2>/dev/null || true; fi
+    stop_emulators
+}
+
+trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -100,12 +118,15 @@ fi
 # ------------------------------------------------------------------ 3. emulators
 start_emulator etm "$ETM_PORT"
 start_emulator shate "$SHATE_PORT"
-start_emulator imsklad "$IMSKLAD_PORT"
+start_emulator imsklad "$IMSKLAD_PORT" --callback-url "$IMSKLAD_CALLBACK_URL" \
+    --callback-key "$IMSKLAD_CALLBACK_KEY"
 
 # ------------------------------------------------------------------ 4. first sync
 log "first sync of the supplier connections (odoo-bin shell)"
 SYNC_OUT="$BUILD_DIR/demo-first-sync.log"
-if SC_ETM_PORT="$ETM_PORT" SC_SHATE_PORT="$SHATE_PORT" SC_IMSKLAD_PORT="$IMSKLAD_PORT" odoo_bin shell -d "$DEMO_DB" --no-http --max-cron-threads=0 --log-level=warn \
+if SC_ETM_PORT="$ETM_PORT" SC_SHATE_PORT="$SHATE_PORT" SC_IMSKLAD_PORT="$IMSKLAD_PORT" \
+    SC_IMSKLAD_TOKEN="$IMSKLAD_CALLBACK_TOKEN" SC_IMSKLAD_KEY="$IMSKLAD_CALLBACK_KEY" SC_PORT="$PORT" \
+    odoo_bin shell -d "$DEMO_DB" --no-http --max-cron-threads=0 --log-level=warn \
     >"$SYNC_OUT" 2>&1 <<'EOF'
 import os
 env.ref("base.user_admin").password = "admin"
@@ -127,17 +148,51 @@ env.cr.commit()
 backends.action_sync_offers()
 env.cr.commit()
 print("SC_DEMO_SYNC_OK %d connection(s)" % len(backends))
+# IMSKLAD: send sale orders on confirmation, validate deliveries when shipped, the callback
+# token and key the emulator was started with; then the demo order is confirmed, so sent.
+# The callback URL shown on the connection is built from web.base.url (Odoo updates it when
+# admin logs in): this demo's port from the start.
+env["ir.config_parameter"].set_param("web.base.url", "http://localhost:" + os.environ["SC_PORT"])
+imsklad = env.ref("supplier_connector.demo_backend_imsklad")
+imsklad.write({
+    "imsklad_send_on_confirm": True, "imsklad_validate_on_ship": True,
+    "imsklad_callback_token": os.environ["SC_IMSKLAD_TOKEN"],
+    "imsklad_callback_key": os.environ["SC_IMSKLAD_KEY"],
+})
+order = env.ref("supplier_connector.demo_sale_order_imsklad")
+order.action_confirm()
+env.cr.commit()
+print("SC_DEMO_IMSKLAD_ORDER %s %s" % (order.name, order.supplier_order_ids[:1].state or "-"))
 EOF
 then
     grep '^SC_DEMO_SYNC_OK' "$SYNC_OUT" >&2 || true
+    grep '^SC_DEMO_IMSKLAD_ORDER' "$SYNC_OUT" >&2 || true
 else
     tail -n 40 "$SYNC_OUT" >&2
     warn "the first sync failed (full log: ${SYNC_OUT#"$REPO_ROOT"/}); Odoo starts anyway - see the connection's sync logs"
 fi
 
 # ------------------------------------------------------------------ 5. Odoo
+# The IMSKLAD walk, in the background: once Odoo answers (and has loaded the database, so the
+# first callback does not wait for it), the emulator walks the demo order through its statuses
+# and sends the tracking number after "shipped" (its /_emulator/callback_walk, in a thread).
+IMSKLAD_ORDER="$(sed -n 's/^SC_DEMO_IMSKLAD_ORDER \([^ ]*\) sent$/\1/p' "$SYNC_OUT" | head -n 1)"
+WALK_LOG="$BUILD_DIR/demo-imsklad-walk.log"
+if [ -n "$IMSKLAD_ORDER" ]; then
+    SC_ODOO="http://127.0.0.1:$PORT" SC_EMULATOR="http://127.0.0.1:$IMSKLAD_PORT" \
+        SC_ORDER="$IMSKLAD_ORDER" "$VENV/bin/python" "$REPO_ROOT/scripts/demo_imsklad_walk.py" \
+        >"$WALK_LOG" 2>&1 </dev/null &
+    WALK_PID=$!
+    IMSKLAD_LINE="IMSKLAD: sale order $IMSKLAD_ORDER was sent to the emulator, which walks it through its statuses
+once Odoo is up (Sales > Orders > $IMSKLAD_ORDER: Warehouse status and chatter; log ${WALK_LOG#"$REPO_ROOT"/})."
+else
+    warn "the IMSKLAD demo order was not sent (see ${SYNC_OUT#"$REPO_ROOT"/}): no status walk"
+    IMSKLAD_LINE="IMSKLAD: the demo sale order was not sent (see ${SYNC_OUT#"$REPO_ROOT"/})."
+fi
+
 banner "Open http://localhost:$PORT — login admin / admin — Inventory > Products: open a product, tab Supplier offers
 Supplier connections: Inventory > Configuration > Supplier connections.
+$IMSKLAD_LINE
 Emulators: ETM http://127.0.0.1:$ETM_PORT, Shate-M http://127.0.0.1:$SHATE_PORT, IMSKLAD http://127.0.0.1:$IMSKLAD_PORT
 Ctrl-C stops Odoo and the emulators."
 # Not exec: the EXIT trap must stop the emulators when Odoo exits.

@@ -1,4 +1,5 @@
-"""IMSKLAD fulfilment warehouse adapter: stock pull, goods push, sale orders.
+"""IMSKLAD fulfilment warehouse adapter: stock pull, goods push, sale orders, supplier pre-orders
+and stock documents.
 
 Decisions:
 - A binding's ``external_code`` is our good id (sent as ``id``, used in order lines); its
@@ -22,7 +23,7 @@ class ImskladAdapter(ServiceAdapter):
     default_url = IMSKLAD_DEFAULT_URL
     default_trusted_hosts = ""
     batch_size = 100
-    operations = ("sync_offers", "push_products", "push_sale", "pull_billing")
+    operations = ("sync_offers", "push_products", "push_sale", "pull_billing", "push_documents")
     uses_login = False  # one API key per request, no session
     default_schedules = (
         ("sync_offers", {"interval_number": 1, "interval_type": "hours", "enabled": True}),
@@ -101,6 +102,19 @@ class ImskladAdapter(ServiceAdapter):
 
     def update_order(self, order):
         return self.client.update_order(order)
+
+    # -- supplier pre-orders and stock documents (models/imsklad_purchase.py, _picking.py) -----
+    def add_preorder(self, preorder):
+        return self.client.add_preorder(preorder)
+
+    def update_preorder(self, preorder):
+        return self.client.update_preorder(preorder)
+
+    def add_doc(self, doc):
+        return self.client.add_doc(doc)
+
+    def update_doc(self, doc):
+        return self.client.update_doc(doc)
 
 
 def _stock_for(report, external_id):

@@ -1,1 +1,2 @@
 from . import imsklad_stock_compare
+from . import imsklad_push_wizard

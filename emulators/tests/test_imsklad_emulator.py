@@ -443,6 +443,36 @@ def test_callback_walk_shipped_delivered_tracked_and_a_receipt(emu, client, rece
     assert (emu.goods[MUG].stock, emu.goods[MUG].reserved) == (64 - 2 + 10, 5)
 
 
+def test_document_callbacks_partial_receipt_and_status(emu, client, receiver):
+    client.add_preorder(ImskladPreorder("PO-9", 0, [(MUG, 10, 170), ("DEMO-NOTEBOOK", 5, 95)]))
+    client.add_doc(ImskladDoc("WO-2", 1, [(MUG, 3, 170)]))
+    client.add_doc(ImskladDoc("WO-3", 1, [(MUG, 1, 170)]))
+
+    call = emu.callback_document("PO-9", receiver.url, DEMO_CALLBACK_KEY,
+                                 quantities={MUG: 8, "DEMO-NOTEBOOK": 0}, action="update_doc")
+    assert (call.action, call.status, call.answer) == ("update_doc", 200, {"result": "ok"})
+    parsed = receiver.received[-1][1]
+    assert parsed.kind == "doc.update_doc"
+    assert [(line.id, line.quantity) for line in parsed.data.goods] == [(MUG, 8)]
+    assert (parsed.data.old_status, parsed.data.new_status) == (0, 1)
+    assert emu.goods[MUG].stock == 64 + 8 and emu.goods["DEMO-NOTEBOOK"].stock == 0
+
+    call = emu.callback_doc_status("WO-2", 2, receiver.url, DEMO_CALLBACK_KEY)
+    body = receiver.received[-1][0]
+    assert (body["type"], body["action"], call.answer) == ("doc", "set_status", {"result": "ok"})
+    assert body["data"] == {"id": "WO-2", "system_id": emu.document("WO-2").system_id,
+                            "old_status": 0, "new_status": 2}  # fmt: skip
+    assert receiver.received[-1][1].data.new_status_name == "Отменен"
+    assert emu.goods[MUG].stock == 64 + 8, "a cancelled write-off moves nothing"
+    with pytest.raises(ValueError):
+        emu.set_document_status("WO-2", 1)  # a cancelled one is not posted later
+    emu.callback_doc_status("WO-3", 1, receiver.url, DEMO_CALLBACK_KEY)
+    assert receiver.received[-1][0]["data"]["new_status"] == 1
+    assert emu.goods[MUG].stock == 64 + 8 - 1
+    with pytest.raises(ValueError):
+        emu.set_document_status("WO-3", 2)
+
+
 def test_callback_walk_over_http_with_refusals(emu, client, receiver):
     client.add_order(mug_order("SO-UNKNOWN"))
     emu.callback_url = receiver.url  # configured once, as an Odoo demo would
