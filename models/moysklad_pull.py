@@ -164,9 +164,14 @@ class SupplierMoySkladPull(models.AbstractModel):
     def _uom_map(self, ms_uoms):
         """MoySklad uom id → Odoo uom id, by name (case-insensitive) where Odoo has it."""
         by_name = {}
+        names = {_norm(uom.name) for uom in ms_uoms if uom.name}
         for lang in {self.env.lang or "en_US", "en_US"}:
-            for row in self.env["uom.uom"].with_context(lang=lang).search_read([], ["name"]):
-                by_name.setdefault(_norm(row["name"]), row["id"])
+            # Odoo's units are a few dozen: read once per run, matched without case.
+            for row in self.env["uom.uom"].with_context(lang=lang).search_read(
+                [("active", "=", True)], ["name"]
+            ):
+                if _norm(row["name"]) in names:
+                    by_name.setdefault(_norm(row["name"]), row["id"])
         return {uom.id: by_name[_norm(uom.name)] for uom in ms_uoms if _norm(uom.name) in by_name}
 
     @api.model

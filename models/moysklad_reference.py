@@ -36,7 +36,7 @@ class SupplierReferenceMoySklad(models.Model):
         help="Where this MoySklad sale price type goes when MoySklad is the master of prices.",
     )
     pricelist_id = fields.Many2one(
-        "product.pricelist", string="Pricelist",
+        "product.pricelist",
         help="The pricelist whose fixed price per product this price type sets.",
     )
 
