@@ -21,6 +21,7 @@
         "views/backend_etm_views.xml",
         "views/backend_shate_views.xml",
         "views/backend_imsklad_views.xml",
+        "views/backend_moysklad_views.xml",
         "views/supplier_product_views.xml",
         "views/supplier_sync_log_views.xml",
         "views/product_views.xml",
@@ -39,5 +40,6 @@
         "demo/etm_demo_products.xml",
         "demo/shate_demo_products.xml",
         "demo/imsklad_demo.xml",
+        "demo/moysklad_demo.xml",
     ],
 }

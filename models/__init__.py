@@ -24,6 +24,10 @@ from . import supplier_event
 from . import imsklad_events
 from . import imsklad_stock_compare
 from . import imsklad_billing
+from . import backend_moysklad
+from . import moysklad_reference
+from . import moysklad_pull
+from . import moysklad_push
 from . import product_dimensions
 from . import imsklad_colour
 from . import imsklad_picking

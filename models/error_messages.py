@@ -45,6 +45,19 @@ def _error_sentences(env):
         "outcome_unknown": env._(
             "The request was sent but no answer came back; it may have been carried out."
         ),
+        "circuit_open": env._(
+            "Too many requests failed or hit the rate limit within a minute, so the run stopped "
+            "itself before MoySklad switches the account's API off for an hour; the next run "
+            "continues where this one stopped."
+        ),
+        "no_api_access": env._(
+            "This MoySklad user has no access to the API: an administrator of the MoySklad "
+            "account must allow it (user settings), then test the connection again."
+        ),
+        "plan_required": env._(
+            "The MoySklad plan of this account does not include this feature."
+        ),
+        "already_exists": env._("The service already has an object with this value."),
     }
 
 
@@ -114,6 +127,9 @@ def describe_item(env, code, params=None, detail=""):
             product=detail,
         ),
         "no_stock": env._("Price found, but the supplier gave no stock for it."),
+        "ms_not_linked": env._(
+            "Not linked to a MoySklad product yet: import the catalogue first (Import catalogue)."
+        ),
         "not_pushed": env._(
             "Not sent to the warehouse yet: push the products first (Push products)."
         ),

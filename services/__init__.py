@@ -2,9 +2,13 @@
 
 from .etm import EtmAdapter
 from .imsklad import ImskladAdapter
+from .moysklad import MoySkladAdapter
 from .shate import ShateAdapter
 
-ADAPTERS = {adapter.service: adapter for adapter in (EtmAdapter, ShateAdapter, ImskladAdapter)}
+ADAPTERS = {
+    adapter.service: adapter
+    for adapter in (EtmAdapter, ShateAdapter, ImskladAdapter, MoySkladAdapter)
+}
 
 
 def get_adapter(backend):

@@ -19,4 +19,7 @@ from . import test_sync_offers
 from . import test_user_experience
 from . import test_imsklad_goods
 from . import test_callback_refusals
+from . import test_moysklad_pull
+from . import test_moysklad_push
+from . import test_moysklad_scale
 from . import test_imsklad_documents
