@@ -4,8 +4,8 @@
 #   1. PostgreSQL running, Odoo 18 source, virtualenv, $ADDONS_DIR/supplier_connector link (outside the repo);
 #   2. database $DEMO_DB (default supplier_demo) dropped and created again with the addon and
 #      demo data (admin / admin);
-#   3. the ETM iPro, Shate-M and IMSKLAD emulators on http://127.0.0.1:8801, :8802 and :8803
-#      (ETM_PORT, SHATE_PORT, IMSKLAD_PORT;
+#   3. the ETM iPro, Shate-M, IMSKLAD and MoySklad emulators on http://127.0.0.1:8801, :8802,
+#      :8803 and :8804 (ETM_PORT, SHATE_PORT, IMSKLAD_PORT, MOYSKLAD_PORT;
 #      the demo connections point there), logs .build/emulator-NAME.log, pids .build/emulator-NAME.pid;
 #   4. a first "Sync now" of every supplier connection; the IMSKLAD demo connection sends sale
 #      orders on confirmation and validates deliveries when shipped, and its demo sale order is
@@ -15,7 +15,7 @@
 #      with a tracking number, calling Odoo back (log .build/demo-imsklad-walk.log). Ctrl-C
 #      stops Odoo and the emulators.
 #
-# Environment: DEMO_DB, PORT, ETM_PORT, SHATE_PORT, IMSKLAD_PORT, ODOO_SRC, VENV, PYTHON, PGUSER (see scripts/lib.sh).
+# Environment: DEMO_DB, PORT, ETM_PORT, SHATE_PORT, IMSKLAD_PORT, MOYSKLAD_PORT, ODOO_SRC, VENV, PYTHON, PGUSER (see scripts/lib.sh).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -28,6 +28,7 @@ PORT="${PORT:-8069}"
 ETM_PORT="${ETM_PORT:-8801}"
 SHATE_PORT="${SHATE_PORT:-8802}"
 IMSKLAD_PORT="${IMSKLAD_PORT:-8803}"
+MOYSKLAD_PORT="${MOYSKLAD_PORT:-8804}"
 # The IMSKLAD demo connection's callback token and key (demo/imsklad_demo.xml; step 4 sets them
 # again): the emulator calls http://127.0.0.1:$PORT/supplier_connector/imsklad/TOKEN with KEY.
 IMSKLAD_CALLBACK_TOKEN="imsklad-demo-callback-token"
@@ -69,6 +70,7 @@ stop_emulators() {
     stop_emulator etm
     stop_emulator shate
     stop_emulator imsklad
+    stop_emulator moysklad
 }
 
 # start_emulator NAME PORT [OPTIONS...]: OPTIONS go to `python -m emulators NAME`.
@@ -120,11 +122,13 @@ start_emulator etm "$ETM_PORT"
 start_emulator shate "$SHATE_PORT"
 start_emulator imsklad "$IMSKLAD_PORT" --callback-url "$IMSKLAD_CALLBACK_URL" \
     --callback-key "$IMSKLAD_CALLBACK_KEY"
+start_emulator moysklad "$MOYSKLAD_PORT"
 
 # ------------------------------------------------------------------ 4. first sync
 log "first sync of the supplier connections (odoo-bin shell)"
 SYNC_OUT="$BUILD_DIR/demo-first-sync.log"
 if SC_ETM_PORT="$ETM_PORT" SC_SHATE_PORT="$SHATE_PORT" SC_IMSKLAD_PORT="$IMSKLAD_PORT" \
+    SC_MOYSKLAD_PORT="$MOYSKLAD_PORT" \
     SC_IMSKLAD_TOKEN="$IMSKLAD_CALLBACK_TOKEN" SC_IMSKLAD_KEY="$IMSKLAD_CALLBACK_KEY" SC_PORT="$PORT" \
     odoo_bin shell -d "$DEMO_DB" --no-http --max-cron-threads=0 --log-level=warn \
     >"$SYNC_OUT" 2>&1 <<'EOF'
@@ -132,7 +136,8 @@ import os
 env.ref("base.user_admin").password = "admin"
 backends = env["supplier.backend"].search([])
 for default, port in (("8801", os.environ["SC_ETM_PORT"]), ("8802", os.environ["SC_SHATE_PORT"]),
-                      ("8803", os.environ["SC_IMSKLAD_PORT"])):
+                      ("8803", os.environ["SC_IMSKLAD_PORT"]),
+                      ("8804", os.environ["SC_MOYSKLAD_PORT"])):
     for backend in backends.filtered(lambda b: "127.0.0.1:" + default in (b.api_url or "")):
         backend.api_url = backend.api_url.replace("127.0.0.1:" + default, "127.0.0.1:" + port)
 # Shate-M: load agreements, addresses, locations and statuses, then pick the first of each.
@@ -142,6 +147,13 @@ for backend in backends.filtered(lambda b: b.service == "shate"):
     backend.shate_agreement_id = refs.filtered(lambda r: r.kind == "agreement")[:1]
     backend.shate_delivery_address_id = refs.filtered(lambda r: r.kind == "delivery_address")[:1]
 env.cr.commit()
+# MoySklad: organisations, stores, price types and currencies, then the catalogue (products
+# created in Odoo, prices in roubles), before the stock below.
+for backend in backends.filtered(lambda b: b.service == "moysklad"):
+    backend.action_test_connection()
+    env.cr.commit()
+    backend.action_import_catalogue()
+    env.cr.commit()
 # IMSKLAD: the goods go to the warehouse first, then its stock comes back.
 backends.filtered(lambda b: b.service == "imsklad").action_push_products()
 env.cr.commit()
@@ -193,7 +205,7 @@ fi
 banner "Open http://localhost:$PORT — login admin / admin — Inventory > Products: open a product, tab Supplier offers
 Supplier connections: Inventory > Configuration > Supplier connections.
 $IMSKLAD_LINE
-Emulators: ETM http://127.0.0.1:$ETM_PORT, Shate-M http://127.0.0.1:$SHATE_PORT, IMSKLAD http://127.0.0.1:$IMSKLAD_PORT
+Emulators: ETM http://127.0.0.1:$ETM_PORT, Shate-M http://127.0.0.1:$SHATE_PORT, IMSKLAD http://127.0.0.1:$IMSKLAD_PORT, MoySklad http://127.0.0.1:$MOYSKLAD_PORT
 Ctrl-C stops Odoo and the emulators."
 # Not exec: the EXIT trap must stop the emulators when Odoo exits.
 set +e
