@@ -394,13 +394,21 @@ class SupplierEventImsklad(models.Model):
         return "done", ok_answer(), error
 
     def _imsklad_order_set_pay(self, payment):
+        """The money the warehouse (or its courier) collected: kept on the sale order, where
+        accounting can reconcile it, and posted."""
         order = self._imsklad_order(payment)
+        sale = order.sale_id
+        amount = payment.amount if payment.amount is not None else sale.amount_total
+        sale.write({
+            "supplier_paid_amount": amount,
+            "supplier_paid_at": payment.paid_at or fields.Datetime.now(),
+        })
         if payment.amount is not None:
             message = self.env._("The warehouse reports the payment of %(amount)s received.",
                                  amount=payment.amount)
         else:
             message = self.env._("The warehouse reports the order paid.")
-        post_note(order.sale_id, message)
+        post_note(sale, message)
         return "done", ok_answer(), False
 
     # -- questions answered from Odoo --------------------------------------------------------

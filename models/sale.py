@@ -73,6 +73,11 @@ class SaleOrder(models.Model):
     supplier_status_code = fields.Integer(string="Warehouse status code", readonly=True, copy=False)
     supplier_status = fields.Char(string="Warehouse status", readonly=True, copy=False, index=True)
     supplier_warning = fields.Char(string="Warehouse warning", readonly=True, copy=False)
+    supplier_paid_amount = fields.Monetary(
+        string="Paid at the warehouse", readonly=True, copy=False,
+        help="What the warehouse (or its courier) reports it collected for this order.",
+    )
+    supplier_paid_at = fields.Datetime(string="Warehouse payment date", readonly=True, copy=False)
     imsklad_pickup_point = fields.Char(
         string="Pickup point", copy=False,
         help="The code of the courier's pickup point the customer collects the order from.",

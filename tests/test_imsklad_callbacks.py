@@ -266,6 +266,8 @@ class TestImskladCallbacks(ImskladMixin, RightsUsers, JsonRpc, HttpCase):
         status, answer = self.post("order", "set_pay", {"id": order.name, "amount": 240})
         self.assertEqual((status, answer), (200, {"result": "ok"}))
         self.assertIn("240", order.message_ids[0].body)
+        self.assertEqual(order.supplier_paid_amount, 240)
+        self.assertTrue(order.supplier_paid_at)
         event = self.events()
         self.assertEqual(event.state, "done")
         plain = self.env["res.users"].create({"name": "Plain", "login": "sc_imsk_cb_plain"})
