@@ -45,7 +45,8 @@ class SupplierBackendImsklad(models.Model):
         string="Odoo warehouse",
         related="imsklad_location_id.warehouse_id",
         readonly=False,
-        help="The Odoo warehouse IMSKLAD operates: its sale orders are sent to IMSKLAD.",
+        help="The Odoo warehouse IMSKLAD operates: its sale orders, the purchase orders it "
+        "receives and its other receipts and deliveries are the ones sent to IMSKLAD.",
     )
     imsklad_validate_on_ship = fields.Boolean(
         string="Validate deliveries when shipped",
@@ -82,13 +83,17 @@ class SupplierBackendImsklad(models.Model):
         "product.attribute",
         string="Colour attribute",
         help="The product attribute whose value is sent as the good's colour, through the "
-        "colour mapping below.",
+        "IMSKLAD colours tab.",
     )
     imsklad_colour_map_ids = fields.One2many(
         "supplier.imsklad.colour.map", "backend_id", string="IMSKLAD colours"
     )
     imsklad_callback_token = credential_field("imsklad_callback_token")
-    imsklad_callback_key = credential_field("imsklad_callback_key", string="Callback key")
+    imsklad_callback_key = credential_field(
+        "imsklad_callback_key", string="Callback key",
+        help="The key IMSKLAD sends with its calls (the ENDPOINT key of its settings); calls "
+        "with another key are refused.",
+    )
     imsklad_image_secret = credential_field("imsklad_image_secret", string="Image link secret")
     imsklad_callback_url = fields.Char(
         string="Callback URL",

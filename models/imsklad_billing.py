@@ -70,7 +70,10 @@ class SupplierSyncEngineBilling(models.AbstractModel):
 class SupplierBackendBilling(models.Model):
     _inherit = "supplier.backend"
 
-    imsklad_balance = fields.Float(string="Balance", readonly=True, copy=False)
+    imsklad_balance = fields.Float(
+        string="Balance", readonly=True, copy=False,
+        help="The account balance at IMSKLAD, as of the last billing pull.",
+    )
     imsklad_balance_at = fields.Datetime(string="Balance at", readonly=True, copy=False)
     billing_count = fields.Integer(compute="_compute_billing_count")
 

@@ -11,7 +11,9 @@ from odoo import api, fields, models
 class ProductTemplateDimensions(models.Model):
     _inherit = "product.template"
 
-    product_length = fields.Float(string="Length")
+    product_length = fields.Float(
+        string="Length", help="Length × width × height of one unit, in the unit shown."
+    )
     product_width = fields.Float(string="Width")
     product_height = fields.Float(string="Height")
     dimension_uom_name = fields.Char(

@@ -10,7 +10,9 @@ class ImskladStockCompare(models.TransientModel):
     _name = "supplier.imsklad.stock.compare"
     _description = "IMSKLAD stock comparison"
 
-    backend_id = fields.Many2one("supplier.backend", required=True, readonly=True)
+    backend_id = fields.Many2one(
+        "supplier.backend", string="Connection", required=True, readonly=True
+    )
     reason = fields.Char(
         required=True, default=lambda self: self.env._("IMSKLAD stock count"),
         help="Shown on the inventory moves.",
@@ -51,8 +53,13 @@ class ImskladStockCompareLine(models.TransientModel):
     imsklad_qty = fields.Float(string="IMSKLAD on hand", readonly=True)
     imsklad_reserved = fields.Float(string="IMSKLAD reserved", readonly=True)
     odoo_qty = fields.Float(string="Odoo on hand", readonly=True)
-    difference = fields.Float(compute="_compute_difference")
-    apply = fields.Boolean(default=True)
+    difference = fields.Float(
+        compute="_compute_difference",
+        help="IMSKLAD on hand minus Odoo on hand: what applying adds to Odoo's quantity.",
+    )
+    apply = fields.Boolean(
+        default=True, help="Set Odoo's on-hand quantity to IMSKLAD's for this product.",
+    )
 
     @api.depends("imsklad_qty", "odoo_qty")
     def _compute_difference(self):
