@@ -112,7 +112,8 @@ class SaleOrder(models.Model):
         order = self._supplier_order_row(backend)
         message = self.sudo()._supplier_send(backend, order)
         post_note(self, message)
-        kind = "success" if order.state == "sent" and not order.warning else "warning"
+        refused = order.warning or order.last_error  # a refused update leaves the row "sent"
+        kind = "success" if order.state == "sent" and not refused else "warning"
         return self.env["product.product"]._supplier_notification(message, kind)
 
     def action_confirm(self):

@@ -70,6 +70,15 @@ class TestImskladSaleOrders(ImskladCase):
         self.assertIn("already assembling", order.supplier_warning)
         self.assertIn("already assembling", order.supplier_order_ids.warning)
 
+    def test_update_refused_after_shipping_is_not_a_success(self):
+        order = self.make_order()
+        order.action_supplier_send()
+        self.emulator.set_order_status(order.name, 9)
+        action = order.action_supplier_send()
+        self.assertEqual(action["params"]["type"], "warning", action["params"]["message"])
+        self.assertIn("left the warehouse", order.supplier_order_ids.last_error)
+        self.assertEqual(order.supplier_order_ids.state, "sent", "the order is still there")
+
     def test_lost_answer_is_adopted_not_resent(self):
         self.backend.action_push_products()
         order = self.make_order()
