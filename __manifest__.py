@@ -22,6 +22,7 @@
         "views/backend_shate_views.xml",
         "views/backend_imsklad_views.xml",
         "views/backend_moysklad_views.xml",
+        "views/moysklad_webhook_views.xml",
         "views/supplier_product_views.xml",
         "views/supplier_sync_log_views.xml",
         "views/product_views.xml",

@@ -1,2 +1,3 @@
 from . import main
 from . import product_image
+from . import moysklad

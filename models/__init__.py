@@ -34,3 +34,4 @@ from . import imsklad_picking
 from . import imsklad_purchase
 from . import imsklad_doc_events
 from . import imsklad_carrier
+from . import moysklad_events

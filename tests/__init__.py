@@ -23,3 +23,4 @@ from . import test_moysklad_pull
 from . import test_moysklad_push
 from . import test_moysklad_scale
 from . import test_imsklad_documents
+from . import test_moysklad_webhooks
