@@ -62,7 +62,7 @@ class SupplierBackendCredentialMoySkladHooks(models.Model):
     _inherit = "supplier.backend.credential"
 
     # The secret part of the webhook URL; generated, never shown to non-administrators.
-    moysklad_webhook_secret = fields.Char()
+    moysklad_webhook_secret = fields.Char(string="Webhook secret")
 
 
 class SupplierBackendMoySkladHooks(models.Model):
