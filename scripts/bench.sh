@@ -4,20 +4,23 @@
 #   1. PostgreSQL, Odoo 18 source, virtualenv, addon link (as for `make test`);
 #   2. database $BENCH_DB (default sc_bench) dropped and created again with supplier_connector
 #      WITHOUT demo data (log: .build/bench-install.log);
-#   3. the benchmarks named in $BENCH_ONLY (default etm,shate,imsklad), one after the other, run
+#   3. the benchmarks named in $BENCH_ONLY (default etm,shate,imsklad,moysklad), one after the other, run
 #      from the repository root with odoo importable (PYTHONPATH=$ODOO_SRC) and ODOO_RC pointing
 #      at .build/odoo.conf (addons path, data dir):
 #        etm      python -m bench.etm_pull   --sizes $BENCH_SIZES (default 1000,10000)
 #        shate    python -m bench.shate_pull --sizes $BENCH_SIZES
 #        imsklad  python -m bench.imsklad    --goods $IMSKLAD_GOODS (default 10000)
 #                                            --calls $IMSKLAD_CALLS (default 1000)
+#        moysklad python -m bench.moysklad   --products $MOYSKLAD_PRODUCTS (default 100000)
+#                                            --push $MOYSKLAD_PUSH (default 10000)
 #      Extra arguments go to the benchmark when BENCH_ONLY names one, e.g.
 #        BENCH_ONLY=imsklad make bench                      (just IMSKLAD)
 #        BENCH_ONLY=imsklad bash scripts/bench.sh --parts callbacks --calls 200
 #      A benchmark that fails does not stop the next one; the exit status is 1 if any failed.
 #
 # The database is kept afterwards for inspection; the next run recreates it.
-# Environment: BENCH_DB, BENCH_ONLY, BENCH_SIZES, IMSKLAD_GOODS, IMSKLAD_CALLS, ODOO_SRC, VENV,
+# Environment: BENCH_DB, BENCH_ONLY, BENCH_SIZES, IMSKLAD_GOODS, IMSKLAD_CALLS, MOYSKLAD_PRODUCTS,
+# MOYSKLAD_PUSH, ODOO_SRC, VENV,
 # PYTHON, PGUSER (see scripts/lib.sh).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -26,18 +29,20 @@ cd "$REPO_ROOT"
 
 BENCH_DB="${BENCH_DB:-sc_bench}"
 BENCH_SIZES="${BENCH_SIZES:-1000,10000}"
-BENCH_ONLY="${BENCH_ONLY:-etm,shate,imsklad}"
+BENCH_ONLY="${BENCH_ONLY:-etm,shate,imsklad,moysklad}"
 IMSKLAD_GOODS="${IMSKLAD_GOODS:-10000}"
 IMSKLAD_CALLS="${IMSKLAD_CALLS:-1000}"
+MOYSKLAD_PRODUCTS="${MOYSKLAD_PRODUCTS:-100000}"
+MOYSKLAD_PUSH="${MOYSKLAD_PUSH:-10000}"
 IFS=',' read -r -a BENCHES <<<"$BENCH_ONLY"
 for bench in "${BENCHES[@]}"; do
     case "$bench" in
-        etm | shate | imsklad) ;;
-        *) die "BENCH_ONLY: unknown benchmark '$bench' (etm, shate, imsklad)" ;;
+        etm | shate | imsklad | moysklad) ;;
+        *) die "BENCH_ONLY: unknown benchmark '$bench' (etm, shate, imsklad, moysklad)" ;;
     esac
 done
 if [ $# -gt 0 ] && [ ${#BENCHES[@]} -ne 1 ]; then
-    die "extra arguments ($*) need one benchmark: set BENCH_ONLY=etm, shate or imsklad"
+    die "extra arguments ($*) need one benchmark: set BENCH_ONLY=etm, shate, imsklad or moysklad"
 fi
 INSTALL_LOG="$BUILD_DIR/bench-install.log"
 
@@ -62,6 +67,7 @@ for bench in "${BENCHES[@]}"; do
         etm) cmd=(bench.etm_pull --sizes "$BENCH_SIZES") ;;
         shate) cmd=(bench.shate_pull --sizes "$BENCH_SIZES") ;;
         imsklad) cmd=(bench.imsklad --goods "$IMSKLAD_GOODS" --calls "$IMSKLAD_CALLS") ;;
+        moysklad) cmd=(bench.moysklad --products "$MOYSKLAD_PRODUCTS" --push "$MOYSKLAD_PUSH") ;;
     esac
     log "running ${cmd[*]} --db $BENCH_DB $*"
     "$VENV/bin/python" -m "${cmd[@]}" --db "$BENCH_DB" --odoo-src "$ODOO_SRC" \
