@@ -147,6 +147,7 @@ from .session import SessionClientMixin
 __all__ = ["MOYSKLAD_DEFAULT_URL", "MOYSKLAD_HOSTS", "MoySkladClient", "MsReference"]
 
 _logger = logging.getLogger(__name__)
+WRITING_METHODS = frozenset({"POST", "PUT", "DELETE"})
 
 MOYSKLAD_DEFAULT_URL = "https://api.moysklad.ru/api/remap/1.2"
 # Hosts image downloads may be redirected to (miniatures, CDN, static files).
@@ -203,6 +204,7 @@ class MoySkladClient(
         assortment_beta=True,
         stock_ids_per_request=100,
         allowed_hosts=MOYSKLAD_HOSTS,
+        webhook_quiet_prefix="",
         **http_options,
     ):
         super().__init__((base_url or MOYSKLAD_DEFAULT_URL).strip(), **http_options)
@@ -227,6 +229,9 @@ class MoySkladClient(
         self.assortment_beta = bool(assortment_beta)
         self.stock_ids_per_request = max(1, int(stock_ids_per_request or 100))
         self.allowed_hosts = tuple(allowed_hosts or ())
+        # Our own changes must not come back to us as webhooks: writing requests carry
+        # X-Lognex-WebHook-DisableByPrefix with the prefix of our webhook URLs.
+        self.webhook_quiet_prefix = text(webhook_quiet_prefix)
         self._token_lock = threading.Lock()
         self.tokens_issued = 0
         api = urlsplit(self.base_url)
@@ -359,6 +364,8 @@ class MoySkladClient(
     def _send(self, method, path, token, *, params, body, endpoint, retries, once,
               allow_redirects=True, extra_headers=None):  # fmt: skip
         headers = {"Authorization": f"Bearer {token}"}
+        if self.webhook_quiet_prefix and method.upper() in WRITING_METHODS:
+            headers["X-Lognex-WebHook-DisableByPrefix"] = self.webhook_quiet_prefix
         headers.update(extra_headers or {})
         data = None
         if body is not None:

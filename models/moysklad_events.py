@@ -97,6 +97,16 @@ class SupplierBackendMoySkladHooks(models.Model):
         secret = self.sudo().moysklad_webhook_secret
         return f"{base.strip().rstrip('/')}{WEBHOOK_ROUTE}/{self.id}.{secret}"
 
+    def _moysklad_webhook_prefix(self):
+        """What our webhook URLs start with, once webhooks are registered (MoySklad accepted the
+        address then): Odoo's own changes are sent with it so they do not come back as webhooks.
+        Empty otherwise (MoySklad refuses a prefix without a full domain name)."""
+        self.ensure_one()
+        if not self.moysklad_webhook_count:
+            return ""
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "") or ""
+        return f"{base.strip().rstrip('/')}{WEBHOOK_ROUTE}/"
+
     def _moysklad_ensure_webhook_secret(self):
         for backend in self.sudo():
             if not backend.moysklad_webhook_secret:

@@ -68,6 +68,7 @@ class MoySkladAdapter(ServiceAdapter):
             timeout=backend.timeout or 30,
             max_retries=backend.max_retries,
             allowed_hosts=self.trusted_hosts(),
+            webhook_quiet_prefix=backend._moysklad_webhook_prefix(),
         )
 
     def has_credentials(self):

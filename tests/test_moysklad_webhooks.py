@@ -84,6 +84,15 @@ class TestMoySkladWebhooks(MoySkladCase, RightsUsers, HttpCase):
             }
         self.backend.action_moysklad_remove_webhooks()
         self.assertEqual(self.hooks_at_moysklad(), (set(), []))
+        # Odoo's own writes carry the prefix of its webhook URLs once webhooks are registered
+        # (MoySklad then does not call back about them), and none before.
+        quiet = "X-Lognex-WebHook-DisableByPrefix"
+        hook_writes = [r for r in self.requests("entity/webhook") if r.method != "GET"]
+        self.assertEqual(hook_writes[0].header(quiet), "", "the first registration: none yet")
+        deletes = [r for r in hook_writes if r.method == "DELETE"]
+        self.assertTrue(deletes)
+        self.assertEqual({r.header(quiet) for r in deletes},
+                         {f"{self.base_url()}/supplier_connector/moysklad/"})
         with self.emulator.lock:
             self.assertEqual(list(self.emulator.db["webhook"]), ["other"])
         self.assertEqual(self.backend.moysklad_webhook_count, 0)

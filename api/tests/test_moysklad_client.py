@@ -85,6 +85,25 @@ def test_every_request_has_gzip_accept_and_bearer(fake, mocked):
     assert post.body == '[{"name":"Мандарины"}]'.encode()  # UTF-8, not \\u escapes
 
 
+def test_writing_requests_carry_the_webhook_prefix_reads_do_not(fake, mocked):
+    prefix = "https://erp.example.com/supplier_connector/moysklad/"
+    mocked.add(responses.GET, PRODUCT_URL, json=product_row())
+    mocked.add(responses.POST, f"{BASE}/entity/product", json=[product_row()])
+    mocked.add(responses.PUT, PRODUCT_URL, json=product_row())
+    client = make_client(fake, webhook_quiet_prefix=prefix)
+
+    client.get_product(PRODUCT_ID)
+    client.post_json("entity/product", [{"name": "Мандарины"}])
+    client.put_json(f"entity/product/{PRODUCT_ID}", {"name": "Мандарины"})
+
+    sent = [call.request.headers.get("X-Lognex-WebHook-DisableByPrefix") for call in mocked.calls]
+    assert sent == [None, prefix, prefix]
+    # Without a prefix (no webhooks registered) nothing is sent.
+    mocked.calls.reset()
+    make_client(fake).post_json("entity/product", [{"name": "Мандарины"}])
+    assert "X-Lognex-WebHook-DisableByPrefix" not in mocked.calls[0].request.headers
+
+
 # -- tokens --------------------------------------------------------------------------------------
 def test_stored_token_is_reused_without_a_token_request(fake, mocked):
     mocked.add(responses.GET, PRODUCT_URL, json=product_row())
