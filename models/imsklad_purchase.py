@@ -87,6 +87,7 @@ class PurchaseOrderImsklad(models.Model):
         return self.env["product.product"]._supplier_notification(message, kind)
 
     def button_approve(self, force=False):
+        self.check_access("write")  # approving is the order's own right, checked first
         result = super().button_approve(force=force)
         # As superuser: a buyer without connector rights confirms orders of the warehouse too;
         # the automatic announcement is the connection's policy, set by a connector manager.
@@ -97,6 +98,8 @@ class PurchaseOrderImsklad(models.Model):
         return result
 
     def button_cancel(self):
+        # The order's own right first: the note below reads the pre-order rows as superuser.
+        self.check_access("write")
         result = super().button_cancel()
         for order in self:
             row = order.sudo().imsklad_preorder_ids.filtered(lambda o: o.state == "sent")[:1]
