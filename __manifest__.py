@@ -15,6 +15,8 @@
         "security/supplier_connector_security.xml",
         "security/ir.model.access.csv",
         "security/imsklad_colour_security.xml",
+        "security/udoma_security.xml",
+        "data/udoma_data.xml",
         "data/ir_cron.xml",
         "data/supplier_event_cron.xml",
         "views/supplier_backend_views.xml",
@@ -35,6 +37,8 @@
         "wizards/imsklad_push_wizard_views.xml",
         "views/imsklad_document_views.xml",
         "views/menus.xml",
+        "views/backend_udoma_views.xml",
+        "views/udoma_sale_views.xml",
     ],
     "demo": [
         "demo/supplier_demo.xml",

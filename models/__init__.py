@@ -35,3 +35,8 @@ from . import imsklad_purchase
 from . import imsklad_doc_events
 from . import imsklad_carrier
 from . import moysklad_events
+from . import backend_udoma
+from . import udoma_catalogue
+from . import udoma_push
+from . import udoma_assortment
+from . import udoma_orders

@@ -129,13 +129,16 @@ class SupplierUdomaOrders(models.AbstractModel):
         run.add(processed=len(orders) - len(new), unchanged=len(orders) - len(new))
         if not new:
             return True
-        partner = shop.udoma_partner_id or backend.partner_id
-        if not partner:
-            run.stop(UserError(""), self.env._(
-                "Choose the marketplace partner of the connection (or the customer of the shop "
-                "%s): the orders' customer.", shop.display_name,
-            ))
-            return False
+        # An order belongs to the shop it names (the asked one when it names none).
+        shops = {s.code: s for s in backend._udoma_shops()}
+        for order in new:
+            order_shop = shops.get(order.shop_source_id, shop)
+            if not (order_shop.udoma_partner_id or backend.partner_id):
+                run.stop(UserError(""), self.env._(
+                    "Choose the marketplace partner of the connection (or the customer of the "
+                    "shop %s): the orders' customer.", order_shop.display_name,
+                ))
+                return False
         products = self._products_by_code(backend, {
             position.source_id for order in new for position in order.positions
         })
@@ -145,10 +148,12 @@ class SupplierUdomaOrders(models.AbstractModel):
         complete = True
         for order in new:
             run.add(processed=1)
+            order_shop = shops.get(order.shop_source_id, shop)
+            partner = order_shop.udoma_partner_id or backend.partner_id
             try:
                 with self.env.cr.savepoint():
-                    sale, unknown = self._create_order(backend, shop, partner, order, products,
-                                                       delivery)
+                    sale, unknown = self._create_order(backend, order_shop, partner, order,
+                                                       products, delivery)
             except Exception as exc:  # noqa: BLE001 — one bad order never stops the others
                 complete = False
                 run.add(failed=1)
@@ -201,6 +206,9 @@ class SupplierUdomaOrders(models.AbstractModel):
                         price=position.price,
                     ),
                 }))
+        for problem in getattr(order, "problems", None) or ():
+            unknown.append(str(problem))
+            lines.append((0, 0, {"display_type": "line_note", "name": str(problem)}))
         if order.delivery_cost:
             if delivery:
                 lines.append((0, 0, {

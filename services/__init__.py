@@ -4,10 +4,11 @@ from .etm import EtmAdapter
 from .imsklad import ImskladAdapter
 from .moysklad import MoySkladAdapter
 from .shate import ShateAdapter
+from .udoma import UdomaAdapter
 
 ADAPTERS = {
     adapter.service: adapter
-    for adapter in (EtmAdapter, ShateAdapter, ImskladAdapter, MoySkladAdapter)
+    for adapter in (EtmAdapter, ShateAdapter, ImskladAdapter, MoySkladAdapter, UdomaAdapter)
 }
 
 
