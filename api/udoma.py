@@ -17,9 +17,13 @@ Decisions where the document is silent (see also FIELD-NOTES.md):
   ``import_nomenclature`` (see :func:`.udoma_data.group_conflicts`); items of a group that breaks
   it are refused (``group_has_subgroups``) and the rest is sent.
 - The document shows no error body and no import answer. Errors are read from the body's
-  ``code`` (see :mod:`.udoma_errors`); an import is accepted on any 2xx whose body is not an
-  error (empty or garbled bodies included: the status says UDOMA took it, and an import sent
-  again does no harm). ``export-orders`` must answer JSON (BadResponse otherwise).
+  ``code`` (see :mod:`.udoma_errors`); an import is accepted on a 2xx whose body is empty or
+  JSON that is not an error. A 2xx body that is not JSON (cut short, an HTML page) raises
+  UdomaBadResponse: it is no UDOMA answer we can trust, and an import sent again next run does no
+  harm. ``export-orders`` must answer JSON with an orders list (UdomaBadResponse otherwise).
+- An error that stops an import half-way (run-level, ShopNotFound, UdomaUnavailable,
+  UdomaBadResponse) carries ``partial_result``: the UdomaImportResult of the chunks sent before
+  it, so the caller can mark those items as pushed.
 - Imports are idempotent (the same items again leave the same state), so 429, 5xx, timeouts and
   lost connections are retried like every other request (base client), then raised:
   UdomaRateLimited (run-level) or UdomaUnavailable.
@@ -51,7 +55,8 @@ Decisions where the document is silent (see also FIELD-NOTES.md):
   now: from is exclusive, so nothing can match). It is read-only: it changes nothing in UDOMA,
   unlike an import, which would touch the catalogue or stock. A 403 (``api.key.not.found`` or
   ``empty.api.key.not.allowed``) raises; any other answer, even a 400 about the shop, proves the
-  key (UDOMA checks the key before the body).
+  key (UDOMA checks the key before the body); any other status (404: wrong URL) raises, and so
+  does a 2xx that is not an orders answer (a web page at the URL).
 """
 
 import json
@@ -60,7 +65,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from .base import HttpClient
-from .errors import RateLimited, RequestRejected, ServiceUnavailable
+from .errors import ApiError, RateLimited, RequestRejected, ServiceUnavailable
 from .etm_data import text
 from .udoma_data import (
     CODE_IMPORT_OK,
@@ -205,16 +210,18 @@ class UdomaClient(HttpClient):
         now = self.now()
         body = {"shopSourceSystemId": shop or PROBE_SHOP, "dateFromUtc": format_utc(now),
                 "dateToUtc": format_utc(now)}  # fmt: skip
-        failure = None
+        failure = document = None
         try:
-            self._post(self.orders_version, "export-orders", body, shop=shop or PROBE_SHOP,
-                       reading=True)  # fmt: skip
-        except (RequestRejected, UdomaBadResponse) as exc:
+            document = self._post(self.orders_version, "export-orders", body,
+                                  shop=shop or PROBE_SHOP, reading=True)  # fmt: skip
+        except RequestRejected as exc:
             failure = exc
-        if isinstance(failure, ShopNotFound) and shop:
-            raise failure
         if failure is not None:
+            if failure.status != 400 or (isinstance(failure, ShopNotFound) and shop):
+                raise failure
             _logger.info("UDOMA check_key: key accepted (%s)", failure.message)
+            return True
+        _order_rows(document)  # an answer that is no orders list is no UDOMA (wrong URL)
         return True
 
     # -- catalogue -----------------------------------------------------------------------------
@@ -240,7 +247,9 @@ class UdomaClient(HttpClient):
         Returns a UdomaImportResult: ``accepted`` sourceSystemIds, per-item ``errors`` (index in
         ``items``, sourceSystemId, code, plain-English message), ``warnings``, ``requests``,
         ``turned_off``, ``notes``. Raises ApiKeyRefused / UdomaAuthError, UdomaRateLimited,
-        UdomaUnavailable (run-level), ValueError (v2 without a shop)."""
+        a run-level UdomaRejected (wrong URL), UdomaUnavailable, UdomaBadResponse, ShopNotFound
+        (v2), each with ``partial_result`` (the chunks accepted before it); ValueError (v2
+        without a shop)."""
         shop = id_text(shop_source_id)
         if self.version == "v2" and not shop:
             raise ValueError("UDOMA v2 import-nomenclature needs the shop's shopSourceSystemId")
@@ -277,7 +286,8 @@ class UdomaClient(HttpClient):
         ``chunk_size``: rows per request.
 
         Returns a UdomaImportResult (as import_nomenclature). Raises ShopNotFound (naming the
-        shop) when UDOMA has no shop bound to the id, and the run-level errors."""
+        shop, ``shop_source_id``) when UDOMA has no shop bound to the id, and the errors of
+        import_nomenclature, each with ``partial_result``; ValueError without a shop id."""
         shop = id_text(shop_source_id)
         if not shop:
             raise ValueError("UDOMA import-assortment needs the shop's shopSourceSystemId")
@@ -429,7 +439,20 @@ class UdomaClient(HttpClient):
         return _drop_duplicates(entries, result, barcodes=False)
 
     # -- sending imports -----------------------------------------------------------------------
-    def _import(self, method, key, head, entries, result, *, turn_off_key, shop, chunk_size):
+    def _import(self, method, key, head, entries, result, **options):
+        """Send the entries (see ``_import_entries``); an error that stops the call carries the
+        result so far as ``partial_result`` (the chunks accepted before it)."""
+        failure = None
+        try:
+            self._import_entries(method, key, head, entries, result, **options)
+        except ApiError as exc:
+            failure = exc
+        if failure is not None:
+            failure.partial_result = result
+            raise failure
+
+    def _import_entries(self, method, key, head, entries, result, *, turn_off_key, shop,
+                        chunk_size):
         size = max(1, int(chunk_size or self.chunk_size))
         if turn_off_key and not entries:
             result.notes.append(
@@ -495,7 +518,7 @@ class UdomaClient(HttpClient):
             self._post(self.version, method, body, shop=shop)
         except RequestRejected as exc:
             failure = exc
-        if isinstance(failure, ShopNotFound):
+        if isinstance(failure, ShopNotFound) or getattr(failure, "run_level", False):
             raise failure
         if failure is None:
             result.accepted.extend(entry.source_id for entry in chunk)
@@ -506,9 +529,9 @@ class UdomaClient(HttpClient):
 
     # -- the call protocol ---------------------------------------------------------------------
     def _post(self, version, method, body, *, shop="", reading=False):
-        """POST ``<version>/<method>``: the parsed answer (None for an empty or garbled 2xx body
-        of an import); the typed error otherwise (see :mod:`.udoma_errors`). ``reading``: the
-        answer is needed (export-orders): a garbled body is UdomaBadResponse."""
+        """POST ``<version>/<method>``: the parsed answer (None for an empty 2xx body of an
+        import); the typed error otherwise (see :mod:`.udoma_errors`); UdomaBadResponse for a
+        2xx body that is not JSON (or empty, when ``reading``: export-orders)."""
         what = f"{version}/{method}"
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         failure = None
@@ -534,13 +557,14 @@ class UdomaClient(HttpClient):
             code = error_parts(document)[0] if document is not _GARBLED else ""
             if code and code not in (CODE_SEARCH_OK, CODE_IMPORT_OK) and _is_error_code(code):
                 raise self._error(status, document, what, shop)
-            if reading and (document is None or document is _GARBLED):
+            if document is _GARBLED or (reading and document is None):
                 what_body = "an empty" if document is None else "a malformed"
                 raise UdomaBadResponse(
-                    f"UDOMA answered {what} with {what_body} body ({len(content)} bytes)",
+                    f"UDOMA answered {what} with {what_body} body ({len(content)} bytes, "
+                    f"HTTP {status})",
                     status=status,
                 )
-            return None if document is _GARBLED else document
+            return document
         raise self._error(status, None if document is _GARBLED else document, what, shop)
 
     def _error(self, status, document, what, shop):

@@ -18,7 +18,9 @@ engine's classification by ``code`` keeps working) and carries:
 ``shop_not_found`` (a shop id not bound in UDOMA; ``shop_source_id`` names it; stops that shop's
 push only), ``duplicate_ids``, ``duplicate_barcodes``, ``group_not_found``,
 ``group_has_subgroups`` (item-level: the client maps them to the items and sends the rest) and
-``invalid_json`` (a required field missing: a bug or a bad item, never retried).
+``invalid_json`` (a required field missing: a bug or a bad item, never retried). A 4xx other
+than 400, 401, 403 and 429 (404 wrong address, 415…) is a run-level UdomaRejected: every request
+would fail alike.
 """
 
 from .errors import AuthError, BadResponse, RateLimited, RequestRejected, ServiceUnavailable
@@ -238,4 +240,13 @@ def build_error(status, document, *, redact=str, what="", shop_source_id="", ret
     if status in (401, 403):
         return UdomaAuthError(f"UDOMA refused the API key{where}{tag}", **options)
     said = f" ({text(code)})" if code else ""
-    return UdomaRejected(f"UDOMA refused the request{where}{said} [HTTP {status}]", **options)
+    if status in (404, 405):
+        error = UdomaRejected(
+            f"UDOMA has no such address{where}{said} [HTTP {status}]: check the API URL and "
+            "version on the connection", **options)  # fmt: skip
+    else:
+        error = UdomaRejected(f"UDOMA refused the request{where}{said} [HTTP {status}]",
+                              **options)  # fmt: skip
+    # Any 4xx but 400 (wrong address, method, media type…) fails every request alike.
+    error.run_level = status != 400
+    return error

@@ -11,6 +11,7 @@ import argparse
 import signal
 import sys
 import threading
+from datetime import timedelta
 
 from .etm import EtmEmulator
 from .imsklad import ImskladEmulator
@@ -21,6 +22,8 @@ from .moysklad_demo import DEMO_LOGIN as MS_LOGIN
 from .moysklad_demo import DEMO_PASSWORD as MS_PASSWORD
 from .shate import ShateEmulator
 from .shate_demo import DEMO_API_KEY, DEMO_LOGIN, DEMO_PASSWORD
+from .udoma import UdomaEmulator
+from .udoma_demo import DEMO_KEY as UDOMA_KEY
 
 
 def _etm_options(parser: argparse.ArgumentParser):
@@ -156,12 +159,39 @@ def _moysklad_build(args, common: dict) -> tuple[MoyskladEmulator, str]:
     return emulator, f"(login {login}/{users[login]}; app token {next(iter(tokens))})"
 
 
+def _udoma_options(parser: argparse.ArgumentParser):
+    parser.add_argument("--catalogue", default="demo",
+                        help="'demo' (two shops, four orders) or 'empty' (two shops, no orders)")
+    parser.add_argument("--orders", type=int, default=0,
+                        help="synthetic orders added over the last day (benchmarks; default 0)")
+    parser.add_argument("--key", default=UDOMA_KEY, help=f"the API key (default {UDOMA_KEY})")
+    parser.add_argument("--export-all-shops", action="store_true",
+                        help="export-orders answers every shop's orders (the document's example)")
+    parser.add_argument("--no-item-names", action="store_true",
+                        help="error answers do not name the items concerned")
+
+
+def _udoma_build(args, common: dict) -> tuple[UdomaEmulator, str]:
+    if args.catalogue not in ("demo", "empty"):
+        raise SystemExit(f"--catalogue must be 'demo' or 'empty', not {args.catalogue!r}")
+    emulator = UdomaEmulator(api_key=args.key, demo=args.catalogue == "demo",
+                             export_all_shops=args.export_all_shops,
+                             name_items_in_errors=not args.no_item_names, **common)
+    if args.orders:
+        start = emulator.now() - timedelta(days=1)
+        for order in UdomaEmulator.generate_orders(args.orders, start,
+                                                   step_seconds=86400 / args.orders):
+            emulator.add_order(order)
+    return emulator, f"(api key {args.key}; shops {', '.join(emulator.shops)})"
+
+
 # name → (default port, add options, build(args, common kwargs) → (emulator, banner suffix))
 SERVICES = {
     "etm": (8801, _etm_options, _etm_build),
     "shate": (8802, _shate_options, _shate_build),
     "imsklad": (8803, _imsklad_options, _imsklad_build),
     "moysklad": (8804, _moysklad_options, _moysklad_build),
+    "udoma": (8805, _udoma_options, _udoma_build),
 }
 
 

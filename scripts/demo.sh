@@ -29,6 +29,7 @@ ETM_PORT="${ETM_PORT:-8801}"
 SHATE_PORT="${SHATE_PORT:-8802}"
 IMSKLAD_PORT="${IMSKLAD_PORT:-8803}"
 MOYSKLAD_PORT="${MOYSKLAD_PORT:-8804}"
+UDOMA_PORT="${UDOMA_PORT:-8805}"
 # The IMSKLAD demo connection's callback token and key (demo/imsklad_demo.xml; step 4 sets them
 # again): the emulator calls http://127.0.0.1:$PORT/supplier_connector/imsklad/TOKEN with KEY.
 IMSKLAD_CALLBACK_TOKEN="imsklad-demo-callback-token"
@@ -71,6 +72,7 @@ stop_emulators() {
     stop_emulator shate
     stop_emulator imsklad
     stop_emulator moysklad
+    stop_emulator udoma
 }
 
 # start_emulator NAME PORT [OPTIONS...]: OPTIONS go to `python -m emulators NAME`.
@@ -123,6 +125,7 @@ start_emulator shate "$SHATE_PORT"
 start_emulator imsklad "$IMSKLAD_PORT" --callback-url "$IMSKLAD_CALLBACK_URL" \
     --callback-key "$IMSKLAD_CALLBACK_KEY"
 start_emulator moysklad "$MOYSKLAD_PORT"
+start_emulator udoma "$UDOMA_PORT"
 
 # ------------------------------------------------------------------ 4. first sync
 log "first sync of the supplier connections (odoo-bin shell)"
