@@ -46,5 +46,6 @@
         "demo/shate_demo_products.xml",
         "demo/imsklad_demo.xml",
         "demo/moysklad_demo.xml",
+        "demo/udoma_demo.xml",
     ],
 }

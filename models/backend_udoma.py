@@ -22,6 +22,24 @@ from odoo.exceptions import ValidationError
 from .chatter import post_note
 from .error_messages import describe_error
 
+
+def udoma_error(env, exc):
+    """UDOMA's own refusals in plain words (translated), else the shared sentence."""
+    code = getattr(exc, "code", None)
+    if code == "api_key_refused":
+        return env._(
+            "UDOMA refused the API key: it is wrong, or it was regenerated in UDOMA's integration "
+            "settings (a new key makes the old one invalid). An administrator copies the current "
+            "key from UDOMA to the connection's Credentials tab; nothing more is sent until then."
+        )
+    if code == "auth":
+        return env._("UDOMA refused the request: no API key was sent. An administrator enters "
+                     "it on the connection's Credentials tab.")
+    if code == "invalid_json":
+        return env._("UDOMA refused the request: a field it requires is missing.")
+    return describe_error(env, exc)
+
+
 UDOMA_OPERATIONS = [
     ("push_assortment", "Prices and stock to the marketplace"),
     ("pull_orders", "Marketplace orders"),
@@ -87,7 +105,7 @@ class SupplierBackendUdoma(models.Model):
         try:
             adapter.test_connection(shop.code or "")
         except Exception as exc:  # noqa: BLE001 — any failure is shown, never raised at the user
-            message = self.env._("Connection test failed: %s", describe_error(self.env, exc))
+            message = self.env._("Connection test failed: %s", udoma_error(self.env, exc))
             post_note(self, message)
             return self._notify(message, "danger", sticky=True)
         message = self.env._("Connection test succeeded: UDOMA accepted the API key.")
@@ -125,7 +143,7 @@ class SupplierLocationUdoma(models.Model):
     udoma_order_count = fields.Integer(string="Orders", compute="_compute_udoma_order_count")
 
     def _compute_udoma_order_count(self):
-        counts = dict(self.env["sale.order"]._read_group(
+        counts = dict(self.env["sale.order"].sudo()._read_group(
             [("udoma_shop_id", "in", self.ids)], ["udoma_shop_id"], ["__count"]
         )) if self.ids else {}
         for shop in self:

@@ -23,8 +23,8 @@ from odoo.tools import split_every
 
 from ..api.errors import ApiError
 from ..api.udoma_data import UdomaAssortmentRow
+from .backend_udoma import udoma_error
 from .bulk import bulk_write
-from .error_messages import describe_error
 from .run_lock import exclusive_run
 from .sync_run import SyncRun
 from .udoma_push import stops_run
@@ -163,9 +163,8 @@ class SupplierUdomaAssortmentPush(models.AbstractModel):
                 sale_price=sale_price if sale_price is not None and sale_price < price else None,
             )
             digest = row_hash(row)
-            run.add(processed=1)
             if not full and known.get(binding.id) == digest:
-                run.add(unchanged=1)
+                run.add(processed=1, unchanged=1)
                 continue
             due.append((binding.id, row, digest))
         return due
@@ -191,7 +190,7 @@ class SupplierUdomaAssortmentPush(models.AbstractModel):
             )
         except ApiError as exc:
             if stops_run(exc):
-                run.stop(exc)
+                run.stop(exc, udoma_error(self.env, exc))
                 return "stop"
             if exc.code == "shop_not_found":
                 message = self.env._(
@@ -202,12 +201,14 @@ class SupplierUdomaAssortmentPush(models.AbstractModel):
                 )
             else:
                 message = self.env._("Shop %(shop)s: %(reason)s", shop=shop.display_name,
-                                     reason=describe_error(self.env, exc))
-            run.add(failed=len(rows))
+                                     reason=udoma_error(self.env, exc))
+            run.add(processed=len(rows), failed=len(rows))
             run.item_failed(exc.code, message, reference=shop.code)
             return "shop"
         for note in result.notes:
-            run.note(note)
+            if note not in run.messages:
+                run.note(note)
+        run.add(processed=len(rows))
         refused = {error.index: error for error in result.errors}
         Row = self.env["supplier.udoma.assortment"].sudo()
         existing = {

@@ -160,9 +160,6 @@ class NomenclatureBuilder:
 
     def items(self, bindings):
         """[(binding, item)] for the bindings that can be sent."""
-        products = bindings.product_id.with_context(active_test=False, display_default_code=False)
-        products.fetch(["name", "default_code", "barcode", "active", "description_sale", "uom_id",
-                        "categ_id", "product_tmpl_id"])
         result = []
         for binding in bindings.with_context(active_test=False, display_default_code=False):
             item = self.item(binding)

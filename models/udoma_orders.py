@@ -29,10 +29,12 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..api.errors import ApiError
+from .backend_udoma import udoma_error
 from .chatter import post_note
 from .error_messages import describe_error
 from .run_lock import exclusive_run
 from .sync_run import SyncRun
+from .udoma_push import stops_run
 
 _logger = logging.getLogger(__name__)
 
@@ -101,13 +103,13 @@ class SupplierUdomaOrders(models.AbstractModel):
             try:
                 export = adapter.export_orders(shop.code, date_from, now)
             except ApiError as exc:
-                if getattr(exc, "run_level", False) or exc.code in ("auth", "api_key_refused"):
-                    run.stop(exc)
+                if stops_run(exc):
+                    run.stop(exc, udoma_error(self.env, exc))
                     break
-                run.add(failed=1)
+                run.add(processed=1, failed=1)
                 run.item_failed(exc.code, self.env._(
                     "The orders of the shop %(shop)s were not pulled: %(reason)s",
-                    shop=shop.display_name, reason=describe_error(self.env, exc),
+                    shop=shop.display_name, reason=udoma_error(self.env, exc),
                 ), reference=shop.code)
                 continue
             for reason in getattr(export, "skipped", ()):
@@ -155,12 +157,13 @@ class SupplierUdomaOrders(models.AbstractModel):
                     sale, unknown = self._create_order(backend, order_shop, partner, order,
                                                        products, delivery)
             except Exception as exc:  # noqa: BLE001 — one bad order never stops the others
+                _logger.warning("UDOMA order %s not created", order.order_id, exc_info=True)
                 complete = False
                 run.add(failed=1)
                 run.item_failed("order_failed", self.env._(
                     "The UDOMA order %(ticket)s (%(id)s) was not created: %(reason)s",
                     ticket=order.ticket_number, id=order.order_id,
-                    reason=describe_error(self.env, exc),
+                    reason=describe_error(self.env, exc, log=False),
                 ), reference=order.order_id)
                 continue
             run.add(created=1)

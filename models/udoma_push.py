@@ -20,9 +20,8 @@ from odoo import api, fields, models
 from odoo.tools import SQL, split_every
 
 from ..api.errors import ApiError
-from .backend_udoma import GroupTree
+from .backend_udoma import GroupTree, udoma_error
 from .bulk import bulk_write
-from .error_messages import describe_error
 from .run_lock import exclusive_run
 from .sync_run import SyncRun
 from .udoma_catalogue import NomenclatureBuilder, item_hash
@@ -97,14 +96,14 @@ class SupplierUdomaPush(models.AbstractModel):
         for id_chunk in split_every(READ_CHUNK, ids):
             bindings = Binding.browse(id_chunk)
             for binding, item in builder.items(bindings):
-                run.add(processed=1)
                 problem = self._problem(binding, item, shared_codes, shared_barcodes)
                 if problem:
+                    run.add(processed=1)
                     self._item_failed(run, binding, problem[0], problem[1])
                     continue
                 digest = item_hash(item, version)
                 if not full and binding.push_hash == digest:
-                    run.add(unchanged=1)
+                    run.add(processed=1, unchanged=1)
                     continue
                 pending.append((binding.id, item, digest, builder.warnings.get(binding.id)))
             for binding in bindings.filtered(lambda b: b.id in builder.problems):
@@ -120,7 +119,6 @@ class SupplierUdomaPush(models.AbstractModel):
         removed = self.env["supplier.udoma.removed"].sudo().search([("backend_id", "=", backend.id)])
         if not state["stopped"]:
             pending += [(-r.id, builder.removed_item(r), None, None) for r in removed]
-            run.add(processed=len(removed))
             step = max(len(pending), 1) if state["turn_off"] else chunk
             for start in range(0, len(pending), step):
                 self._send(state, pending[start:start + step])
@@ -131,7 +129,8 @@ class SupplierUdomaPush(models.AbstractModel):
                 "%s products were sent with the unit 'pieces' (796): UDOMA has no unit of "
                 "theirs; see their mappings.", len(builder.warnings),
             ))
-        if full and not state["stopped"] and not run.counts["failed"]:
+        # Items that failed have no fingerprint: the next (delta) push sends them again.
+        if full and not state["stopped"]:
             backend.udoma_nomenclature_pushed = True
         return run.finish(adapter)
 
@@ -211,10 +210,10 @@ class SupplierUdomaPush(models.AbstractModel):
                 )
             except ApiError as exc:
                 if stops_run(exc):
-                    run.stop(exc)
+                    run.stop(exc, udoma_error(self.env, exc))
                     state["stopped"] = True
                     return
-                reason = describe_error(self.env, exc)
+                reason = udoma_error(self.env, exc)
                 if exc.code == "shop_not_found":
                     reason = self._shop_not_found(state["backend"], shop, exc)
                 else:
@@ -223,13 +222,14 @@ class SupplierUdomaPush(models.AbstractModel):
                 for index in range(len(rows)):
                     refused.setdefault(index, reason)
                 if state["failed_in_a_row"] >= FAILED_IN_A_ROW:
-                    run.stop(exc)
+                    run.stop(exc, reason)
                     state["stopped"] = True
                     break
                 continue
             state["failed_in_a_row"] = 0
             for note in result.notes:
-                run.note(note)
+                if note not in run.messages:
+                    run.note(note)
             for error in result.errors:
                 refused.setdefault(error.index, describe_item_error(self.env, error))
         self._apply(run, rows, refused)
@@ -248,6 +248,7 @@ class SupplierUdomaPush(models.AbstractModel):
         Binding = self.env["supplier.product"].sudo()
         now = fields.Datetime.now()
         done, failed_msgs, removed_done = {}, {}, []
+        run.add(processed=len(rows))
         for index, (record_id, _item, digest, warning) in enumerate(rows):
             if index in refused:
                 if record_id > 0:

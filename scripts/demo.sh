@@ -131,7 +131,7 @@ start_emulator udoma "$UDOMA_PORT"
 log "first sync of the supplier connections (odoo-bin shell)"
 SYNC_OUT="$BUILD_DIR/demo-first-sync.log"
 if SC_ETM_PORT="$ETM_PORT" SC_SHATE_PORT="$SHATE_PORT" SC_IMSKLAD_PORT="$IMSKLAD_PORT" \
-    SC_MOYSKLAD_PORT="$MOYSKLAD_PORT" \
+    SC_MOYSKLAD_PORT="$MOYSKLAD_PORT" SC_UDOMA_PORT="$UDOMA_PORT" \
     SC_IMSKLAD_TOKEN="$IMSKLAD_CALLBACK_TOKEN" SC_IMSKLAD_KEY="$IMSKLAD_CALLBACK_KEY" SC_PORT="$PORT" \
     odoo_bin shell -d "$DEMO_DB" --no-http --max-cron-threads=0 --log-level=warn \
     >"$SYNC_OUT" 2>&1 <<'EOF'
@@ -140,7 +140,8 @@ env.ref("base.user_admin").password = "admin"
 backends = env["supplier.backend"].search([])
 for default, port in (("8801", os.environ["SC_ETM_PORT"]), ("8802", os.environ["SC_SHATE_PORT"]),
                       ("8803", os.environ["SC_IMSKLAD_PORT"]),
-                      ("8804", os.environ["SC_MOYSKLAD_PORT"])):
+                      ("8804", os.environ["SC_MOYSKLAD_PORT"]),
+                      ("8805", os.environ["SC_UDOMA_PORT"])):
     for backend in backends.filtered(lambda b: "127.0.0.1:" + default in (b.api_url or "")):
         backend.api_url = backend.api_url.replace("127.0.0.1:" + default, "127.0.0.1:" + port)
 # Shate-M: load agreements, addresses, locations and statuses, then pick the first of each.
@@ -166,8 +167,15 @@ for backend in backends.filtered(lambda b: b.service == "moysklad"):
 # IMSKLAD: the goods go to the warehouse first, then its stock comes back.
 backends.filtered(lambda b: b.service == "imsklad").action_push_products()
 env.cr.commit()
-backends.action_sync_offers()
+backends.filtered(lambda b: b.service != "udoma").action_sync_offers()
 env.cr.commit()
+# UDOMA: catalogue, then prices and stock of both shops, then the marketplace orders.
+for backend in backends.filtered(lambda b: b.service == "udoma"):
+    backend.action_push_products()
+    backend.action_push_assortment()
+    backend.action_pull_orders()
+    env.cr.commit()
+    print("SC_DEMO_UDOMA_ORDERS %d" % env["sale.order"].search_count([("udoma_backend_id", "=", backend.id)]))
 print("SC_DEMO_SYNC_OK %d connection(s)" % len(backends))
 # IMSKLAD: send sale orders on confirmation, validate deliveries when shipped, the callback
 # token and key the emulator was started with; then the demo order is confirmed, so sent.
@@ -187,6 +195,7 @@ print("SC_DEMO_IMSKLAD_ORDER %s %s" % (order.name, order.supplier_order_ids[:1].
 EOF
 then
     grep '^SC_DEMO_SYNC_OK' "$SYNC_OUT" >&2 || true
+    grep '^SC_DEMO_UDOMA_ORDERS' "$SYNC_OUT" >&2 || true
     grep '^SC_DEMO_IMSKLAD_ORDER' "$SYNC_OUT" >&2 || true
 else
     tail -n 40 "$SYNC_OUT" >&2

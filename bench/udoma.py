@@ -1,0 +1,285 @@
+"""Benchmark: UDOMA catalogue and per-shop prices and stock pushed, marketplace orders pulled.
+
+    python -m bench.udoma --db sc_bench [--install] --products 10000 --orders 1000 [--chunk 500]
+
+1. catalogue (N = ``--products``, v1, one group): a first full push (requests = ⌈N/chunk⌉), the
+   same push again (0 requests: the fingerprints work). Odoo time per product (CPU of the
+   process / N), SQL per chunk (median and max, constant), peak memory.
+2. prices and stock for 3 shops (every product has stock in the shop's warehouse): a first push
+   (requests = 3 × ⌈N/chunk⌉; one quant read and one price computation per chunk), then again
+   (0 requests).
+3. orders (``--orders``): the emulator holds that many orders over the last hours, on the three
+   shops, buying the benchmark products; one scheduled pull creates them all (and a second pull
+   creates none).
+
+The emulator runs in this (parent) process, in a thread; Odoo work happens in child processes
+(``--phase setup|pull|cleanup --step …``) as in :mod:`bench.imsklad`.
+"""
+
+import argparse
+import math
+import os
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+from bench import harness
+from bench.etm_pull import _cpu_seconds, _median, _proc_status_mb
+
+BACKEND_NAME = "Benchmark UDOMA"
+VENDOR_NAME = "Benchmark UDOMA marketplace"
+CATEGORY_NAME = "Supplier connector UDOMA benchmark"
+SHOPS = ("s001", "s002", "s003")
+GROUP = "g-clothes"
+PRODUCT_MS_TARGET = 0.5
+
+
+def sku(n):
+    return f"SKU-{n:06d}"
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench.udoma",
+                                     description=__doc__.split("\n")[0])
+    harness.add_common_args(parser, db="sc_bench")
+    parser.add_argument("--products", type=int, default=10000)
+    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--chunk", type=int, default=500, help="items per request")
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+# -- children ----------------------------------------------------------------------------------
+def child(args):
+    with harness.odoo_env(args) as (odoo, env):
+        steps = {"setup": setup, "catalogue": measure_catalogue,
+                 "assortment": measure_assortment, "orders": measure_orders,
+                 "cleanup": cleanup_child}
+        result = steps[args.step](odoo, env, args)
+    harness.print_result(result)
+
+
+def setup(odoo, env, args, chunk=2000):
+    harness.remove_run(env, BACKEND_NAME, VENDOR_NAME)
+    env.cr.execute("DELETE FROM sale_order WHERE udoma_order_id LIKE '00000000-%%'")
+    category = env["product.category"].search([("name", "=", CATEGORY_NAME)], limit=1) or env[
+        "product.category"].create({"name": CATEGORY_NAME})
+    partner = env["res.partner"].search([("name", "=", VENDOR_NAME)], limit=1) or env[
+        "res.partner"].create({"name": VENDOR_NAME, "is_company": True})
+    backend = env["supplier.backend"].create({
+        "name": BACKEND_NAME, "service": "udoma", "api_url": args.api_url,
+        "api_key": _demo_key(), "udoma_api_version": "v1", "partner_id": partner.id,
+        "rate_limit": 0, "max_retries": 1, "batch_size": args.batch,
+    })
+    env["supplier.udoma.group"].create({"backend_id": backend.id, "category_id": category.id,
+                                        "code": GROUP})
+    warehouse = env["stock.warehouse"].search([("company_id", "=", env.company.id)], limit=1)
+    pricelist = env["product.pricelist"].search([("name", "=", "UDOMA bench")], limit=1) or env[
+        "product.pricelist"].create({"name": "UDOMA bench"})
+    env["supplier.location"].create([
+        {"backend_id": backend.id, "code": code, "name": code, "sequence": i,
+         "warehouse_id": warehouse.id, "pricelist_id": pricelist.id}
+        for i, code in enumerate(SHOPS)
+    ])
+    Product = env["product.product"].with_context(tracking_disable=True, mail_create_nolog=True)
+    existing = {p.default_code: p.id for p in Product.search([("categ_id", "=", category.id)])}
+    for start in range(1, args.n + 1, chunk):
+        numbers = range(start, min(start + chunk, args.n + 1))
+        missing = [n for n in numbers if sku(n) not in existing]
+        created = Product.create([{
+            "name": f"Bench market good {n}", "default_code": sku(n), "categ_id": category.id,
+            "type": "consu", "is_storable": True, "list_price": 100 + n % 900,
+            "barcode": f"2{n:012d}", "description_sale": f"Benchmark good number {n}",
+        } for n in missing])
+        existing.update(zip(created.mapped("default_code"), created.ids, strict=True))
+        env["supplier.product"].create([
+            {"backend_id": backend.id, "product_id": existing[sku(n)], "external_code": sku(n)}
+            for n in numbers
+        ])
+        env.cr.commit()
+        env.invalidate_all()
+    # Stock in the shops' warehouse (SQL: the ORM's quant update is not what is measured).
+    env.cr.execute("DELETE FROM stock_quant WHERE product_id = ANY(%s)", [list(existing.values())])
+    env.cr.execute(
+        """INSERT INTO stock_quant (product_id, location_id, company_id, quantity,
+                  reserved_quantity, in_date, create_date, write_date, create_uid, write_uid)
+           SELECT p.id, %s, %s, 1 + p.id %% 50, p.id %% 3, now(), now(), now(), 1, 1
+             FROM product_product p WHERE p.id = ANY(%s)""",
+        [warehouse.lot_stock_id.id, env.company.id, list(existing.values())])
+    env.cr.commit()
+    harness.vacuum(args.db)
+    return {"backend_id": backend.id}
+
+
+def _demo_key():
+    from emulators.udoma_demo import DEMO_KEY  # noqa: PLC0415
+
+    return DEMO_KEY
+
+
+def _measured(odoo, env, function):
+    """Run ``function()`` measuring wall, CPU, SQL (total and per checkpoint) and memory."""
+    from odoo.addons.supplier_connector.models.sync_run import SyncRun  # noqa: PLC0415
+
+    sql_db = odoo.sql_db
+    marks = []
+    checkpoint = SyncRun.checkpoint
+
+    def marking_checkpoint(run, *a, **kw):
+        marks.append((sql_db.sql_counter, time.perf_counter()))
+        return checkpoint(run, *a, **kw)
+
+    SyncRun.checkpoint = marking_checkpoint
+    rss_before = _proc_status_mb("VmRSS")
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+    cpu_before, queries_before = _cpu_seconds(), sql_db.sql_counter
+    marks.append((queries_before, time.perf_counter()))
+    start = time.perf_counter()
+    log = function()
+    wall = time.perf_counter() - start
+    SyncRun.checkpoint = checkpoint
+    steps = sorted(q2 - q1 for (q1, _t1), (q2, _t2) in zip(marks, marks[1:], strict=False)) or [0]
+    return {
+        "wall": wall, "cpu": _cpu_seconds() - cpu_before,
+        "queries": sql_db.sql_counter - queries_before, "batches": len(steps),
+        "sql_batch_median": _median(steps), "sql_batch_max": steps[-1],
+        "rss_before": rss_before, "peak_rss": _proc_status_mb("VmHWM"),
+        "requests": log.request_count, "state": log.state, "processed": log.processed,
+        "created": log.created, "updated": log.updated, "unchanged": log.unchanged,
+        "failed": log.failed, "message": log.message or "",
+    }
+
+
+def measure_catalogue(odoo, env, args):
+    backend = env["supplier.backend"].browse(args.backend_id)
+    first = _measured(odoo, env, lambda: env["supplier.udoma.push"]._push(backend, "cron"))
+    env.cr.commit()
+    again = _measured(odoo, env, lambda: env["supplier.udoma.push"]._push(backend, "cron"))
+    env.cr.commit()
+    return {"first": first, "again": again}
+
+
+def measure_assortment(odoo, env, args):
+    backend = env["supplier.backend"].browse(args.backend_id)
+    Push = env["supplier.udoma.assortment.push"]
+    first = _measured(odoo, env, lambda: Push._push(backend, "cron"))
+    env.cr.commit()
+    again = _measured(odoo, env, lambda: Push._push(backend, "cron"))
+    env.cr.commit()
+    return {"first": first, "again": again}
+
+
+def measure_orders(odoo, env, args):
+    backend = env["supplier.backend"].browse(args.backend_id)
+    Pull = env["supplier.udoma.orders"]
+    first = _measured(odoo, env, lambda: Pull._pull(backend, "cron"))
+    env.cr.commit()
+    backend.location_ids.write({"udoma_orders_until": False})  # the same window again
+    again = _measured(odoo, env, lambda: Pull._pull(backend, "cron"))
+    env.cr.commit()
+    count = env["sale.order"].search_count([("udoma_backend_id", "=", backend.id)])
+    return {"first": first, "again": again, "sale_orders": count}
+
+
+def cleanup_child(odoo, env, args):
+    env.cr.execute("DELETE FROM sale_order WHERE udoma_order_id LIKE '00000000-%%'")
+    harness.remove_products(env, BACKEND_NAME, VENDOR_NAME, CATEGORY_NAME)
+    return {}
+
+
+# -- the parent --------------------------------------------------------------------------------
+def run_child(args, step, *extra):
+    phase = {"setup": "setup", "cleanup": "cleanup"}.get(step, "pull")
+    return harness.run_child(args, "bench.udoma", phase, "--step", step, *extra)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.phase:
+        return child(args)
+    from emulators.udoma import UdomaEmulator  # noqa: PLC0415
+
+    harness.prepare(args)
+    load = os.getloadavg()
+    emulator = UdomaEmulator(demo=False, record_limit=100).start()
+    emulator.bind_shop("s003", "Third shop")
+    out, failure = {}, None
+    try:
+        n, chunk = args.products, args.chunk
+        t0 = time.perf_counter()
+        backend_id = run_child(args, "setup", "--n", str(n), "--batch", str(chunk),
+                               "--api-url", emulator.api_url)["backend_id"]
+        print(f"  setup of {n:,} products {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        out["catalogue"] = run_child(args, "catalogue", "--backend-id", str(backend_id))
+        out["assortment"] = run_child(args, "assortment", "--backend-id", str(backend_id))
+        start = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(hours=10)  # noqa: UP017
+        for data in emulator.generate_orders(args.orders, start, shops=SHOPS,
+                                             products=tuple(sku(i) for i in range(1, min(n, 500) + 1)),
+                                             step_seconds=30000 / max(args.orders, 1)):
+            emulator.add_order(data)
+        out["orders"] = run_child(args, "orders", "--backend-id", str(backend_id))
+    except SystemExit as exc:
+        failure = exc
+    finally:
+        emulator.stop()
+    try:
+        run_child(args, "cleanup")
+    except SystemExit as exc:
+        failure = failure or exc
+    text, ok = report(args, out, load)
+    if failure is None and not ok:
+        failure = SystemExit("a target is NOT MET (see the report)")
+    return harness.publish("udoma", text, failure)
+
+
+def report(args, out, load):
+    n, chunk = args.products, args.chunk
+    lines = [f"# UDOMA benchmark ({datetime.now():%Y-%m-%d %H:%M}, load {load[0]:.1f})", "",
+             f"{n:,} products, chunk {chunk}, 3 shops, {args.orders:,} orders.", "",
+             "| run | wall s | CPU s | requests | SQL | SQL/chunk median / max | peak RSS MB | result |",
+             "|---|---|---|---|---|---|---|---|"]
+    checks = []
+
+    def row(label, r, result):
+        lines.append(
+            f"| {label} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['requests']} | {r['queries']} | "
+            f"{r['sql_batch_median']} / {r['sql_batch_max']} | {r['peak_rss']:.0f} | {result} |")
+
+    if "catalogue" in out:
+        first, again = out["catalogue"]["first"], out["catalogue"]["again"]
+        row("catalogue, first", first, f"{first['created']} created, {first['failed']} failed")
+        row("catalogue, again", again, f"{again['unchanged']} unchanged")
+        per_product = first["cpu"] * 1000 / max(n, 1)
+        checks += [
+            (first["requests"] == math.ceil(n / chunk),
+             f"catalogue requests {first['requests']} = ⌈N/chunk⌉ {math.ceil(n / chunk)}"),
+            (again["requests"] == 0, f"unchanged catalogue: {again['requests']} requests"),
+            (per_product <= PRODUCT_MS_TARGET,
+             f"Odoo CPU per product {per_product:.3f} ms (target ≤ {PRODUCT_MS_TARGET} ms)"),
+        ]
+    if "assortment" in out:
+        first, again = out["assortment"]["first"], out["assortment"]["again"]
+        row("prices and stock, first", first, f"{first['created']} rows, {first['failed']} failed")
+        row("prices and stock, again", again, f"{again['unchanged']} unchanged")
+        expected = len(SHOPS) * math.ceil(n / chunk)
+        checks += [
+            (first["requests"] == expected,
+             f"assortment requests {first['requests']} = 3 × ⌈N/chunk⌉ {expected}"),
+            (again["requests"] == 0, f"unchanged assortment: {again['requests']} requests"),
+        ]
+    if "orders" in out:
+        first, again = out["orders"]["first"], out["orders"]["again"]
+        row("orders, pull", first, f"{first['created']} sale orders")
+        row("orders, same window again", again, f"{again['created']} created")
+        checks += [
+            (out["orders"]["sale_orders"] == args.orders,
+             f"sale orders {out['orders']['sale_orders']} = orders {args.orders}"),
+            (again["created"] == 0, "the same window again created nothing"),
+        ]
+    lines += [""] + [f"- {'met' if ok else 'NOT MET'}: {text}" for ok, text in checks]
+    return "\n".join(lines) + "\n", all(ok for ok, _text in checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
