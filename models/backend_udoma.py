@@ -69,7 +69,7 @@ class SupplierBackendUdoma(models.Model):
         help="Confirm the sale orders pulled from UDOMA at once.",
     )
     udoma_push_all_saleable = fields.Boolean(
-        string="Push all saleable products",
+        string="Push all saleable products to UDOMA",
         help="Push products: also map and push every saleable product of the company not "
         "mapped yet (its code: the internal reference).",
     )

@@ -4,8 +4,9 @@
   (pushed, not archived). ``remains`` = the free quantity in the shop's warehouse (on hand minus
   reserved over its internal locations, never negative), in the product's unit; ``price`` = the
   shop pricelist's price for one unit; ``salePrice`` = the discount pricelist's price, sent only
-  when it is lower (UDOMA computes the percent). Amounts are the pricelists' own (UDOMA prices
-  in roubles: use rouble pricelists).
+  when it is lower (UDOMA computes the percent). Amounts are the pricelists' own, sent as the
+  price the buyer pays (UDOMA prices in roubles, taxes included: use rouble pricelists whose
+  prices include the taxes; pulled orders assume the same, see models/udoma_orders.py).
 - Read per chunk, never per product: one grouped read of the quants and one price computation
   per pricelist for the whole chunk.
 - Only changed rows after the shop's first full push: each accepted row's fingerprint is kept

@@ -14,8 +14,9 @@
 - An order: the shop's customer, else the connection's marketplace partner; the shop's
   warehouse; ``client_order_ref`` = the ticket number; the order date = ``dateUtc``; the payment
   method on the order; positions by ``nomenclatureSourceSystemId`` (the mapping's code) with
-  the quantity and the price as bought (the product's taxes apply as configured in Odoo); the
-  delivery cost as a delivery line of the connection's delivery product. Positions whose product
+  the quantity and the price as bought, which the buyer paid taxes included (a line whose
+  taxes are added to the price gets the price without them, so the order's total is what was
+  paid); the delivery cost as a delivery line of the connection's delivery product. Positions whose product
   is unknown are kept as note lines (code, quantity, price), posted on the order's chatter and
   listed in the log: nothing is dropped, and the order can be completed by hand.
 - Confirmed at once when the connection says so; a confirmation that fails leaves the order a
@@ -168,6 +169,7 @@ class SupplierUdomaOrders(models.AbstractModel):
                 continue
             run.add(created=1)
             if unknown:
+                run.add(not_found=1)
                 run.item_failed("unknown_products", self.env._(
                     "Order %(order)s (UDOMA %(ticket)s): products not mapped in Odoo, kept as "
                     "notes on the order: %(codes)s",
@@ -240,6 +242,7 @@ class SupplierUdomaOrders(models.AbstractModel):
         if shop.pricelist_id:
             vals["pricelist_id"] = shop.pricelist_id.id
         sale = self.env["sale.order"].sudo().with_company(backend.company_id).create(vals)
+        self._prices_as_paid(sale)
         body = self.env._(
             "Pulled from UDOMA: shop %(shop)s, order %(ticket)s, paid by %(payment)s.",
             shop=shop.display_name, ticket=order.ticket_number,
@@ -252,6 +255,18 @@ class SupplierUdomaOrders(models.AbstractModel):
             )
         post_note(sale, body)
         return sale, unknown
+
+    @api.model
+    def _prices_as_paid(self, sale):
+        """The buyer paid the marketplace price, taxes included: on lines whose taxes are added
+        to the price, the price becomes the part without them, so the total is what was paid."""
+        for line in sale.order_line:
+            taxes = line.tax_id
+            if line.display_type or not taxes or all(taxes.mapped("price_include")):
+                continue
+            line.price_unit = taxes.with_context(force_price_include=True).compute_all(
+                line.price_unit, sale.currency_id, 1.0, line.product_id, sale.partner_id,
+            )["total_excluded"]
 
     @api.model
     def _confirm(self, sale):

@@ -61,9 +61,13 @@ class TestUdomaOrders(UdomaCase):
         self.assertEqual((o37.udoma_payment_method, o21.udoma_payment_method), ("terminal", "cash"))
         self.assertEqual(o37.udoma_order_id, "o-1")
         self.assertEqual(
-            [(line.product_id, line.product_uom_qty, line.price_unit) for line in o37.order_line],
-            [(self.products[0], 2, 123.32), (self.products[1], 3, 70)],
+            [(line.product_id, line.product_uom_qty) for line in o37.order_line],
+            [(self.products[0], 2), (self.products[1], 3)],
         )
+        # The price as bought is what the buyer paid, taxes included.
+        self.assertTrue(o37.order_line.tax_id, "the products have sales taxes")
+        self.assertAlmostEqual(o37.amount_total, 2 * 123.32 + 3 * 70, delta=0.02)
+        self.assertAlmostEqual(o38.amount_total, 450 + 150, delta=0.02)
         delivery = o38.order_line.filtered("is_delivery")
         self.assertEqual((delivery.price_unit, delivery.product_id),
                          (150, self.env.ref("supplier_connector.product_udoma_delivery")))
