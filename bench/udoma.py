@@ -184,6 +184,10 @@ def measure_orders(odoo, env, args):
 
 def cleanup_child(odoo, env, args):
     env.cr.execute("DELETE FROM sale_order WHERE udoma_order_id LIKE '00000000-%%'")
+    env.cr.execute(
+        "DELETE FROM stock_quant WHERE product_id IN (SELECT p.id FROM product_product p "
+        "JOIN product_template t ON t.id = p.product_tmpl_id JOIN product_category c "
+        "ON c.id = t.categ_id WHERE c.name = %s)", [CATEGORY_NAME])
     harness.remove_products(env, BACKEND_NAME, VENDOR_NAME, CATEGORY_NAME)
     return {}
 

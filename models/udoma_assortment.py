@@ -121,13 +121,15 @@ class SupplierUdomaAssortmentPush(models.AbstractModel):
         for id_chunk in split_every(chunk, ids):
             bindings = Binding.browse(id_chunk)
             pending += self._due_rows(shop, bindings, full, run)
-            if not turn_off and pending:
+            if turn_off:
+                continue  # one request for the whole shop, below
+            if pending:
                 outcome = self._send(backend, shop, pending, run, adapter, False)
                 pending = []
                 if outcome:
                     return outcome == "stop"
-                run.checkpoint(adapter, remaining=0)
-                self.env.invalidate_all()
+            run.checkpoint(adapter, remaining=0)
+            self.env.invalidate_all()
         if pending or (turn_off and ids):
             outcome = self._send(backend, shop, pending, run, adapter, turn_off)
             if outcome:

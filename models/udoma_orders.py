@@ -40,6 +40,7 @@ from .udoma_push import stops_run
 _logger = logging.getLogger(__name__)
 
 FIRST_PULL_DAYS = 30
+ORDERS_PER_CHECKPOINT = 100
 
 
 class SaleOrderUdoma(models.Model):
@@ -116,13 +117,13 @@ class SupplierUdomaOrders(models.AbstractModel):
             for reason in getattr(export, "skipped", ()):
                 run.note(self.env._("Shop %(shop)s: an order was not read: %(reason)s",
                                     shop=shop.display_name, reason=reason))
-            if self._import_orders(backend, shop, list(export), run):
+            if self._import_orders(backend, shop, list(export), run, adapter):
                 shop.udoma_orders_until = now
             run.checkpoint(adapter, remaining=0)
         return run.finish(adapter)
 
     @api.model
-    def _import_orders(self, backend, shop, orders, run):
+    def _import_orders(self, backend, shop, orders, run, adapter=None):
         """Create the sale orders of ``orders`` not in Odoo yet; True when none failed."""
         ids = [order.order_id for order in orders]
         known = set(self.env["sale.order"].sudo().with_context(active_test=False).search(
@@ -149,7 +150,11 @@ class SupplierUdomaOrders(models.AbstractModel):
             "supplier_connector.product_udoma_delivery", raise_if_not_found=False
         )
         complete = True
-        for order in new:
+        for done, order in enumerate(new, start=1):
+            if adapter is not None and done % ORDERS_PER_CHECKPOINT == 0:
+                # In a cron the orders made so far are committed: a crash loses none of them,
+                # and the next pull finds them by their id.
+                run.checkpoint(adapter, remaining=len(new) - done)
             run.add(processed=1)
             order_shop = shops.get(order.shop_source_id, shop)
             partner = order_shop.udoma_partner_id or backend.partner_id
@@ -243,17 +248,14 @@ class SupplierUdomaOrders(models.AbstractModel):
             vals["pricelist_id"] = shop.pricelist_id.id
         sale = self.env["sale.order"].sudo().with_company(backend.company_id).create(vals)
         self._prices_as_paid(sale)
-        body = self.env._(
-            "Pulled from UDOMA: shop %(shop)s, order %(ticket)s, paid by %(payment)s.",
-            shop=shop.display_name, ticket=order.ticket_number,
-            payment=order.payment_method or "?",
-        )
         if unknown:
-            body += " " + self.env._(
-                "These positions have no product in Odoo and are kept as notes: %s. Map them "
-                "(UDOMA mappings) and add them to the order.", ", ".join(unknown),
-            )
-        post_note(sale, body)
+            # Only then: the order's UDOMA fields say the rest, and a note per order costs.
+            post_note(sale, self.env._(
+                "Pulled from UDOMA (shop %(shop)s, order %(ticket)s). These positions have no "
+                "product in Odoo and are kept as notes: %(codes)s. Map them (UDOMA mappings) "
+                "and add them to the order.",
+                shop=shop.display_name, ticket=order.ticket_number, codes=", ".join(unknown),
+            ))
         return sale, unknown
 
     @api.model

@@ -83,7 +83,7 @@ class SupplierUdomaPush(models.AbstractModel):
         state = {
             "run": run, "adapter": adapter, "backend": backend, "shops": shops, "full": full,
             "turn_off": full and backend.udoma_turn_off_missing, "failed_in_a_row": 0,
-            "stopped": False,
+            "stopped": False, "warned": 0,
         }
         Binding = self.env["supplier.product"].sudo()
         ids = Binding.search([("backend_id", "=", backend.id)], order="id").ids
@@ -124,10 +124,10 @@ class SupplierUdomaPush(models.AbstractModel):
                 self._send(state, pending[start:start + step])
                 if state["stopped"]:
                     break
-        if builder.warnings:
+        if state["warned"]:
             run.note(self.env._(
                 "%s products were sent with the unit 'pieces' (796): UDOMA has no unit of "
-                "theirs; see their mappings.", len(builder.warnings),
+                "theirs; see their mappings.", state["warned"],
             ))
         # Items that failed have no fingerprint: the next (delta) push sends them again.
         if full and not state["stopped"]:
@@ -232,7 +232,7 @@ class SupplierUdomaPush(models.AbstractModel):
                     run.note(note)
             for error in result.errors:
                 refused.setdefault(error.index, describe_item_error(self.env, error))
-        self._apply(run, rows, refused)
+        state["warned"] += self._apply(run, rows, refused)
 
     @api.model
     def _shop_not_found(self, backend, code, exc):
@@ -245,6 +245,7 @@ class SupplierUdomaPush(models.AbstractModel):
 
     @api.model
     def _apply(self, run, rows, refused):
+        """Record what UDOMA accepted and refused; how many accepted items carry a warning."""
         Binding = self.env["supplier.product"].sudo()
         now = fields.Datetime.now()
         done, failed_msgs, removed_done = {}, {}, []
@@ -269,6 +270,7 @@ class SupplierUdomaPush(models.AbstractModel):
         for binding in Binding.browse(list(failed_msgs)):
             self._item_failed(run, binding, "rejected", failed_msgs[binding.id])
         self.env["supplier.udoma.removed"].sudo().browse(removed_done).unlink()
+        return sum(1 for vals in done.values() if vals["push_message"])
 
 
 def describe_item_error(env, error):
