@@ -204,8 +204,9 @@ class UdomaClient(HttpClient):
         to = now; from is exclusive), for ``shop_source_id`` or a placeholder shop. Nothing in
         UDOMA changes (an import would). Returns True; raises ApiKeyRefused (wrong or
         regenerated key) or UdomaAuthError (no key), UdomaRateLimited / UdomaUnavailable when
-        UDOMA cannot be reached. A 400 (e.g. an unknown placeholder shop) still proves the key;
-        ShopNotFound is raised only for a ``shop_source_id`` the caller named."""
+        UDOMA cannot be reached. A 400 with a UDOMA code (e.g. an unknown placeholder shop)
+        still proves the key; ShopNotFound is raised only for a ``shop_source_id`` the caller
+        named; any other answer raises (wrong URL)."""
         shop = id_text(shop_source_id)
         now = self.now()
         body = {"shopSourceSystemId": shop or PROBE_SHOP, "dateFromUtc": format_utc(now),
@@ -217,7 +218,9 @@ class UdomaClient(HttpClient):
         except RequestRejected as exc:
             failure = exc
         if failure is not None:
-            if failure.status != 400 or (isinstance(failure, ShopNotFound) and shop):
+            # Only a 400 with one of UDOMA's codes proves that UDOMA read the key.
+            if failure.status != 400 or not failure.service_code \
+                    or (isinstance(failure, ShopNotFound) and shop):  # fmt: skip
                 raise failure
             _logger.info("UDOMA check_key: key accepted (%s)", failure.message)
             return True
@@ -239,7 +242,9 @@ class UdomaClient(HttpClient):
 
         ``shop_source_id``: required by v2 (its nomenclature is per shop), ignored by v1.
         ``turn_off_missing``: a full upload asking UDOMA to switch off items not sent (v1 only;
-        see the module docstring for when it is really sent). ``move_in_groups``: v1's
+        see the module docstring for when it is really sent): pass the WHOLE catalogue in this
+        one call, since every item missing from it is switched off. Duplicates are found within
+        one call only. ``move_in_groups``: v1's
         ``moveNomenclatureInGroups`` (None: not sent, UDOMA's default "yes"). ``groups``: the
         group tree (see ``group_conflicts``) to refuse items of a group with sub-groups before
         sending. ``chunk_size``: items per request (the client's by default).
@@ -282,7 +287,8 @@ class UdomaClient(HttpClient):
 
         ``shop_source_id``: the shop's shopSourceSystemId as bound in UDOMA (v1 puts it in each
         row, v2 in the body). ``turn_off_missing``: a full push asking UDOMA to zero the price
-        and remains of the shop's items not sent (one request; see the module docstring).
+        and remains of the shop's items not sent (one request; see the module docstring): pass
+        all the shop's rows in this one call.
         ``chunk_size``: rows per request.
 
         Returns a UdomaImportResult (as import_nomenclature). Raises ShopNotFound (naming the

@@ -217,6 +217,9 @@ def test_check_key_wrong_url_or_web_page_fails(v1, mocked):
     mocked.replace("POST", ORDERS, status=200, json={"hello": "world"})
     with pytest.raises(UdomaBadResponse, match="orders list"):
         v1.check_key()
+    mocked.replace("POST", ORDERS, status=400, body="Bad Request")  # not UDOMA's answer
+    with pytest.raises(InvalidJson):
+        v1.check_key()
 
 
 # -- import-nomenclature v1 ------------------------------------------------------------------
