@@ -56,7 +56,9 @@ Decisions where the document is silent (see also FIELD-NOTES.md):
   unlike an import, which would touch the catalogue or stock. A 403 (``api.key.not.found`` or
   ``empty.api.key.not.allowed``) raises; any other answer, even a 400 about the shop, proves the
   key (UDOMA checks the key before the body); any other status (404: wrong URL) raises, and so
-  does a 2xx that is not an orders answer (a web page at the URL).
+  does a 2xx that is not an orders answer (a web page at the URL). ``check_shop`` tells whether
+  a shop id is bound (``v2/import-assortment`` with no rows: nothing changes), since
+  ``export-orders`` answers an unknown shop with no orders rather than an error.
 """
 
 import json
@@ -225,6 +227,29 @@ class UdomaClient(HttpClient):
             _logger.info("UDOMA check_key: key accepted (%s)", failure.message)
             return True
         _order_rows(document)  # an answer that is no orders list is no UDOMA (wrong URL)
+        return True
+
+    def check_shop(self, shop_source_id):
+        """Whether UDOMA has a shop bound to ``shop_source_id``. ``export-orders`` cannot tell
+        (the document lists no shop error for it: an unknown shop just has no orders), so this
+        sends ``v2/import-assortment`` with no rows and ``turnOffMissingAssortment`` false, for
+        either connection version: nothing is imported and nothing switched off. Returns True
+        when UDOMA accepts it; None when UDOMA refuses an empty list (``invalid.json``: it
+        cannot tell then); raises ShopNotFound (naming the shop) when the shop is not bound, and
+        the key and transport errors as every call."""
+        shop = id_text(shop_source_id)
+        if not shop:
+            raise ValueError("check_shop needs the shop's shopSourceSystemId")
+        body = {"turnOffMissingAssortment": False, "shopSourceSystemId": shop,
+                "shopAssortment": []}  # fmt: skip
+        failure = None
+        try:
+            self._post("v2", "import-assortment", body, shop=shop)
+        except InvalidJson as exc:
+            failure = exc
+        if failure is not None:
+            _logger.info("UDOMA check_shop %s: inconclusive (%s)", shop, failure.message)
+            return None
         return True
 
     # -- catalogue -----------------------------------------------------------------------------
