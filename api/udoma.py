@@ -56,7 +56,9 @@ Decisions where the document is silent (see also FIELD-NOTES.md):
   unlike an import, which would touch the catalogue or stock. A 403 (``api.key.not.found`` or
   ``empty.api.key.not.allowed``) raises; any other answer, even a 400 about the shop, proves the
   key (UDOMA checks the key before the body); any other status (404: wrong URL) raises, and so
-  does a 2xx that is not an orders answer (a web page at the URL).
+  does a 2xx that is not an orders answer (a web page at the URL). ``check_shop`` tells whether
+  a shop id is bound (``v2/import-assortment`` with no rows: nothing changes), since
+  ``export-orders`` answers an unknown shop with no orders rather than an error.
 """
 
 import json
@@ -204,8 +206,9 @@ class UdomaClient(HttpClient):
         to = now; from is exclusive), for ``shop_source_id`` or a placeholder shop. Nothing in
         UDOMA changes (an import would). Returns True; raises ApiKeyRefused (wrong or
         regenerated key) or UdomaAuthError (no key), UdomaRateLimited / UdomaUnavailable when
-        UDOMA cannot be reached. A 400 (e.g. an unknown placeholder shop) still proves the key;
-        ShopNotFound is raised only for a ``shop_source_id`` the caller named."""
+        UDOMA cannot be reached. A 400 with a UDOMA code (e.g. an unknown placeholder shop)
+        still proves the key; ShopNotFound is raised only for a ``shop_source_id`` the caller
+        named; any other answer raises (wrong URL)."""
         shop = id_text(shop_source_id)
         now = self.now()
         body = {"shopSourceSystemId": shop or PROBE_SHOP, "dateFromUtc": format_utc(now),
@@ -217,11 +220,36 @@ class UdomaClient(HttpClient):
         except RequestRejected as exc:
             failure = exc
         if failure is not None:
-            if failure.status != 400 or (isinstance(failure, ShopNotFound) and shop):
+            # Only a 400 with one of UDOMA's codes proves that UDOMA read the key.
+            if failure.status != 400 or not failure.service_code \
+                    or (isinstance(failure, ShopNotFound) and shop):  # fmt: skip
                 raise failure
             _logger.info("UDOMA check_key: key accepted (%s)", failure.message)
             return True
         _order_rows(document)  # an answer that is no orders list is no UDOMA (wrong URL)
+        return True
+
+    def check_shop(self, shop_source_id):
+        """Whether UDOMA has a shop bound to ``shop_source_id``. ``export-orders`` cannot tell
+        (the document lists no shop error for it: an unknown shop just has no orders), so this
+        sends ``v2/import-assortment`` with no rows and ``turnOffMissingAssortment`` false, for
+        either connection version: nothing is imported and nothing switched off. Returns True
+        when UDOMA accepts it; None when UDOMA refuses an empty list (``invalid.json``: it
+        cannot tell then); raises ShopNotFound (naming the shop) when the shop is not bound, and
+        the key and transport errors as every call."""
+        shop = id_text(shop_source_id)
+        if not shop:
+            raise ValueError("check_shop needs the shop's shopSourceSystemId")
+        body = {"turnOffMissingAssortment": False, "shopSourceSystemId": shop,
+                "shopAssortment": []}  # fmt: skip
+        failure = None
+        try:
+            self._post("v2", "import-assortment", body, shop=shop)
+        except InvalidJson as exc:
+            failure = exc
+        if failure is not None:
+            _logger.info("UDOMA check_shop %s: inconclusive (%s)", shop, failure.message)
+            return None
         return True
 
     # -- catalogue -----------------------------------------------------------------------------
@@ -239,7 +267,9 @@ class UdomaClient(HttpClient):
 
         ``shop_source_id``: required by v2 (its nomenclature is per shop), ignored by v1.
         ``turn_off_missing``: a full upload asking UDOMA to switch off items not sent (v1 only;
-        see the module docstring for when it is really sent). ``move_in_groups``: v1's
+        see the module docstring for when it is really sent): pass the WHOLE catalogue in this
+        one call, since every item missing from it is switched off. Duplicates are found within
+        one call only. ``move_in_groups``: v1's
         ``moveNomenclatureInGroups`` (None: not sent, UDOMA's default "yes"). ``groups``: the
         group tree (see ``group_conflicts``) to refuse items of a group with sub-groups before
         sending. ``chunk_size``: items per request (the client's by default).
@@ -282,7 +312,8 @@ class UdomaClient(HttpClient):
 
         ``shop_source_id``: the shop's shopSourceSystemId as bound in UDOMA (v1 puts it in each
         row, v2 in the body). ``turn_off_missing``: a full push asking UDOMA to zero the price
-        and remains of the shop's items not sent (one request; see the module docstring).
+        and remains of the shop's items not sent (one request; see the module docstring): pass
+        all the shop's rows in this one call.
         ``chunk_size``: rows per request.
 
         Returns a UdomaImportResult (as import_nomenclature). Raises ShopNotFound (naming the

@@ -217,6 +217,27 @@ def test_check_key_wrong_url_or_web_page_fails(v1, mocked):
     mocked.replace("POST", ORDERS, status=200, json={"hello": "world"})
     with pytest.raises(UdomaBadResponse, match="orders list"):
         v1.check_key()
+    mocked.replace("POST", ORDERS, status=400, body="Bad Request")  # not UDOMA's answer
+    with pytest.raises(InvalidJson):
+        v1.check_key()
+
+
+def test_check_shop_is_an_empty_v2_assortment(v1, mocked):
+    mocked.add("POST", ASSORTMENT_V2, json=OK)
+    assert v1.check_shop("s001") is True
+    assert sent(mocked.calls[0]) == {"turnOffMissingAssortment": False,
+                                     "shopSourceSystemId": "s001", "shopAssortment": []}
+    mocked.replace("POST", ASSORTMENT_V2, status=400,
+                   json={"code": "shop.not.found.by.source.system.id"})
+    with pytest.raises(ShopNotFound, match="'s404'"):
+        v1.check_shop("s404")
+    mocked.replace("POST", ASSORTMENT_V2, status=400, json={"code": "invalid.json"})
+    assert v1.check_shop("s001") is None
+    mocked.replace("POST", ASSORTMENT_V2, status=403, json={"code": "api.key.not.found"})
+    with pytest.raises(ApiKeyRefused):
+        v1.check_shop("s001")
+    with pytest.raises(ValueError):
+        v1.check_shop("")
 
 
 # -- import-nomenclature v1 ------------------------------------------------------------------

@@ -55,6 +55,18 @@ def test_check_key_and_a_regenerated_key(emu):
                for r in emu.requests_for("v1/export-orders"))  # an empty window every time
 
 
+def test_check_shop_tells_bound_shops_and_changes_nothing(emu):
+    client = client_for(emu, "v1")
+    client.import_assortment("s001", [UdomaAssortmentRow("A", 3, 10)])
+    assert client.check_shop("s001") is True
+    assert list(client.export_orders("s404", None, NOW)) == []  # export-orders cannot tell
+    with pytest.raises(ShopNotFound) as caught:
+        client.check_shop("s404")
+    assert caught.value.shop_source_id == "s404"
+    assert emu.assortment == {("s001", "A"): {"remains": 3, "price": 10, "salePrice": None,
+                                              "salePercent": None}}
+
+
 def test_wrong_url_fails_the_test_connection(emu):
     client = UdomaClient(emu.base_url + "/api/online", DEMO_KEY, timeout=5)
     with pytest.raises(UdomaRejected, match="no such address"):
