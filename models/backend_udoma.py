@@ -13,12 +13,15 @@ Decisions where the document is silent (also in the report of issue 10):
   before sending (its message says which group and why).
 - Test connection asks ``export-orders`` for an empty window (from = to = now) of the first
   shop: a read that changes nothing at UDOMA, refused with 403 when the key is wrong or was
-  regenerated. Pushing an empty assortment would prove the same but is a write.
+  regenerated. ``export-orders`` answers an unknown shop with no orders, so each shop is then
+  checked with an empty ``import-assortment`` (no rows, nothing turned off: nothing changes),
+  and the shops UDOMA does not know are named.
 """
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..api.errors import ApiError
 from .chatter import post_note
 from .error_messages import describe_error
 
@@ -101,18 +104,35 @@ class SupplierBackendUdoma(models.Model):
             return self._notify(self.env._(
                 "Enter the API key on the Credentials tab first (an administrator can)."
             ), "warning", sticky=True)
-        shop = self._udoma_shops()[:1]
+        shops = self._udoma_shops()
+        unknown = []
         try:
-            adapter.test_connection(shop.code or "")
+            adapter.test_connection(shops[:1].code or "")
+            for shop in shops:
+                try:
+                    adapter.check_shop(shop.code)
+                except ApiError as exc:
+                    if exc.code != "shop_not_found":
+                        raise
+                    unknown.append(f"{shop.name or shop.code} ({shop.code})")
         except Exception as exc:  # noqa: BLE001 — any failure is shown, never raised at the user
             message = self.env._("Connection test failed: %s", udoma_error(self.env, exc))
             post_note(self, message)
             return self._notify(message, "danger", sticky=True)
         message = self.env._("Connection test succeeded: UDOMA accepted the API key.")
-        if not shop:
-            message += " " + self.env._("Add the shops bound in UDOMA's integration settings on the Shops tab.")
+        kind = "success"
+        if not shops:
+            message += " " + self.env._(
+                "Add the shops bound in UDOMA's integration settings on the Shops tab."
+            )
+        if unknown:
+            kind = "warning"
+            message += " " + self.env._(
+                "UDOMA has no shop bound to these ids: %s. Bind them in UDOMA's integration "
+                "settings, or correct their ids on the Shops tab.", ", ".join(unknown),
+            )
         post_note(self, message)
-        return self._notify(message, "success")
+        return self._notify(message, kind, sticky=kind != "success")
 
 
 class SupplierLocationUdoma(models.Model):

@@ -42,6 +42,10 @@ class UdomaAdapter(ServiceAdapter):
     def test_connection(self, shop_code):
         return self.client.check_key(shop_code or None)
 
+    def check_shop(self, shop_code):
+        """True when UDOMA knows the shop, None when it cannot tell; ShopNotFound otherwise."""
+        return self.client.check_shop(shop_code)
+
     def import_nomenclature(self, items, shop_source_id=None, turn_off_missing=False):
         return self.client.import_nomenclature(
             items, shop_source_id=shop_source_id, turn_off_missing=turn_off_missing,
