@@ -83,7 +83,7 @@ class SupplierUdomaPush(models.AbstractModel):
         state = {
             "run": run, "adapter": adapter, "backend": backend, "shops": shops, "full": full,
             "turn_off": full and backend.udoma_turn_off_missing, "failed_in_a_row": 0,
-            "stopped": False, "warned": 0,
+            "stopped": False, "warned": 0, "unknown_shops": set(),
         }
         Binding = self.env["supplier.product"].sudo()
         ids = Binding.search([("backend_id", "=", backend.id)], order="id").ids
@@ -204,6 +204,8 @@ class SupplierUdomaPush(models.AbstractModel):
         items = [row[1] for row in rows]
         refused = {}  # index → message
         for shop in state["shops"]:
+            if shop in state["unknown_shops"]:
+                continue
             try:
                 result = adapter.import_nomenclature(
                     items, shop_source_id=shop, turn_off_missing=state["turn_off"],
@@ -215,10 +217,13 @@ class SupplierUdomaPush(models.AbstractModel):
                     return
                 reason = udoma_error(self.env, exc)
                 if exc.code == "shop_not_found":
-                    reason = self._shop_not_found(state["backend"], shop, exc)
-                else:
-                    run.request_failed(reason)
-                    state["failed_in_a_row"] += 1
+                    # Said once; the shop is left out for the rest of the run, and the products
+                    # keep no fingerprint, so the next push sends them again.
+                    state["unknown_shops"].add(shop)
+                    run.note(self._shop_not_found(state["backend"], shop, exc))
+                    continue
+                run.request_failed(reason)
+                state["failed_in_a_row"] += 1
                 for index in range(len(rows)):
                     refused.setdefault(index, reason)
                 if state["failed_in_a_row"] >= FAILED_IN_A_ROW:
@@ -232,19 +237,20 @@ class SupplierUdomaPush(models.AbstractModel):
                     run.note(note)
             for error in result.errors:
                 refused.setdefault(error.index, describe_item_error(self.env, error))
-        state["warned"] += self._apply(run, rows, refused)
+        state["warned"] += self._apply(run, rows, refused, held=bool(state["unknown_shops"]))
 
     @api.model
     def _shop_not_found(self, backend, code, exc):
         shop = backend.location_ids.filtered(lambda s: s.code == code)[:1]
         return self.env._(
             "UDOMA has no shop bound to the id %(code)s (shop %(shop)s): bind it in UDOMA's "
-            "integration settings, or correct the shop's id on the connection's Shops tab.",
+            "integration settings, or correct the shop's id on the connection's Shops tab. "
+            "The products were not sent to it; the next push sends them again.",
             code=code, shop=shop.name or code,
         )
 
     @api.model
-    def _apply(self, run, rows, refused):
+    def _apply(self, run, rows, refused, held=False):
         """Record what UDOMA accepted and refused; how many accepted items carry a warning."""
         Binding = self.env["supplier.product"].sudo()
         now = fields.Datetime.now()
@@ -257,6 +263,9 @@ class SupplierUdomaPush(models.AbstractModel):
                 else:
                     run.add(failed=1)
                     run.item_failed("rejected", refused[index], reference=_item.source_id)
+                continue
+            if held:  # a shop did not get it: not pushed yet
+                run.add(failed=1)
                 continue
             if record_id < 0:
                 removed_done.append(-record_id)

@@ -125,6 +125,23 @@ class TestUdomaNomenclature(UdomaCase):
         self.assertEqual((items["UD-2"]["alcohol"], items["UD-2"]["tobacco"]), (False, True))
         self.assertEqual((items["UD-3"]["alcohol"], items["UD-3"]["tobacco"]), (False, False))
 
+    def test_unknown_shop_is_named_once_and_its_products_sent_again(self):
+        self.emulator.bind_shop("s002", bound=False)
+        self.backend.action_push_products()
+        log = self.last_log("push_products")
+        self.assertIn("no shop bound to the id s002 (shop Mira)", log.message)
+        self.assertEqual(log.message.count("s002"), 1, "said once, not per product")
+        self.assertFalse(log.line_ids)
+        self.assertEqual(log.failed, 4)
+        self.assertEqual({b["shopSourceSystemId"] for b in self.sent("import-nomenclature")}, {"s001"})
+        self.assertFalse(any(self.bindings.mapped("push_hash")))
+        self.emulator.bind_shop("s002", "Mira")
+        self.emulator.reset()
+        self.backend.action_push_products()
+        self.assertEqual(self.last_log("push_products").state, "done")
+        self.assertEqual(len(self.sent("import-nomenclature")), 4)
+        self.assertTrue(all(self.bindings.mapped("push_hash")))
+
     def test_regenerated_key_stops_the_run_in_plain_words(self):
         self.emulator.regenerate_key()
         self.backend.action_push_products()
