@@ -39,6 +39,7 @@
         "views/imsklad_document_views.xml",
         "views/menus.xml",
         "views/supplier_price_history_menus.xml",
+        "views/res_config_settings_views.xml",
     ],
     "demo": [
         "demo/supplier_demo.xml",

@@ -37,3 +37,4 @@ from . import imsklad_carrier
 from . import moysklad_events
 from . import supplier_price_history
 from . import supplier_backend_price_alert
+from . import res_config_settings
