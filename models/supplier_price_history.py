@@ -13,7 +13,8 @@ Decisions where the issue is silent:
   One activity per change: a later run with the same price writes no row, hence no activity.
   It goes to the product's Responsible (Inventory tab, in the connection's company) when that
   user is an active internal user, else to the connection's "Price alerts to" user, else to
-  the administrator (``base.user_admin``).
+  the administrator (``base.user_admin``). No e-mail per activity (Odoo's "assigned to you"
+  mail is skipped): a supplier repricing its catalogue would otherwise send hundreds.
 - **"Moved by more than X %"** in lists and filters reads the connection's *current*
   threshold (``above_threshold``), so lowering it lists the earlier moves too.
 - **"Price moved recently"** on products: a change (not a first price) in the last
@@ -198,7 +199,9 @@ class SupplierPriceHistory(models.Model):
                     threshold=f"{backend.price_alert_percent:g}",
                 ),
             })
-        self.env["mail.activity"].sudo().create(values)
+        # No assignment e-mail per activity (a supplier repricing its catalogue would send
+        # hundreds): the buyer finds them in the activity menu and on the product.
+        self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(values)
 
     # -- reading ------------------------------------------------------------------------------
     @api.model

@@ -1,11 +1,13 @@
 """Issue 11: price history and alerts, the product filters, who may read them."""
 
 from datetime import timedelta
+from unittest.mock import patch
 
 from lxml import etree
 
 from odoo import fields
 from odoo.exceptions import AccessError
+from odoo.sql_db import Cursor
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
@@ -78,6 +80,31 @@ class TestPriceHistory(PriceHistoryCase):
 
         self.backend.action_sync_offers()
         self.assertEqual(self.history() - first, new_rows, "the same price again: no row")
+
+    def history_inserts(self, run):
+        """The INSERT statements into the history table while ``run()`` runs."""
+        seen = []
+        execute = Cursor.execute
+
+        def spy(cr, query, params=None, log_exceptions=True):
+            text = getattr(query, "code", query)
+            if isinstance(text, str) and 'INSERT INTO "supplier_price_history"' in text:
+                seen.append(text)
+            return execute(cr, query, params, log_exceptions)
+
+        with patch.object(Cursor, "execute", spy):
+            run()
+        return seen
+
+    def test_history_costs_one_insert_per_batch_and_nothing_when_unchanged(self):
+        self.backend.batch_size = 2
+        self.assertEqual(len(self.history_inserts(self.backend.action_sync_offers)), 2)
+        self.assertEqual(self.history_inserts(self.backend.action_sync_offers), [])
+        for code in self.codes:
+            self.emulator.set_price(code, price=round(self.binding_of(code).price * 1.02, 2))
+        before = self.history()
+        self.assertEqual(len(self.history_inserts(self.backend.action_sync_offers)), 2)
+        self.assertEqual(len(self.history() - before), 4, "4 changes in 2 batches, one INSERT each")
 
     def test_a_move_above_the_threshold_posts_one_activity_once(self):
         buyer = new_test_user(self.env, "sc_buyer", groups="base.group_user,purchase.group_purchase_user")
