@@ -333,6 +333,17 @@ CHART_CHECK = """
 
 @tagged("post_install", "-at_install")
 class TestPriceChartInBrowser(HttpCase):
+    def test_the_variant_form_charts_the_variant(self):
+        for model, key in (("product.template", "product_tmpl_id"), ("product.product", "product_id")):
+            arch = self.env[model].get_views([(False, "form")])["views"]["form"]["arch"]
+            buttons = etree.fromstring(arch).xpath(
+                "//button[contains(@class, 'o_supplier_price_history')]"
+            )
+            self.assertEqual(len(buttons), 2, model)
+            for button in buttons:
+                self.assertEqual(safe_eval(button.get("context"), {"id": 7}),
+                                 {f"search_default_{key}": 7}, model)
+
     def test_the_product_button_opens_each_suppliers_prices(self):
         backends = self.env["supplier.backend"].create([
             {"name": "Chart ETM", "service": "etm"},
