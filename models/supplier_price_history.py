@@ -13,7 +13,8 @@ Decisions where the issue is silent:
   One activity per change: a later run with the same price writes no row, hence no activity.
   It goes to the product's Responsible (Inventory tab, in the connection's company) when that
   user is an active internal user, else to the connection's "Price alerts to" user, else to
-  the administrator (``base.user_admin``). No e-mail per activity (Odoo's "assigned to you"
+  the administrator (``base.user_admin``). A price that falls to 0 (the supplier quotes none)
+  is kept but is no alert: it is no move of the price. No e-mail per activity (Odoo's "assigned to you"
   mail is skipped): a supplier repricing its catalogue would otherwise send hundreds.
 - **"Moved by more than X %"** in lists and filters reads the connection's *current*
   threshold (``above_threshold``), so lowering it lists the earlier moves too.
@@ -89,7 +90,10 @@ class SupplierPriceHistory(models.Model):
     def _compute_above_threshold(self):
         for row in self:
             threshold = row.backend_id.price_alert_percent
-            row.above_threshold = bool(threshold) and abs(row.change_percent) > threshold
+            row.above_threshold = (
+                bool(threshold) and abs(row.change_percent) > threshold
+                and not float_is_zero(row.new_price, precision_digits=4)
+            )
 
     def _search_above_threshold(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
@@ -99,7 +103,7 @@ class SupplierPriceHistory(models.Model):
             [("price_alert_percent", ">", 0)], ["price_alert_percent"], ["id:array_agg"]
         )
         above = expression.OR([
-            [("backend_id", "in", backend_ids), "|",
+            [("backend_id", "in", backend_ids), ("new_price", "!=", 0), "|",
              ("change_percent", ">", threshold), ("change_percent", "<", -threshold)]
             for threshold, backend_ids in groups
         ]) if groups else expression.FALSE_DOMAIN
@@ -152,7 +156,10 @@ class SupplierPriceHistory(models.Model):
         for row in rows:
             row["date"] = now
             row["log_id"] = log.id if log else False
-            row["alert_sent"] = bool(threshold) and abs(row["change_percent"]) > threshold
+            row["alert_sent"] = (
+                bool(threshold) and abs(row["change_percent"]) > threshold
+                and not float_is_zero(row["new_price"], precision_digits=4)
+            )
         history = self.sudo().create(rows)
         alerts = history.filtered("alert_sent")
         if alerts:

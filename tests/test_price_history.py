@@ -165,10 +165,22 @@ class TestPriceHistory(PriceHistoryCase):
         self.assertEqual(self.History.search(above).binding_id, large)
         self.backend.price_alert_percent = 5
         self.assertEqual(self.History.search(above).binding_id, small | large)
+        # A price that falls to 0 (none quoted) is kept, but is no move and no alert.
+        self.backend.price_alert_percent = 10
+        self.emulator.set_price(self.codes[2], price=0.0, price_with_vat=0.0)
+        self.backend.action_sync_offers()
+        dropped = self.history(self.binding_of(self.codes[2]))[-1:]
+        self.assertEqual((dropped.new_price, dropped.change_percent), (0.0, -100.0))
+        self.assertFalse(dropped.alert_sent)
+        self.assertFalse(dropped.above_threshold)
+        self.assertNotIn(dropped, self.History.search(above))
+        self.assertFalse(self.alerts())
+        self.backend.price_alert_percent = 5
+        moves |= dropped
         # The connection's "Price changes" button opens its moves.
         action = self.backend.action_open_price_history()
         self.assertEqual(self.History.search(action["domain"] + [("is_first", "=", False)]), moves)
-        self.assertEqual(self.backend.price_change_count, 2)
+        self.assertEqual(self.backend.price_change_count, 3)
 
     def test_the_menu_action_lists_moves_above_the_threshold(self):
         action = self.env.ref("supplier_connector.action_price_moves_above_threshold")
