@@ -40,3 +40,6 @@ from . import udoma_catalogue
 from . import udoma_push
 from . import udoma_assortment
 from . import udoma_orders
+from . import supplier_price_history
+from . import supplier_backend_price_alert
+from . import res_config_settings

@@ -41,12 +41,15 @@ class OfferWriter:
     Bindings get their prices and stock (one bulk UPDATE), offers are updated in place (one
     UPDATE; an INSERT or DELETE only for offers that appeared or vanished), stores the service reports for the first time are created, and vendor
     prices (``product.supplierinfo`` of the connection's partner) are updated or created in bulk
-    so purchase orders pick them up natively.
+    so purchase orders pick them up natively. A price that changed leaves a
+    ``supplier.price.history`` row (one ``create`` per batch, none when nothing changed), with
+    ``log``, the run's log, when the caller gives it.
     """
 
-    def __init__(self, backend):
+    def __init__(self, backend, log=None):
         self.env = backend.env
         self.backend = backend
+        self.log = log
         self.locations = {
             loc.code: Store(loc.id, loc.use_for_stock) for loc in backend.location_ids
         }
@@ -88,6 +91,8 @@ class OfferWriter:
         replaced_offers = []
         offer_vals = []
         priced = []
+        history = []
+        History = self.env["supplier.price.history"]
         self._create_new_locations(results)
         self._reject_taken_external_ids(bindings, results)
         for result in results:
@@ -111,6 +116,9 @@ class OfferWriter:
                     ]
                 counts["updated" if self._changed(binding, vals) else "unchanged"] += 1
                 priced.append((binding, result))
+                change = History._changes(binding, vals)
+                if change:
+                    history.append(change)
             else:
                 code = result.error_code or result.state
                 message = describe_item(
@@ -122,6 +130,7 @@ class OfferWriter:
                 lines.append((code, message, binding))
             binding_vals[binding.id] = vals
         bulk_write(bindings.browse(), binding_vals)
+        History._record(self.backend, history, self.log)
         if replaced_offers:
             self._replace_offers(replaced_offers, offer_vals)
         self._write_vendor_prices(priced)

@@ -1,7 +1,31 @@
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 from .error_messages import describe_error
 from .notification import notification
+
+# Who may read the price history (security/ir.model.access.csv): buyers and connector users.
+HISTORY_READERS = "supplier_connector.group_supplier_user,purchase.group_purchase_user"
+
+
+def search_price_moved(records, operator, value):
+    """Products with a supplier price change (not a first price) in the last few days."""
+    if operator not in ("=", "!=") or not isinstance(value, bool):
+        raise ValidationError(records.env._("Unsupported search on 'Supplier price moved'."))
+    moved = [("supplier_price_history_ids", "any",
+              records.env["supplier.price.history"]._recent_move_domain())]
+    return moved if (operator == "=") == value else ["!", *moved]
+
+
+def compute_price_moved(records, field_name):
+    History = records.env["supplier.price.history"]
+    moved = {
+        product.id for [product] in History._read_group(
+            History._recent_move_domain() + [(field_name, "in", records.ids)], [field_name]
+        )
+    }
+    for record in records:
+        record.supplier_price_moved = record.id in moved
 
 
 class ProductTemplate(models.Model):
@@ -24,6 +48,20 @@ class ProductTemplate(models.Model):
         compute="_compute_supplier_summary", string="Supplier stock",
         digits="Product Unit of Measure",
     )
+    supplier_price_history_ids = fields.One2many(
+        "supplier.price.history", "product_tmpl_id", string="Supplier price changes",
+        groups=HISTORY_READERS,
+    )
+    supplier_price_change_count = fields.Integer(
+        compute="_compute_supplier_price_change_count", string="Price changes",
+        groups=HISTORY_READERS,
+    )
+    supplier_price_moved = fields.Boolean(
+        string="Supplier price moved recently",
+        compute="_compute_supplier_price_moved", search="_search_supplier_price_moved",
+        help="A supplier's price of this product changed in the last 7 days.",
+        groups=HISTORY_READERS,
+    )
 
     @api.depends("supplier_binding_ids.price", "supplier_binding_ids.qty_available")
     def _compute_supplier_summary(self):
@@ -33,6 +71,19 @@ class ProductTemplate(models.Model):
             template.supplier_binding_count = len(bindings)
             template.supplier_best_price = min(prices) if prices else 0.0
             template.supplier_qty_available = sum(bindings.mapped("qty_available"))
+
+    def _compute_supplier_price_change_count(self):
+        counts = dict(self.env["supplier.price.history"]._read_group(
+            [("product_tmpl_id", "in", self.ids)], ["product_tmpl_id"], ["__count"]
+        ))
+        for template in self:
+            template.supplier_price_change_count = counts.get(template, 0)
+
+    def _compute_supplier_price_moved(self):
+        compute_price_moved(self, "product_tmpl_id")
+
+    def _search_supplier_price_moved(self, operator, value):
+        return search_price_moved(self, operator, value)
 
     def action_supplier_sync(self):
         """Refresh prices and stock of these products from every connection they are mapped to."""
@@ -53,6 +104,22 @@ class ProductProduct(models.Model):
         "supplier.product", "product_id", string="Supplier mappings"
     )
     supplier_offer_ids = fields.One2many("supplier.offer", "product_id", string="Supplier offers")
+    supplier_price_history_ids = fields.One2many(
+        "supplier.price.history", "product_id", string="Supplier price changes",
+        groups=HISTORY_READERS,
+    )
+    supplier_price_moved = fields.Boolean(
+        string="Supplier price moved recently",
+        compute="_compute_supplier_price_moved", search="_search_supplier_price_moved",
+        help="A supplier's price of this product changed in the last 7 days.",
+        groups=HISTORY_READERS,
+    )
+
+    def _compute_supplier_price_moved(self):
+        compute_price_moved(self, "product_id")
+
+    def _search_supplier_price_moved(self, operator, value):
+        return search_price_moved(self, operator, value)
 
     def action_supplier_sync(self):
         """Refresh these products now from every active connection they are mapped to.

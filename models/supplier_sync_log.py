@@ -1,3 +1,5 @@
+from collections import Counter
+
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
@@ -53,12 +55,30 @@ class SupplierSyncLog(models.Model):
     request_count = fields.Integer(string="HTTP requests", readonly=True)
     request_details = fields.Char(string="Requests per endpoint", readonly=True)
     message = fields.Text(readonly=True)
+    reason = fields.Char(
+        string="Why", compute="_compute_reason",
+        help="What the run said, on one line; for a failed run without a message, the most "
+        "frequent reason of its failed items.",
+    )
     line_ids = fields.One2many("supplier.sync.log.line", "log_id", string="Failed items")
 
     def _compute_name(self):
         operations = dict(self._fields["operation"]._description_selection(self.env))
         for log in self:
             log.name = f"{log.backend_id.name} · {operations.get(log.operation, '')} #{log.id}"
+
+    @api.depends("message", "state", "line_ids.message")
+    def _compute_reason(self):
+        for log in self:
+            text = " ".join(line.strip() for line in (log.message or "").splitlines() if line.strip())
+            if not text and log.state in ("failed", "partial") and log.line_ids:
+                reasons = Counter(log.line_ids.mapped("message"))
+                reason, count = reasons.most_common(1)[0]
+                text = self.env._(
+                    "%(count)s of %(total)s failed items: %(reason)s",
+                    count=count, total=len(log.line_ids), reason=reason or "",
+                )
+            log.reason = text
 
     @api.model
     def _record_crash(self, backend, operation):

@@ -161,7 +161,7 @@ class SupplierSyncEngine(models.AbstractModel):
         run = SyncRun(self.env, backend, "sync_offers", trigger)
         adapter = backend._adapter()
         run.requests_split = adapter.splits_batches
-        writer = OfferWriter(backend)
+        writer = OfferWriter(backend, log=run.log)
         queue = BatchQueue(ids, backend.batch_size)
         failed_in_a_row = 0
 

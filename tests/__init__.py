@@ -26,3 +26,5 @@ from . import test_imsklad_documents
 from . import test_moysklad_webhooks
 from . import test_udoma_push
 from . import test_udoma_orders
+from . import test_price_history
+from . import test_supplier_settings
