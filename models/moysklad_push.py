@@ -4,9 +4,10 @@
   saleable product of the company not bound yet and/or every product of a chosen category (with
   its subcategories) not bound yet (they are bound, then pushed), as MoySklad products, in
   arrays of up to 1,000 (under 20 MB) per POST.
-- When: by the button, and by the scheduler (operation "Push products", one schedule line per
-  MoySklad connection, enabled when Odoo becomes the master of products and disabled when it
-  stops being it; an administrator may switch it off or change its interval meanwhile). A
+- When: by the button, and by the scheduler (operation "Push products": a MoySklad connection
+  gets its schedule line, every 30 minutes, when Odoo becomes the master of products; the line
+  is disabled when Odoo stops being it and enabled again when it becomes it again; an
+  administrator may switch it off or change its interval meanwhile). A
   scheduled push is the same code as the button's: what did not change sends nothing, so a
   scheduled run with nothing changed makes no request at all. The button and the scheduler
   never push the same connection at the same time (the operation's lock).
@@ -119,18 +120,19 @@ class SupplierBackendMoySkladPush(models.Model):
         return result
 
     def _moysklad_push_schedule(self):
-        """Each connection's "Push products" schedule line exists, enabled exactly when Odoo is
-        the master of products (called when that changes, so a line an administrator switched
-        off stays off until then)."""
+        """The "Push products" schedule line is enabled exactly when Odoo is the master of
+        products: created the first time Odoo becomes it, disabled when it stops being it
+        (called when the direction changes, so a line an administrator switched off stays off
+        until then). A connection that never pushed has no such line."""
         Schedule = self.env["supplier.backend.schedule"].sudo()
         creates = []
         for backend in self.sudo():
             enabled = backend.moysklad_products_direction == "push"
             schedule = backend.schedule_ids.filtered(lambda s: s.operation == "push_products")
-            if not schedule:
+            if not schedule and enabled:
                 creates.append({"backend_id": backend.id, "operation": "push_products",
-                                "enabled": enabled, **PUSH_SCHEDULE})
-            elif schedule.enabled != enabled:
+                                "enabled": True, **PUSH_SCHEDULE})
+            elif schedule and schedule.enabled != enabled:
                 schedule.enabled = enabled
         Schedule.create(creates)
 

@@ -219,12 +219,17 @@ class TestMoySkladPush(RightsUsers, MoySkladCase):
         schedule.enabled = False
         self.backend.write({"moysklad_products_direction": "push", "name": "Renamed"})
         self.assertFalse(schedule.enabled)
-        # A new connection pulling products gets the line, disabled.
-        other = self.env["supplier.backend"].create({
-            "name": "MoySklad other", "service": "moysklad", "partner_id": self.vendor.id,
-        })
-        line = other.schedule_ids.filtered(lambda s: s.operation == "push_products")
-        self.assertEqual((len(line), line.enabled), (1, False))
+        # A new connection pulling products has no push line; one pushing them has it, enabled.
+        pulling, pushing = self.env["supplier.backend"].create([
+            {"name": "MoySklad pull", "service": "moysklad", "partner_id": self.vendor.id},
+            {"name": "MoySklad push", "service": "moysklad", "partner_id": self.vendor.id,
+             "moysklad_products_direction": "push"},
+        ])
+        self.assertEqual(set(pulling.schedule_ids.mapped("operation")),
+                         {"import_catalogue", "sync_offers"})
+        line = pushing.schedule_ids.filtered(lambda s: s.operation == "push_products")
+        self.assertEqual((len(line), line.enabled, line.interval_number, line.interval_type),
+                         (1, True, 30, "minutes"))
 
     # -- scopes ----------------------------------------------------------------------------------
     def test_category_and_saleable_scopes(self):
