@@ -18,10 +18,14 @@ Decisions where the documents are silent:
   call 18 queries, 0.03 to 0.15 s including the first request's routing map; a repeat 5 queries,
   about 0.005 s) and a repeated ``requestId`` is answered 204 without a second event or pull.
 - The event row is inserted with ``ON CONFLICT (backend_id, dedupe_key) DO NOTHING``: that
-  insert is the only "seen before?" check. So two deliveries of the same ``requestId`` at the
-  very same moment (two transactions, neither seeing the other's row) both get 204 and one
-  event: the second insert waits for the first transaction and then inserts nothing, instead of
-  breaking the unique key (a 500 and an error in the server log, as before).
+  insert is the only "seen before?" check. Two deliveries of the same ``requestId`` at the very
+  same moment (two transactions, neither seeing the other's row) both get 204 and one event:
+  the second insert waits for the first transaction; then PostgreSQL, under Odoo's REPEATABLE
+  READ, refuses it with a serialization failure (the row it conflicts with is newer than its
+  snapshot), which here means exactly "stored by the other delivery" and is answered as a
+  repeat, at once. Before, the second one broke the unique key: a 500 and an error in the
+  server log (letting Odoo retry the serialization failure instead would answer the same 204
+  but seconds later, after MoySklad's 1.5 s, with an error in the log each time).
 - Entity events: product and variant CREATE/UPDATE are pulled (catalogue fields by the
   connection's directions, as the scheduled pull, then their stock per store). Other entity
   types are acknowledged and left to the scheduled pulls. Within one delivery the last event of
@@ -56,9 +60,12 @@ Decisions where the documents are silent:
 """
 
 import json
+import logging
 import secrets
 import uuid
 from collections import defaultdict
+
+import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -73,6 +80,8 @@ from .error_messages import describe_error
 from .offer_writer import OfferWriter
 from .supplier_backend_credential import credential_field
 from .sync_run import SyncRun
+
+_logger = logging.getLogger(__name__)
 
 WEBHOOK_ROUTE = "/supplier_connector/moysklad"
 PRODUCT_KINDS = ("product", "variant")
@@ -268,7 +277,7 @@ class SupplierEventMoySklad(models.Model):
         field, the defaults of ``state``, ``attempts`` and ``received_at``)."""
         self.env.flush_all()
         uid = self.env.uid
-        self.env.cr.execute(SQL(
+        query = SQL(
             """INSERT INTO supplier_event (backend_id, company_id, kind, reference, dedupe_key,
                    payload, state, attempts, received_at, create_uid, create_date, write_uid,
                    write_date)
@@ -278,8 +287,17 @@ class SupplierEventMoySklad(models.Model):
                RETURNING id""",
             backend.id, backend.company_id.id or None, kind, reference or None, dedupe_key,
             json.dumps(payload), uid, uid,
-        ))
-        inserted = self.env.cr.fetchone()
+        )
+        try:
+            with self.env.cr.savepoint():
+                self.env.cr.execute(query, log_exceptions=False)
+                inserted = self.env.cr.fetchone()
+        except psycopg2.errors.SerializationFailure:
+            # Odoo's transactions are REPEATABLE READ: when the conflicting row was committed by
+            # a concurrent delivery after this transaction's snapshot, PostgreSQL refuses the
+            # ON CONFLICT instead of skipping it. That delivery stored the event: a repeat.
+            _logger.info("MoySklad webhook %s: stored by a concurrent delivery", dedupe_key)
+            return False
         if inserted:
             self.browse(inserted[0]).invalidate_recordset()
         return bool(inserted)
