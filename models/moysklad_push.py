@@ -106,8 +106,9 @@ class SupplierBackendMoySkladPush(models.Model):
 
     # -- the push schedule ------------------------------------------------------------------------
     def _ensure_schedules(self):
-        super()._ensure_schedules()
+        result = super()._ensure_schedules()
         self.filtered(lambda b: b.service == "moysklad")._moysklad_push_schedule()
+        return result
 
     def write(self, vals):
         directions = {backend.id: backend.moysklad_products_direction for backend in self}
