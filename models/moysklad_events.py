@@ -17,45 +17,80 @@ Decisions where the documents are silent:
   storing keeps the answer far below that (measured in tests/test_moysklad_webhooks.py: a new
   call 18 queries, 0.03 to 0.15 s including the first request's routing map; a repeat 5 queries,
   about 0.005 s) and a repeated ``requestId`` is answered 204 without a second event or pull.
-- Two deliveries of the same ``requestId`` at the very same moment: the second one's insert
-  breaks the unique key and is answered 500; MoySklad sends it again and it is then answered
-  204 as a repeat. No second event either way.
+- The event row is inserted with ``ON CONFLICT (backend_id, dedupe_key) DO NOTHING``: that
+  insert is the only "seen before?" check. Two deliveries of the same ``requestId`` at the very
+  same moment (two transactions, neither seeing the other's row) both get 204 and one event:
+  the second insert waits for the first transaction; then PostgreSQL, under Odoo's REPEATABLE
+  READ, refuses it with a serialization failure (the row it conflicts with is newer than its
+  snapshot), which here means exactly "stored by the other delivery" and is answered as a
+  repeat, at once. Before, the second one broke the unique key: a 500 and an error in the
+  server log (letting Odoo retry the serialization failure instead would answer the same 204
+  but seconds later, after MoySklad's 1.5 s, with an error in the log each time).
 - Entity events: product and variant CREATE/UPDATE are pulled (catalogue fields by the
-  connection's directions, as the scheduled pull, then their stock per store); DELETE and other
-  entity types are acknowledged and left to the scheduled pulls. Stock events: the report MoySklad
-  names (``reportUrl``, fetched only on the connection's API) gives the products whose stock
-  changed; only their stock is pulled again, and only when MoySklad is the stock master.
+  connection's directions, as the scheduled pull, then their stock per store). Other entity
+  types are acknowledged and left to the scheduled pulls. Within one delivery the last event of
+  an object wins (created then deleted = deleted).
+- Product and variant DELETE (nothing is asked of MoySklad, the object is gone): the mapping is
+  marked "Not found" with "Deleted in MoySklad" and the moment, its stock and offers are
+  cleared, and its MoySklad id is forgotten (a product created again at MoySklad with the same
+  external code or code is then matched to it again by the next pull). The Odoo product is
+  archived only when the connection owns the products: MoySklad is the master of products
+  *and* the connection creates missing products from MoySklad; otherwise (products matched to
+  an existing Odoo catalogue, or pulled without creating) the product stays as it is and only
+  its mapping says it is gone. Archived, never deleted: sale orders, moves and invoices keep
+  pointing at it, and un-archiving is one click. When Odoo is the master of products, the
+  mapping also forgets what was pushed (payload and image) and gets a new syncId, so the next
+  push (button or schedule) creates the product at MoySklad again, with its image (Odoo's
+  catalogue wins; to stop pushing it, remove the mapping in Odoo). Each product concerned gets
+  a note in its chatter.
+- Stock events: the report MoySklad names (``reportUrl``, fetched only on the connection's
+  API) gives the products whose stock changed; only their stock is pulled again, and only when
+  MoySklad is the stock master.
 - A processing failure (MoySklad unreachable...) leaves the event in error: the event cron
   retries it (DESIGN §4.3); the sync logs it made say why, with trigger "Webhook".
-- Registering creates product and variant CREATE and UPDATE webhooks and one stock webhook (by
-  store) pointing at the connection's URL, built on the Web Base URL (the MoySklad connection has
-  no public URL setting of its own). Webhooks already there with that URL are adopted (listed
-  first; 30003 "exists already" on creation also counts as adopted). On a free plan MoySklad
+- Registering creates product and variant CREATE, UPDATE and DELETE webhooks and one stock
+  webhook (by store) pointing at the connection's URL, built on the Web Base URL (the MoySklad
+  connection has no public URL setting of its own). Webhooks already there with that URL are
+  adopted (listed first; 30003 "exists already" on creation also counts as adopted); a
+  connection registered before DELETE was handled gets the two DELETE webhooks when it is
+  registered again. On a free plan MoySklad
   answers 30006: that is written in plain words on the connection (status and chatter), the
   button does not fail, and the scheduled pulls go on as before. Removing deletes the account's
   webhooks (entity and stock) whose URL is this connection's.
 """
 
+import json
+import logging
 import secrets
+import uuid
 from collections import defaultdict
+
+import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..api.errors import AlreadyExists, ApiError, NotFound
 from ..api.moysklad_errors import PlanRequired
 from ..api.moysklad_events import parse_delivery
+from .bulk import bulk_write
 from .chatter import post_note
 from .error_messages import describe_error
 from .offer_writer import OfferWriter
 from .supplier_backend_credential import credential_field
 from .sync_run import SyncRun
 
+_logger = logging.getLogger(__name__)
+
 WEBHOOK_ROUTE = "/supplier_connector/moysklad"
 PRODUCT_KINDS = ("product", "variant")
 PULL_ACTIONS = ("CREATE", "UPDATE")
+DELETE_ACTION = "DELETE"
 # (action, entity type) of the entity webhooks registered.
-ENTITY_HOOKS = tuple((action, kind) for kind in PRODUCT_KINDS for action in PULL_ACTIONS)
+ENTITY_HOOKS = tuple(
+    (action, kind) for kind in PRODUCT_KINDS for action in (*PULL_ACTIONS, DELETE_ACTION)
+)
 
 
 class SupplierBackendCredentialMoySkladHooks(models.Model):
@@ -166,7 +201,8 @@ class SupplierBackendMoySkladHooks(models.Model):
         self._save_adapter_state(adapter)
         message = self.env._(
             "Webhooks registered at MoySklad: %(created)s created, %(adopted)s already there. "
-            "A change of a product, a variant or stock at MoySklad now pulls that product.",
+            "A change of a product, a variant or stock at MoySklad now pulls that product; a "
+            "product deleted there is marked so on its mapping.",
             created=created, adopted=adopted,
         )
         self.sudo().write({
@@ -219,10 +255,6 @@ class SupplierEventMoySklad(models.Model):
         """Store one webhook call (once per ``requestId``) and wake the event cron; True when it
         is new. Nothing is pulled here (see the module docstring)."""
         dedupe_key = f"ms:{delivery.request_id}"
-        if self.sudo().search_count(
-            [("backend_id", "=", backend.id), ("dedupe_key", "=", dedupe_key)], limit=1
-        ):
-            return False
         if delivery.stock is not None:
             kind, reference = "moysklad.stock", delivery.stock.report_type
         else:
@@ -230,12 +262,45 @@ class SupplierEventMoySklad(models.Model):
             reference = ", ".join(sorted({
                 f"{event.entity_type} {event.action}" for event in delivery.events
             }))[:200]
-        self.sudo().create({
-            "backend_id": backend.id, "kind": kind, "reference": reference,
-            "dedupe_key": dedupe_key, "payload": payload,
-        })
+        if not self._moysklad_insert_once(backend, kind, reference, dedupe_key, payload):
+            return False
         self.env.ref("supplier_connector.ir_cron_retry_supplier_events").sudo()._trigger()
         return True
+
+    @api.model
+    def _moysklad_insert_once(self, backend, kind, reference, dedupe_key, payload):
+        """Insert the event unless one with ``dedupe_key`` exists (committed or being committed
+        by a concurrent delivery): one statement, so two deliveries at the same instant never
+        break the unique key (module docstring). True when inserted.
+
+        The columns are the ones ``create`` would fill (``company_id`` is the related stored
+        field, the defaults of ``state``, ``attempts`` and ``received_at``)."""
+        self.env.flush_all()
+        uid = self.env.uid
+        query = SQL(
+            """INSERT INTO supplier_event (backend_id, company_id, kind, reference, dedupe_key,
+                   payload, state, attempts, received_at, create_uid, create_date, write_uid,
+                   write_date)
+               VALUES (%s, %s, %s, %s, %s, %s::jsonb, 'received', 0, now() at time zone 'UTC',
+                       %s, now() at time zone 'UTC', %s, now() at time zone 'UTC')
+               ON CONFLICT (backend_id, dedupe_key) DO NOTHING
+               RETURNING id""",
+            backend.id, backend.company_id.id or None, kind, reference or None, dedupe_key,
+            json.dumps(payload), uid, uid,
+        )
+        try:
+            with self.env.cr.savepoint():
+                self.env.cr.execute(query, log_exceptions=False)
+                inserted = self.env.cr.fetchone()
+        except psycopg2.errors.SerializationFailure:
+            # Odoo's transactions are REPEATABLE READ: when the conflicting row was committed by
+            # a concurrent delivery after this transaction's snapshot, PostgreSQL refuses the
+            # ON CONFLICT instead of skipping it. That delivery stored the event: a repeat.
+            _logger.info("MoySklad webhook %s: stored by a concurrent delivery", dedupe_key)
+            return False
+        if inserted:
+            self.browse(inserted[0]).invalidate_recordset()
+        return bool(inserted)
 
     def _process_one(self):
         if self.backend_id.service != "moysklad":
@@ -250,11 +315,21 @@ class SupplierEventMoySklad(models.Model):
             adapter = backend._adapter()
             report = adapter.client.stock_report_from_url(delivery.stock.report_url)
             stock_ids = {row.assortment_id for row in report.rows if row.assortment_id}
-        else:
+        deleted = {}
+        if delivery.stock is None:
+            # In order: the last event of an object wins (created then deleted = deleted).
             for event in delivery.events:
-                if event.entity_type in PRODUCT_KINDS and event.action in PULL_ACTIONS:
+                if event.entity_type not in PRODUCT_KINDS:
+                    continue
+                if event.action in PULL_ACTIONS:
                     kinds[event.id] = event.entity_type
+                    deleted.pop(event.id, None)
+                elif event.action == DELETE_ACTION:
+                    deleted[event.id] = event.entity_type
+                    kinds.pop(event.id, None)
         logs = Pull._webhook_refresh(backend, kinds, stock_ids)
+        if deleted:
+            logs |= Pull._webhook_deleted(backend, deleted)
         failed = logs.filtered(lambda log: log.state in ("failed", "partial"))
         if failed:
             return "error", None, "\n".join(log.message or "" for log in failed)
@@ -313,3 +388,58 @@ class SupplierMoySkladPullHooks(models.AbstractModel):
             self._note_usage(run, adapter)
             logs |= run.finish(adapter)
         return logs
+
+    @api.model
+    def _webhook_deleted(self, backend, deleted):
+        """Products and variants deleted at MoySklad ({MoySklad id: product|variant}): their
+        mappings marked, the products archived when the connection owns them (module
+        docstring); the sync log made (trigger Webhook). Nothing is asked of MoySklad."""
+        run = SyncRun(self.env, backend, "import_catalogue", "webhook")
+        Binding = self.env["supplier.product"].sudo()
+        bindings = Binding.search([
+            ("backend_id", "=", backend.id), ("external_id", "in", list(deleted)),
+        ])
+        owned = (backend.moysklad_products_direction == "pull"
+                 and backend.catalogue_create_products)
+        pushed = backend.moysklad_products_direction == "push"
+        now = fields.Datetime.now()
+        moment = fields.Datetime.to_string(now)
+        if pushed:
+            message = self.env._("Deleted in MoySklad (%(moment)s UTC); the next push creates "
+                                 "it there again.", moment=moment)
+        elif owned:
+            message = self.env._("Deleted in MoySklad (%(moment)s UTC); the product was "
+                                 "archived.", moment=moment)
+        else:
+            message = self.env._("Deleted in MoySklad (%(moment)s UTC).", moment=moment)
+        # The image went with the product: a product found or created again gets it again.
+        values = {
+            "sync_state": "not_found", "sync_message": message, "external_id": False,
+            "qty_available": 0.0, "last_attempt": now, "moysklad_image_key": False,
+        }
+        by_binding = {}
+        for binding in bindings:
+            vals = dict(values)
+            if pushed:
+                vals.update(push_hash=False, moysklad_sync_id=str(uuid.uuid4()))
+            by_binding[binding.id] = vals
+        self.env["supplier.offer"].sudo().search([("binding_id", "in", bindings.ids)]).unlink()
+        bulk_write(Binding, by_binding)
+        products = bindings.product_id
+        archived = self.env["product.product"]
+        if owned:
+            archived = products.filtered("active")
+            archived.write({"active": False})
+        for binding in bindings:
+            post_note(binding.product_id.product_tmpl_id, self.env._(
+                "%(connection)s: %(message)s", connection=backend.display_name,
+                message=message,
+            ))
+        run.add(processed=len(deleted), not_found=len(bindings),
+                unchanged=len(deleted) - len(bindings))
+        run.note(self.env._(
+            "Webhook: %(count)s products or variants deleted in MoySklad, %(mapped)s of them "
+            "mapped here; products archived: %(archived)s.",
+            count=len(deleted), mapped=len(bindings), archived=len(archived),
+        ))
+        return run.finish(None)

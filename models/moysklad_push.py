@@ -1,7 +1,16 @@
 """Odoo is the master: products pushed to MoySklad in bulk (DESIGN §4.2).
 
-- What is sent: the connection's bound products (and, when asked, every saleable product of the
-  company not bound yet), as MoySklad products, in arrays of up to 1,000 (under 20 MB) per POST.
+- What is sent: the connection's bound products, and, when the connection says so, every
+  saleable product of the company not bound yet and/or every product of a chosen category (with
+  its subcategories) not bound yet (they are bound, then pushed), as MoySklad products, in
+  arrays of up to 1,000 (under 20 MB) per POST.
+- When: by the button, and by the scheduler (operation "Push products": a MoySklad connection
+  gets its schedule line, every 30 minutes, when Odoo becomes the master of products; the line
+  is disabled when Odoo stops being it and enabled again when it becomes it again; an
+  administrator may switch it off or change its interval meanwhile). A
+  scheduled push is the same code as the button's: what did not change sends nothing, so a
+  scheduled run with nothing changed makes no request at all. The button and the scheduler
+  never push the same connection at the same time (the operation's lock).
 - Creation is idempotent: each binding gets a ``syncId`` (derived from the database and the
   binding, so even a lost stored one is found again) before its first send; a retry after a lost
   answer finds the product MoySklad created. Updates go by the product's href (``meta``).
@@ -9,8 +18,12 @@
   accepted is skipped, so a second push of unchanged products sends no request.
 - Prices, when Odoo is the master of prices: each price type mapped to the sales price gets the
   product's sales price; a price type mapped to a pricelist gets the pricelist's price for one
-  unit; the purchase price is the product's cost. All in kopecks of the currency mapped to the
-  company currency (the client converts). Pulled prices are never sent back.
+  unit; the purchase price is the product's cost. In kopecks (the client converts) of the
+  MoySklad currency mapped to the company currency; a pricelist's price goes in the MoySklad
+  currency mapped to the pricelist's currency, or, when none is, converted to the company
+  currency at today's rate. Pulled prices are never sent back.
+- A product MoySklad accepted is "up to date" on its mapping (a mapping marked "deleted in
+  MoySklad" by a webhook is created again by the next push: Odoo is the master).
 - Variants pulled from MoySklad are not pushed (they would need their characteristics).
 - Images: the product's image is uploaded (base64, ``add_image``) when it changed since the
   last upload (the binding keeps the uploaded file's name and size; the name carries a hash of
@@ -27,15 +40,20 @@ from decimal import Decimal
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import split_every
 
 from ..api.errors import ApiError, OutcomeUnknown
 from ..api.moysklad_payloads import MsProductDraft, MsSalePrice, stable_sync_id
 from .bulk import bulk_write
 from .error_messages import describe_error
+from .run_lock import exclusive_run
 from .sync_run import SyncRun
 
 PUSH_CHUNK = 1000
+# The schedule line a MoySklad connection gets for its pushes (enabled while Odoo is the master
+# of products). Unchanged products cost no request, only Odoo's time to build their payloads.
+PUSH_SCHEDULE = {"interval_number": 30, "interval_type": "minutes"}
 
 
 class SupplierProductMoySklad(models.Model):
@@ -62,6 +80,11 @@ class SupplierBackendMoySkladPush(models.Model):
         string="Push all saleable products",
         help="Push products: also map and push every saleable product not mapped yet.",
     )
+    moysklad_push_category_id = fields.Many2one(
+        "product.category", string="Push the category",
+        help="Push products: also map and push every product of this category (and of its "
+        "subcategories) not mapped yet.",
+    )
 
     def action_push_products(self):
         if any(backend.service != "moysklad" for backend in self):
@@ -75,10 +98,65 @@ class SupplierBackendMoySkladPush(models.Model):
                     "choose 'Odoo is the master' for products on its MoySklad tab first.",
                     connection=backend.display_name,
                 ))
-            logs |= self.env["supplier.moysklad.push"]._push(backend, trigger="manual")
+            with exclusive_run(self.env, backend, "push_products"):
+                logs |= self.env["supplier.moysklad.push"]._push(backend, trigger="manual")
         if len(logs) == 1:
             return logs._notification()
         return logs._action_open()
+
+    # -- the push schedule ------------------------------------------------------------------------
+    def _ensure_schedules(self):
+        result = super()._ensure_schedules()
+        self.filtered(lambda b: b.service == "moysklad")._moysklad_push_schedule()
+        return result
+
+    def write(self, vals):
+        directions = {backend.id: backend.moysklad_products_direction for backend in self}
+        result = super().write(vals)
+        if "moysklad_products_direction" in vals or "service" in vals:
+            self.filtered(
+                lambda b: b.service == "moysklad"
+                and directions.get(b.id) != b.moysklad_products_direction
+            )._moysklad_push_schedule()
+        return result
+
+    def _moysklad_push_schedule(self):
+        """The "Push products" schedule line is enabled exactly when Odoo is the master of
+        products: created the first time Odoo becomes it, disabled when it stops being it
+        (called when the direction changes, so a line an administrator switched off stays off
+        until then). A connection that never pushed has no such line."""
+        Schedule = self.env["supplier.backend.schedule"].sudo()
+        creates = []
+        for backend in self.sudo():
+            enabled = backend.moysklad_products_direction == "push"
+            schedule = backend.schedule_ids.filtered(lambda s: s.operation == "push_products")
+            if not schedule and enabled:
+                creates.append({"backend_id": backend.id, "operation": "push_products",
+                                "enabled": True, **PUSH_SCHEDULE})
+            elif schedule and schedule.enabled != enabled:
+                schedule.enabled = enabled
+        Schedule.create(creates)
+
+
+class SupplierScheduleMoySkladPush(models.Model):
+    _inherit = "supplier.backend.schedule"
+
+    operation = fields.Selection(
+        selection_add=[("push_products", "Push products")], ondelete={"push_products": "cascade"}
+    )
+
+
+class SupplierSyncEngineMoySkladPush(models.AbstractModel):
+    _inherit = "supplier.sync.engine"
+
+    @api.model
+    def _run_scheduled(self, backend, operation):
+        if backend.service == "moysklad" and operation == "push_products":
+            if backend.moysklad_products_direction != "push":
+                # Only a run asked by hand gets here (the line is disabled otherwise).
+                return self.env["supplier.sync.log"]
+            return self.env["supplier.moysklad.push"]._push(backend, trigger="cron")
+        return super()._run_scheduled(backend, operation)
 
 
 def payload_hash(payload):
@@ -106,8 +184,7 @@ class SupplierMoySkladPush(models.AbstractModel):
     @api.model
     def _push(self, backend, trigger="manual"):
         backend = backend.sudo()
-        if backend.moysklad_push_all_saleable:
-            self._bind_saleable(backend)
+        self._bind_scope(backend)
         Binding = self.env["supplier.product"].sudo()
         ids = Binding.search([
             ("backend_id", "=", backend.id),
@@ -127,16 +204,25 @@ class SupplierMoySkladPush(models.AbstractModel):
         return run.finish(adapter)
 
     @api.model
-    def _bind_saleable(self, backend):
+    def _bind_scope(self, backend):
+        """Map the products of the connection's scopes (all saleable, a category) not mapped
+        yet; the products mapped already are pushed anyway."""
+        scopes = []
+        if backend.moysklad_push_all_saleable:
+            scopes.append([("sale_ok", "=", True)])
+        if backend.moysklad_push_category_id:
+            scopes.append([("categ_id", "child_of", backend.moysklad_push_category_id.id)])
+        if not scopes:
+            return
         Product = self.env["product.product"].sudo()
-        bound = self.env["supplier.product"].sudo().search_read(
+        bound = self.env["supplier.product"].sudo().with_context(active_test=False).search_read(
             [("backend_id", "=", backend.id)], ["product_id"]
         )
-        products = Product.search([
-            ("sale_ok", "=", True),
-            ("id", "not in", [row["product_id"][0] for row in bound]),
-            ("company_id", "in", [backend.company_id.id, False]),
-        ])
+        products = Product.search(expression.AND([
+            expression.OR(scopes),
+            [("id", "not in", [row["product_id"][0] for row in bound]),
+             ("company_id", "in", [backend.company_id.id, False])],
+        ]))
         self.env["supplier.product"].sudo().create([
             {"backend_id": backend.id, "product_id": product.id,
              "external_code": (product.default_code or "").strip() or f"odoo-{product.id}",
@@ -164,10 +250,18 @@ class SupplierMoySkladPush(models.AbstractModel):
             for r in references
             if r.kind == "ms_price_type" and r.price_target in ("list_price", "pricelist")
         ] if prices else []
+        # The MoySklad currency of each Odoo currency mapped (a pricelist's price goes in its own).
+        ms_currencies = {}
+        for reference in references.filtered(
+            lambda r: r.kind == "ms_currency" and r.odoo_currency_id
+        ).sorted("id"):
+            ms_currencies.setdefault(reference.odoo_currency_id, reference.code)
         return {
             "base": base,
             "prices": prices,
             "price_types": price_types,
+            "company": backend.company_id,
+            "currency_codes": ms_currencies,
             "currency_href": f"{base}/entity/currency/{currency.code}" if currency else "",
             "database": self.env["ir.config_parameter"].sudo().get_param("database.uuid", ""),
             "images": 0,
@@ -181,6 +275,8 @@ class SupplierMoySkladPush(models.AbstractModel):
         for _href, target, pricelist in context["price_types"]:
             if target == "pricelist":
                 pricelist_prices[pricelist.id] = pricelist._get_products_price(products, 1.0)
+        company = context["company"]
+        today = fields.Date.context_today(self)
         drafts = []
         for binding in bindings:
             product = binding.product_id
@@ -188,10 +284,20 @@ class SupplierMoySkladPush(models.AbstractModel):
             if context["prices"]:
                 sale_prices = []
                 for href, target, pricelist in context["price_types"]:
-                    amount = (product.list_price if target == "list_price"
-                              else pricelist_prices[pricelist.id].get(product.id, 0.0))
+                    currency_href = context["currency_href"]
+                    if target == "list_price":
+                        amount = product.list_price
+                    else:
+                        amount = pricelist_prices[pricelist.id].get(product.id, 0.0)
+                        code = context["currency_codes"].get(pricelist.currency_id)
+                        if code:
+                            currency_href = f"{context['base']}/entity/currency/{code}"
+                        else:
+                            amount = pricelist.currency_id._convert(
+                                amount, company.currency_id, company, today
+                            )
                     sale_prices.append(MsSalePrice(
-                        href, Decimal(str(round(amount, 2))), context["currency_href"]
+                        href, Decimal(str(round(amount, 2))), currency_href
                     ))
             barcode = barcode_pair(product.barcode)
             drafts.append(MsProductDraft(
@@ -250,6 +356,7 @@ class SupplierMoySkladPush(models.AbstractModel):
                         done[binding.id] = {
                             "external_id": result.id, "push_hash": digests[binding.id],
                             "last_push": now, "push_message": False, "moysklad_kind": "product",
+                            "sync_state": "ok", "sync_message": False,
                         }
                         run.add(processed=1, **{"created" if result.created else "updated": 1})
                     else:

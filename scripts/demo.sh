@@ -4,18 +4,24 @@
 #   1. PostgreSQL running, Odoo 18 source, virtualenv, $ADDONS_DIR/supplier_connector link (outside the repo);
 #   2. database $DEMO_DB (default supplier_demo) dropped and created again with the addon and
 #      demo data (admin / admin);
-#   3. the ETM iPro, Shate-M, IMSKLAD and MoySklad emulators on http://127.0.0.1:8801, :8802,
-#      :8803 and :8804 (ETM_PORT, SHATE_PORT, IMSKLAD_PORT, MOYSKLAD_PORT;
-#      the demo connections point there), logs .build/emulator-NAME.log, pids .build/emulator-NAME.pid;
-#   4. a first "Sync now" of every supplier connection; the IMSKLAD demo connection sends sale
-#      orders on confirmation and validates deliveries when shipped, and its demo sale order is
-#      confirmed (so sent to the emulator);
+#   3. the ETM iPro, Shate-M, IMSKLAD, MoySklad and UDOMA emulators on http://127.0.0.1:8801,
+#      :8802, :8803, :8804 and :8805, and a second MoySklad account on :8806 (ETM_PORT,
+#      SHATE_PORT, IMSKLAD_PORT, MOYSKLAD_PORT, UDOMA_PORT, MOYSKLAD_PUSH_PORT; the demo
+#      connections point there), logs
+#      .build/emulator-NAME.log, pids .build/emulator-NAME.pid;
+#   4. a first "Sync now" of every supplier connection; the MoySklad demo connection imports the
+#      emulator's catalogue (MoySklad is the master), the second one pushes the Odoo products of
+#      its category to the second account (Odoo is the master; then scheduled, only changes);
+#      the IMSKLAD demo connection sends sale orders on confirmation and validates deliveries
+#      when shipped, and its demo sale order is confirmed (so sent to the emulator); the UDOMA
+#      demo connection pushes its catalogue, prices and stock and pulls the marketplace orders;
 #   5. Odoo in the foreground on http://localhost:$PORT (default 8069); once it answers, the
 #      IMSKLAD emulator walks the demo sale order through its statuses 0 -> 1 -> ... -> 9 -> 11
 #      with a tracking number, calling Odoo back (log .build/demo-imsklad-walk.log). Ctrl-C
 #      stops Odoo and the emulators.
 #
-# Environment: DEMO_DB, PORT, ETM_PORT, SHATE_PORT, IMSKLAD_PORT, MOYSKLAD_PORT, ODOO_SRC, VENV, PYTHON, PGUSER (see scripts/lib.sh).
+# Environment: DEMO_DB, PORT, ETM_PORT, SHATE_PORT, IMSKLAD_PORT, MOYSKLAD_PORT, UDOMA_PORT,
+# MOYSKLAD_PUSH_PORT, ODOO_SRC, VENV, PYTHON, PGUSER (see scripts/lib.sh).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -30,6 +36,8 @@ SHATE_PORT="${SHATE_PORT:-8802}"
 IMSKLAD_PORT="${IMSKLAD_PORT:-8803}"
 MOYSKLAD_PORT="${MOYSKLAD_PORT:-8804}"
 UDOMA_PORT="${UDOMA_PORT:-8805}"
+# The second MoySklad account (demo/moysklad_demo.xml: the connection where Odoo is the master).
+MOYSKLAD_PUSH_PORT="${MOYSKLAD_PUSH_PORT:-8806}"
 # The IMSKLAD demo connection's callback token and key (demo/imsklad_demo.xml; step 4 sets them
 # again): the emulator calls http://127.0.0.1:$PORT/supplier_connector/imsklad/TOKEN with KEY.
 IMSKLAD_CALLBACK_TOKEN="imsklad-demo-callback-token"
@@ -48,7 +56,8 @@ if port_in_use "$PORT"; then
 fi
 
 # ------------------------------------------------------------------ emulator helpers
-# stop_emulator NAME / start_emulator NAME PORT: one background emulator per service,
+# stop_emulator NAME / start_emulator NAME PORT: one background emulator per NAME, which is
+# the service (etm, moysklad...) or SERVICE-LABEL for a second one (moysklad-push),
 # pid in .build/emulator-NAME.pid, log in .build/emulator-NAME.log.
 stop_emulator() {
     local name="$1" pid_file="$BUILD_DIR/emulator-$1.pid" pid
@@ -56,7 +65,7 @@ stop_emulator() {
     pid="$(cat "$pid_file" 2>/dev/null || true)"
     # only a process that is really our emulator (the pid may have been reused)
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null \
-        && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-m emulators $name"; then
+        && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-m emulators ${name%%-*} "; then
         kill "$pid" 2>/dev/null || true
         for _ in $(seq 1 20); do
             kill -0 "$pid" 2>/dev/null || break
@@ -73,6 +82,7 @@ stop_emulators() {
     stop_emulator imsklad
     stop_emulator moysklad
     stop_emulator udoma
+    stop_emulator moysklad-push
 }
 
 # start_emulator NAME PORT [OPTIONS...]: OPTIONS go to `python -m emulators NAME`.
@@ -81,10 +91,10 @@ start_emulator() {
     shift 2
     stop_emulator "$name"
     if port_in_use "$port"; then
-        die "port $port ($name emulator) is already in use by another program; free it or set ${name^^}_PORT"
+        die "port $port ($name emulator) is already in use by another program; free it or set $(printf %s "${name^^}" | tr - _)_PORT"
     fi
     log "starting the $name emulator on http://127.0.0.1:$port (log: ${emu_log#"$REPO_ROOT"/})"
-    "$VENV/bin/python" -m emulators "$name" --port "$port" --catalogue demo "$@" >"$emu_log" 2>&1 </dev/null &
+    "$VENV/bin/python" -m emulators "${name%%-*}" --port "$port" --catalogue demo "$@" >"$emu_log" 2>&1 </dev/null &
     echo $! >"$pid_file"
     for _ in $(seq 1 60); do
         port_in_use "$port" && return 0
@@ -126,12 +136,15 @@ start_emulator imsklad "$IMSKLAD_PORT" --callback-url "$IMSKLAD_CALLBACK_URL" \
     --callback-key "$IMSKLAD_CALLBACK_KEY"
 start_emulator moysklad "$MOYSKLAD_PORT"
 start_emulator udoma "$UDOMA_PORT"
+# Reference data only (stores, price types, currencies): the products come from Odoo.
+start_emulator moysklad-push "$MOYSKLAD_PUSH_PORT" --catalogue empty
 
 # ------------------------------------------------------------------ 4. first sync
 log "first sync of the supplier connections (odoo-bin shell)"
 SYNC_OUT="$BUILD_DIR/demo-first-sync.log"
 if SC_ETM_PORT="$ETM_PORT" SC_SHATE_PORT="$SHATE_PORT" SC_IMSKLAD_PORT="$IMSKLAD_PORT" \
     SC_MOYSKLAD_PORT="$MOYSKLAD_PORT" SC_UDOMA_PORT="$UDOMA_PORT" \
+    SC_MOYSKLAD_PUSH_PORT="$MOYSKLAD_PUSH_PORT" \
     SC_IMSKLAD_TOKEN="$IMSKLAD_CALLBACK_TOKEN" SC_IMSKLAD_KEY="$IMSKLAD_CALLBACK_KEY" SC_PORT="$PORT" \
     odoo_bin shell -d "$DEMO_DB" --no-http --max-cron-threads=0 --log-level=warn \
     >"$SYNC_OUT" 2>&1 <<'EOF'
@@ -141,7 +154,8 @@ backends = env["supplier.backend"].search([])
 for default, port in (("8801", os.environ["SC_ETM_PORT"]), ("8802", os.environ["SC_SHATE_PORT"]),
                       ("8803", os.environ["SC_IMSKLAD_PORT"]),
                       ("8804", os.environ["SC_MOYSKLAD_PORT"]),
-                      ("8805", os.environ["SC_UDOMA_PORT"])):
+                      ("8805", os.environ["SC_UDOMA_PORT"]),
+                      ("8806", os.environ["SC_MOYSKLAD_PUSH_PORT"])):
     for backend in backends.filtered(lambda b: "127.0.0.1:" + default in (b.api_url or "")):
         backend.api_url = backend.api_url.replace("127.0.0.1:" + default, "127.0.0.1:" + port)
 # Shate-M: load agreements, addresses, locations and statuses, then pick the first of each.
@@ -162,8 +176,24 @@ if not rub.active:
 for backend in backends.filtered(lambda b: b.service == "moysklad"):
     backend.action_test_connection()
     env.cr.commit()
-    backend.action_import_catalogue()
+    if backend.moysklad_products_direction == "pull":
+        backend.action_import_catalogue()
+        env.cr.commit()
+# MoySklad, Odoo is the master: the products of its category (one with an image) go to the
+# second account; the scheduler then pushes only what changes.
+import base64
+from odoo.addons.supplier_connector.emulators.server import make_png
+lamp = env.ref("supplier_connector.demo_product_moysklad_push_lamp")
+if not lamp.image_1920:
+    lamp.image_1920 = base64.b64encode(make_png(128, 128, (196, 154, 60)))
+for backend in backends.filtered(lambda b: b.service == "moysklad"
+                                 and b.moysklad_products_direction == "push"):
+    backend.action_push_products()
     env.cr.commit()
+    log = env["supplier.sync.log"].search([("backend_id", "=", backend.id),
+                                           ("operation", "=", "push_products")], limit=1)
+    print("SC_DEMO_MOYSKLAD_PUSH %s %s created=%s updated=%s unchanged=%s failed=%s" % (
+        backend.id, log.state, log.created, log.updated, log.unchanged, log.failed))
 # IMSKLAD: the goods go to the warehouse first, then its stock comes back.
 backends.filtered(lambda b: b.service == "imsklad").action_push_products()
 env.cr.commit()
@@ -196,6 +226,7 @@ EOF
 then
     grep '^SC_DEMO_SYNC_OK' "$SYNC_OUT" >&2 || true
     grep '^SC_DEMO_UDOMA_ORDERS' "$SYNC_OUT" >&2 || true
+    grep '^SC_DEMO_MOYSKLAD_PUSH' "$SYNC_OUT" >&2 || true
     grep '^SC_DEMO_IMSKLAD_ORDER' "$SYNC_OUT" >&2 || true
 else
     tail -n 40 "$SYNC_OUT" >&2
@@ -223,7 +254,9 @@ fi
 banner "Open http://localhost:$PORT — login admin / admin — Inventory > Products: open a product, tab Supplier offers
 Supplier connections: Inventory > Configuration > Supplier connections.
 $IMSKLAD_LINE
-Emulators: ETM http://127.0.0.1:$ETM_PORT, Shate-M http://127.0.0.1:$SHATE_PORT, IMSKLAD http://127.0.0.1:$IMSKLAD_PORT, MoySklad http://127.0.0.1:$MOYSKLAD_PORT
+MoySklad: the connection 'MoySklad (demo emulator)' pulls its catalogue; 'MoySklad, Odoo is the master' pushed
+the products of the category 'Pushed to MoySklad (demo)' to the second account (change one: the scheduled push sends it).
+Emulators: ETM http://127.0.0.1:$ETM_PORT, Shate-M http://127.0.0.1:$SHATE_PORT, IMSKLAD http://127.0.0.1:$IMSKLAD_PORT, MoySklad http://127.0.0.1:$MOYSKLAD_PORT and http://127.0.0.1:$MOYSKLAD_PUSH_PORT (second account), UDOMA http://127.0.0.1:$UDOMA_PORT
 Ctrl-C stops Odoo and the emulators."
 # Not exec: the EXIT trap must stop the emulators when Odoo exits.
 set +e

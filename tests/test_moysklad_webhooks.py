@@ -1,10 +1,14 @@
+import base64
 import json
+import threading
 import time
 
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 
-from odoo.addons.supplier_connector.emulators.moysklad_demo import MAIN_STORE_ID
+from odoo.addons.supplier_connector.emulators.moysklad_demo import MAIN_STORE_ID, fixed_id
+from odoo.addons.supplier_connector.emulators.moysklad_store import Ref
+from odoo.addons.supplier_connector.emulators.server import make_png
 
 from .moysklad_common import MoySkladCase, product_id
 from .rights_common import RightsUsers
@@ -63,18 +67,18 @@ class TestMoySkladWebhooks(MoySkladCase, RightsUsers, HttpCase):
             f"{self.base_url()}/supplier_connector/moysklad/{self.backend.id}."
         ))
         entity, stock = self.hooks_at_moysklad()
-        self.assertEqual(entity, {("CREATE", "product"), ("UPDATE", "product"),
-                                  ("CREATE", "variant"), ("UPDATE", "variant")})
+        self.assertEqual(entity, {(action, kind) for kind in ("product", "variant")
+                                  for action in ("CREATE", "UPDATE", "DELETE")})
         self.assertEqual(len(stock), 1)
         self.assertEqual(stock[0]["reportType"], "bystore")
-        self.assertEqual(self.backend.moysklad_webhook_count, 5)
-        self.assertIn("5 created, 0 already there", self.backend.moysklad_webhook_status)
-        # Again: the five are adopted, none created twice.
+        self.assertEqual(self.backend.moysklad_webhook_count, 7)
+        self.assertIn("7 created, 0 already there", self.backend.moysklad_webhook_status)
+        # Again: the seven are adopted, none created twice.
         posts_before = len([r for r in self.requests("entity/webhook") if r.method == "POST"])
         self.backend.action_moysklad_register_webhooks()
         self.assertEqual(len([r for r in self.requests("entity/webhook") if r.method == "POST"]),
                          posts_before)
-        self.assertIn("0 created, 5 already there", self.backend.moysklad_webhook_status)
+        self.assertIn("0 created, 7 already there", self.backend.moysklad_webhook_status)
         self.assertEqual(len(self.hooks_at_moysklad()[1]), 1)
         # A webhook another Odoo made with another URL is left alone by Remove.
         with self.emulator.lock:
@@ -96,7 +100,7 @@ class TestMoySkladWebhooks(MoySkladCase, RightsUsers, HttpCase):
         with self.emulator.lock:
             self.assertEqual(list(self.emulator.db["webhook"]), ["other"])
         self.assertEqual(self.backend.moysklad_webhook_count, 0)
-        self.assertIn("removed at MoySklad: 5", self.backend.moysklad_webhook_status)
+        self.assertIn("removed at MoySklad: 7", self.backend.moysklad_webhook_status)
 
     def test_free_plan_30006_in_plain_words(self):
         self.emulator.paid_plan = False
@@ -123,7 +127,7 @@ class TestMoySkladWebhooks(MoySkladCase, RightsUsers, HttpCase):
         self.assertEqual(self.hooks_at_moysklad(), (set(), []))
         # A manager without Settings access may; the secret stays out of their reach.
         self.backend.with_user(self.manager).action_moysklad_register_webhooks()
-        self.assertEqual(len(self.hooks_at_moysklad()[0]), 4)
+        self.assertEqual(len(self.hooks_at_moysklad()[0]), 6)
         with self.assertRaises(AccessError):
             self.backend.with_user(self.manager).read(["moysklad_webhook_secret"])
 
@@ -216,3 +220,158 @@ class TestMoySkladWebhooks(MoySkladCase, RightsUsers, HttpCase):
         self.assertEqual(status, 204)
         self.assertEqual(len(self.events()), 1)
         self.assertEqual(self.backend.callback_refused_count, 2)
+
+    # -- deletions, repeats at the same instant, variants ---------------------------------------
+    def process_events(self):
+        self.env["supplier.event"]._cron_retry_errors()
+        event = self.events()[:1]
+        self.assertEqual(event.state, "done", event.error)
+        return event
+
+    def delete_at_moysklad(self, ms_id, kind="product"):
+        with self.emulator.lock:
+            self.emulator.delete(kind, ms_id)
+        delivery = self.emulator.fire(kind, ms_id, "DELETE")[-1]
+        self.assertEqual([a["status"] for a in delivery["attempts"]], [204])
+        self.assertEqual(self.events()[:1].reference, f"{kind} DELETE")
+
+    def test_product_deleted_at_moysklad_marks_its_mapping(self):
+        self.pulled()
+        owned = self.binding("DEMO-005")
+        product = owned.product_id
+        self.assertTrue(owned.offer_ids)
+        self.assertTrue(product.active)
+        self.delete_at_moysklad(product_id("DEMO-005"))
+        before = len(self.emulator.requests)
+        self.process_events()
+        self.assertEqual(len(self.emulator.requests), before, "nothing is asked of MoySklad")
+        self.assertEqual(owned.sync_state, "not_found")
+        self.assertIn("Deleted in MoySklad", owned.sync_message)
+        self.assertIn("archived", owned.sync_message)
+        self.assertFalse(owned.external_id)
+        self.assertEqual(owned.qty_available, 0)
+        self.assertFalse(owned.offer_ids)
+        # MoySklad is the master of products and the connection creates them: archived.
+        self.assertFalse(product.active)
+        self.assertIn("Deleted in MoySklad", product.product_tmpl_id.message_ids[0].body)
+        log = self.env["supplier.sync.log"].search([
+            ("backend_id", "=", self.backend.id), ("trigger", "=", "webhook"),
+        ], limit=1)
+        self.assertEqual((log.operation, log.state, log.not_found), ("import_catalogue", "done", 1))
+        # A connection that does not create products does not own them: only the mapping says so.
+        self.backend.catalogue_create_products = False
+        matched = self.binding("DEMO-006")
+        self.delete_at_moysklad(product_id("DEMO-006"))
+        self.process_events()
+        self.assertEqual(matched.sync_state, "not_found")
+        self.assertIn("Deleted in MoySklad", matched.sync_message)
+        self.assertNotIn("archived", matched.sync_message)
+        self.assertTrue(matched.product_id.active)
+        # The next pulls go on without them.
+        self.backend.action_moysklad_full_pass()
+        self.assertEqual(self.import_catalogue().state, "done")
+        self.assertEqual((owned.sync_state, matched.sync_state), ("not_found", "not_found"))
+
+    def test_pushed_product_deleted_at_moysklad_is_created_again(self):
+        self.test_connection()
+        self.backend.write({"moysklad_products_direction": "push",
+                            "moysklad_prices_direction": "push"})
+        product = self.env["product.product"].create({
+            "name": "Odoo lamp", "default_code": "LAMP-1", "list_price": 25.0,
+            "image_1920": base64.b64encode(make_png(8, 8, (250, 200, 10))),
+        })
+        binding = self.env["supplier.product"].create(
+            {"backend_id": self.backend.id, "product_id": product.id, "external_code": "LAMP-1"}
+        )
+        self.backend.action_push_products()
+        self.backend.action_moysklad_register_webhooks()
+        old_id, old_sync_id = binding.external_id, binding.moysklad_sync_id
+        self.assertTrue(old_id)
+        self.delete_at_moysklad(old_id)
+        self.process_events()
+        self.assertEqual(binding.sync_state, "not_found")
+        self.assertIn("the next push creates it there again", binding.sync_message)
+        self.assertFalse(binding.external_id)
+        self.assertFalse(binding.push_hash)
+        self.assertTrue(binding.moysklad_sync_id)
+        self.assertNotEqual(binding.moysklad_sync_id, old_sync_id)
+        self.assertTrue(product.active, "Odoo is the master: the product is not archived")
+        self.backend.action_push_products()
+        log = self.last_log("push_products")
+        self.assertEqual((log.state, log.created), ("done", 1), log.message)
+        self.assertTrue(binding.external_id)
+        self.assertNotEqual(binding.external_id, old_id)
+        self.assertEqual(binding.sync_state, "ok")
+        with self.emulator.lock:
+            created = self.emulator.db["product"][binding.external_id]
+            self.assertEqual(created["name"], "Odoo lamp")
+            # Its image went with the deleted product: uploaded again.
+            self.assertEqual(len(created.get("_images", ())), 1)
+
+    def test_same_request_id_twice_at_the_same_instant(self):
+        self.backend.action_moysklad_register_webhooks()
+        body = {"auditContext": {"uid": "admin@demo", "moment": "2026-01-01 10:00:00"},
+                "events": [{"meta": {"type": "product", "href": "https://api.moysklad.ru/api/"
+                                     f"remap/1.2/entity/product/{product_id('DEMO-001')}"},
+                            "action": "UPDATE", "accountId": "acc"}]}
+        start = threading.Barrier(2)
+        statuses = []
+
+        def deliver():
+            start.wait()
+            statuses.append(self.post(body, "same-instant")[0])
+
+        threads = [threading.Thread(target=deliver) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        self.assertEqual(statuses, [204, 204])
+        self.assertEqual(len(self.events()), 1)
+        # The insert itself is the check: the second one inserts nothing and fails nothing.
+        Event = self.env["supplier.event"]
+        self.assertFalse(Event._moysklad_insert_once(
+            self.backend, "moysklad.entity", "product UPDATE", "ms:same-instant", body,
+        ))
+        self.assertTrue(Event._moysklad_insert_once(
+            self.backend, "moysklad.entity", "product UPDATE", "ms:another", body,
+        ))
+        event = self.events().filtered(lambda e: e.dedupe_key == "ms:another")
+        self.assertEqual((event.state, event.kind, event.payload, event.company_id),
+                         ("received", "moysklad.entity", body, self.backend.company_id))
+
+    def test_variant_events_pull_the_variant(self):
+        self.pulled()
+        variant_m = fixed_id("variant-DEMO-007-M")
+        binding = self.env["supplier.product"].search([
+            ("backend_id", "=", self.backend.id), ("external_id", "=", variant_m),
+        ])
+        self.assertEqual(binding.moysklad_kind, "variant")
+        with self.emulator.lock:
+            self.emulator.update("variant", variant_m, {"name": "Футболка хлопковая M, белая"})
+        before = len(self.emulator.requests)
+        self.emulator.fire("variant", variant_m, "UPDATE")
+        self.assertEqual(self.events()[:1].reference, "variant UPDATE")
+        self.process_events()
+        asked = {r.path.split("/api/remap/1.2/")[-1] for r in self.emulator.requests[before:]}
+        self.assertIn(f"entity/variant/{variant_m}", asked)
+        self.assertFalse([path for path in asked if "assortment" in path])
+        self.assertEqual(binding.product_id.name, "Футболка хлопковая M, белая")
+        # A new variant at MoySklad: created in Odoo (the connection creates products).
+        variant_s = fixed_id("variant-DEMO-007-S")
+        with self.emulator.lock:
+            self.emulator._new_record("variant", variant_s, {
+                "code": "DEMO-007-S", "externalCode": "ext-DEMO-007-S",
+                "product": Ref("product", product_id("DEMO-007")),
+                "characteristics": [{"id": fixed_id("characteristic-size"), "name": "Размер",
+                                     "value": "S"}],
+            })
+        self.emulator.fire("variant", variant_s, "CREATE")
+        self.assertEqual(self.events()[:1].reference, "variant CREATE")
+        self.process_events()
+        created = self.env["supplier.product"].search([
+            ("backend_id", "=", self.backend.id), ("external_id", "=", variant_s),
+        ])
+        self.assertEqual(created.moysklad_kind, "variant")
+        self.assertEqual(created.product_id.default_code, "DEMO-007-S")
+        self.assertEqual(created.external_code, "ext-DEMO-007-S")
