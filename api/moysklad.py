@@ -420,7 +420,7 @@ class MoySkladClient(
         )  # fmt: skip
 
     def _send(self, method, path, token, *, params, body, endpoint, retries, once,
-              allow_redirects=True, extra_headers=None):  # fmt: skip
+              allow_redirects=True, extra_headers=None, stream=False):  # fmt: skip
         headers = {"Authorization": f"Bearer {token}"}
         if self.webhook_quiet_prefix and method.upper() in WRITING_METHODS:
             headers["X-Lognex-WebHook-DisableByPrefix"] = self.webhook_quiet_prefix
@@ -430,7 +430,8 @@ class MoySkladClient(
             data = body if isinstance(body, bytes) else dumps(body)
             headers["Content-Type"] = "application/json"
         options = {"params": params, "data": data, "headers": headers, "endpoint": endpoint,
-                   "retries": 0 if once else retries, "allow_redirects": allow_redirects}  # fmt: skip
+                   "retries": 0 if once else retries, "allow_redirects": allow_redirects,
+                   "stream": stream}  # fmt: skip
         if not once:
             return self._request(method, path, **options)
         failure = None
@@ -447,13 +448,13 @@ class MoySkladClient(
         )
 
     def _call(self, method, path, *, params=None, body=None, endpoint=None, retries=None,
-              once=False, allow_redirects=True, extra_headers=None):  # fmt: skip
+              once=False, allow_redirects=True, extra_headers=None, stream=False):  # fmt: skip
         """Send with the token; on a 401 renew it once (see Auth). Returns the response of any
-        other status, unchecked."""
+        other status, unchecked (``stream``: its body not read yet)."""
         endpoint = endpoint or self._endpoint_label(path)
         options = {"params": params, "body": body, "endpoint": endpoint, "retries": retries,
                    "once": once, "allow_redirects": allow_redirects,
-                   "extra_headers": extra_headers}  # fmt: skip
+                   "extra_headers": extra_headers, "stream": stream}  # fmt: skip
         token = self._current_token()
         response = self._send(method, path, token, **options)
         if response.status_code != 401:
