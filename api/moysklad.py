@@ -22,6 +22,9 @@ Public API (stable: the emulator's tests and the Odoo side build on it)::
     client.list_webhooks(), client.create_webhook(url, action, entity_type), delete_webhook(id)
     client.list_stock_webhooks(), create_stock_webhook(url), delete_stock_webhook(id)
     client.iter_pages(path, parse=..., filter=..., search=..., order=..., expand=...)
+    with client.prefetch(client.iter_assortment(...)) as pages:   # next page fetched in a
+        for page in pages: ...                                     # thread meanwhile
+    client.iter_stock_rows(stock_type=..., changed_since=dt)     # streamed short report
     client.get_json(path, params), client.post_json(path, body), client.put_json(path, body)
 
 Part 2 (``moysklad_documents``)::
@@ -64,7 +67,10 @@ Auth
 - MoySklad documents no lifetime for tokens: ``expires_at`` is set a year ahead only because
   SessionState wants one; a 401 is the only real expiry signal.
 - ``token_kind``: "user" (login/password, a user's token: the default) or "application" (a
-  solution's token); it picks the default request weight (``moysklad_limits``).
+  solution's token); it picks the default request weight (``moysklad_limits``). Without a
+  ``request_weight``, the weight follows the documented schedule, read in Moscow time from
+  ``now`` when each request leaves. The budget and the parallel slots are the account's, shared
+  by every client of the same login (else token) on the same API in this process.
 
 Every request
 - ``Accept: application/json;charset=utf-8`` (1062 otherwise), ``Accept-Encoding: gzip`` (415
@@ -118,11 +124,17 @@ Decisions where the documents are silent or disagree
 - Test connection: ``reference()`` (company settings, organizations, stores, currencies: five
   requests); when companysettings gives the accounting currency as a bare reference, it is
   completed from the currency list.
+- Prefetch (``prefetch``): the pages of a list are fetched one ahead in a thread
+  (``api.prefetch``) while the caller applies the current one; MoySklad's 45 units per 3 s are
+  then spent while Odoo works, not after. Stopping it (``close``, an error in the caller) makes
+  that thread's next request or wait raise PrefetchStopped inside the thread: no request
+  leaves after the stop, and a wait for the budget or a retry ends at once.
 """
 
 import base64
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -138,10 +150,18 @@ from .moysklad_errors import (
     build_error,
     error_entries,
 )
-from .moysklad_limits import CircuitBreaker, MoySkladLimiter, default_weight, retry_after_ms
+from .moysklad_limits import (
+    CircuitBreaker,
+    MoySkladLimiter,
+    account_key,
+    default_weight,
+    moscow_date,
+    retry_after_ms,
+)
 from .moysklad_media import MoySkladMediaMixin
 from .moysklad_payloads import dumps
 from .moysklad_query import MAX_LIMIT, list_params
+from .prefetch import Prefetcher, PrefetchStopped
 from .session import SessionClientMixin
 
 __all__ = ["MOYSKLAD_DEFAULT_URL", "MOYSKLAD_HOSTS", "MoySkladClient", "MsReference"]
@@ -212,7 +232,13 @@ class MoySkladClient(
         self._password = password or ""
         self._pasted_token = text(token)
         self.token_kind = token_kind
-        weight = request_weight or default_weight(token_kind, self.now().date())
+        default_weight(token_kind)  # ValueError for an unknown kind, now rather than later
+        # The documented schedule, in Moscow time, when each request leaves (see Auth).
+        weight = request_weight or (lambda: default_weight(token_kind, moscow_date(self.now())))
+        # A thread prefetching pages gets an event that cancels its requests and waits.
+        self._local = threading.local()
+        self._plain_sleep = self.sleep
+        self.sleep = self._sleep
         breaker = CircuitBreaker(
             max_failures=max_failures,
             max_identical_failures=max_identical_failures,
@@ -225,6 +251,8 @@ class MoySkladClient(
             request_weight=weight, clock=self.clock, sleep=self.sleep,
             max_parallel=max_parallel, low_remaining=low_remaining, max_wait=max_wait,
             breaker=breaker, margin=budget_margin,
+            account=account_key(self.base_url, self._login_name if self.can_login else "",
+                                self._pasted_token),
         )  # fmt: skip
         self.assortment_beta = bool(assortment_beta)
         self.stock_ids_per_request = max(1, int(stock_ids_per_request or 100))
@@ -324,7 +352,37 @@ class MoySkladClient(
     def _relative_path(self, url):
         return urlsplit(url).path[len(self._api_path):].strip("/")
 
+    # -- prefetching ------------------------------------------------------------------------------
+    def prefetch(self, pages, *, name="moysklad-prefetch"):
+        """``pages`` (a generator of this client's, e.g. ``iter_assortment``) advanced one page
+        ahead in a thread; use as a context manager (see the module docstring)."""
+        return Prefetcher(pages, on_start=self._cancel_on, name=name)
+
+    def _cancel_on(self, event):
+        """Requests and waits of the calling thread stop once ``event`` is set."""
+        self._local.cancel = event
+
+    def _check_cancelled(self):
+        event = getattr(self._local, "cancel", None)
+        if event is not None and event.is_set():
+            raise PrefetchStopped("The prefetch was stopped: no more MoySklad requests")
+
+    def _sleep(self, seconds):
+        """The client's sleep (retries, the budget); in a prefetching thread it ends when the
+        prefetch is stopped."""
+        event = getattr(self._local, "cancel", None)
+        if event is None:
+            return self._plain_sleep(seconds)
+        self._check_cancelled()
+        if self._plain_sleep is time.sleep:
+            event.wait(seconds)
+        else:
+            self._plain_sleep(seconds)
+        self._check_cancelled()
+        return None
+
     def _send_once(self, prepared, label, stream, allow_redirects):
+        self._check_cancelled()
         if not self._is_api_url(prepared.url):
             return super()._send_once(prepared, label, stream, allow_redirects)
         self.limiter.before(self._relative_path(prepared.url))
@@ -362,7 +420,7 @@ class MoySkladClient(
         )  # fmt: skip
 
     def _send(self, method, path, token, *, params, body, endpoint, retries, once,
-              allow_redirects=True, extra_headers=None):  # fmt: skip
+              allow_redirects=True, extra_headers=None, stream=False):  # fmt: skip
         headers = {"Authorization": f"Bearer {token}"}
         if self.webhook_quiet_prefix and method.upper() in WRITING_METHODS:
             headers["X-Lognex-WebHook-DisableByPrefix"] = self.webhook_quiet_prefix
@@ -372,7 +430,8 @@ class MoySkladClient(
             data = body if isinstance(body, bytes) else dumps(body)
             headers["Content-Type"] = "application/json"
         options = {"params": params, "data": data, "headers": headers, "endpoint": endpoint,
-                   "retries": 0 if once else retries, "allow_redirects": allow_redirects}  # fmt: skip
+                   "retries": 0 if once else retries, "allow_redirects": allow_redirects,
+                   "stream": stream}  # fmt: skip
         if not once:
             return self._request(method, path, **options)
         failure = None
@@ -389,13 +448,13 @@ class MoySkladClient(
         )
 
     def _call(self, method, path, *, params=None, body=None, endpoint=None, retries=None,
-              once=False, allow_redirects=True, extra_headers=None):  # fmt: skip
+              once=False, allow_redirects=True, extra_headers=None, stream=False):  # fmt: skip
         """Send with the token; on a 401 renew it once (see Auth). Returns the response of any
-        other status, unchecked."""
+        other status, unchecked (``stream``: its body not read yet)."""
         endpoint = endpoint or self._endpoint_label(path)
         options = {"params": params, "body": body, "endpoint": endpoint, "retries": retries,
                    "once": once, "allow_redirects": allow_redirects,
-                   "extra_headers": extra_headers}  # fmt: skip
+                   "extra_headers": extra_headers, "stream": stream}  # fmt: skip
         token = self._current_token()
         response = self._send(method, path, token, **options)
         if response.status_code != 401:

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import BadResponse
+import requests
+
+from .errors import BadResponse, ServiceUnavailable
+from .json_stream import MalformedJson, iter_json_array
 from .moysklad_data import MsStockReport, parse_product, parse_stock_rows, text
 from .moysklad_errors import MoySkladRejected, build_error, error_entries, is_error_object
 from .moysklad_payloads import (
@@ -37,6 +40,9 @@ WEBHOOK_ACTIONS = ("CREATE", "UPDATE", "DELETE", "PROCESSED")
 STABLE_ORDER = "id"
 _UTC = timezone.utc  # noqa: UP017 (Odoo 18 runs on Python 3.10)
 ASSORTMENT_BETA = {"X-Lognex-Remap-Beta-Feature": "assortmentWithoutStock"}
+# Stock rows handed over per batch, and bytes read from the answer at a time.
+STOCK_ROWS_BATCH = 5000
+STREAM_CHUNK = 64 * 1024
 
 
 @dataclass
@@ -285,7 +291,24 @@ class MoySkladCatalogueMixin:
               store_ids=None, include_zero=False, with_recalculate=False):  # fmt: skip
         """A short stock report (``report/stock/bystore/current`` or ``.../all/current``):
         MsStockReport. ``changed_since`` (naive UTC or aware): only what changed since then,
-        zero lines included (see the module decisions for > 24 h)."""
+        zero lines included (see the module decisions for > 24 h). The whole report in memory:
+        for a whole account, ``iter_stock_rows``."""
+        stream = self.iter_stock_rows(
+            by_store=by_store, stock_type=stock_type, changed_since=changed_since,
+            assortment_ids=assortment_ids, store_ids=store_ids, include_zero=include_zero,
+            with_recalculate=with_recalculate,
+        )  # fmt: skip
+        rows = [row for batch in stream for row in batch]
+        return MsStockReport(rows=rows, stock_type=stock_type, by_store=by_store,
+                             changed_since=stream.changed_since, full=stream.full,
+                             skipped=stream.skipped)  # fmt: skip
+
+    def iter_stock_rows(self, *, by_store=True, stock_type="stock", changed_since=None,
+                        assortment_ids=None, store_ids=None, include_zero=False,
+                        with_recalculate=False, batch=STOCK_ROWS_BATCH):  # fmt: skip
+        """The rows of a short stock report as its answer arrives: an MsStockStream, iterated
+        for lists of at most ``batch`` MsStockRow (options as ``stock``). MoySklad sends the
+        report as one array, without paging: it is read element by element, never whole."""
         if stock_type not in STOCK_TYPES:
             raise ValueError(f"stock_type must be one of {STOCK_TYPES}")
         path = "report/stock/bystore/current" if by_store else "report/stock/all/current"
@@ -297,19 +320,32 @@ class MoySkladCatalogueMixin:
             params["include"] = "zeroLines"
         if with_recalculate and by_store:
             params["withRecalculate"] = "true"
-        rows, skipped = [], 0
-        for id_filter in self._stock_filters(assortment_ids, store_ids if by_store else None):
-            query = dict(params)
-            if id_filter:
-                query["filter"] = id_filter
-            document = self.get_json(path, query, endpoint=path)
-            if not isinstance(document, list):
-                raise BadResponse(f"MoySklad's {path} answer is not an array")
-            found, bad = parse_stock_rows(document, stock_type)
-            rows.extend(found)
-            skipped += bad
-        return MsStockReport(rows=rows, stock_type=stock_type, by_store=by_store,
-                             changed_since=since, full=since is None, skipped=skipped)  # fmt: skip
+        filters = list(self._stock_filters(assortment_ids, store_ids if by_store else None))
+        return MsStockStream(self, path, params, filters, stock_type=stock_type,
+                             by_store=by_store, changed_since=since, batch=batch)  # fmt: skip
+
+    def stream_array(self, path, params=None, *, endpoint=None):
+        """The elements of a GET answer that is one JSON array, parsed as the bytes arrive.
+
+        Errors as for ``get_json`` (statuses, 401 renewal, retries before the answer starts);
+        an answer that is no array, or is malformed, is BadResponse; one cut off while it is
+        read is ServiceUnavailable (not retried: the caller has used the rows before it)."""
+        endpoint = endpoint or self._endpoint_label(path)
+        response = self._call("GET", path, params=params, endpoint=endpoint, stream=True)
+        try:
+            self._raise_for_status(response, f"GET {endpoint}")
+            try:
+                yield from iter_json_array(response.iter_content(STREAM_CHUNK))
+            except MalformedJson as exc:
+                raise BadResponse(f"MoySklad's {endpoint} answer is not a JSON array: {exc}",
+                                  status=response.status_code) from None  # fmt: skip
+            except requests.RequestException as exc:
+                raise ServiceUnavailable(
+                    f"MoySklad's {endpoint} answer was cut off while it was read "
+                    f"({type(exc).__name__})"
+                ) from None
+        finally:
+            response.close()
 
     def stock_by_store(self, *, types=("stock", "reserve", "inTransit"), **options):
         """{(assortment id, store id): {stock type: Decimal or None}} from one report per type
@@ -372,3 +408,42 @@ def _is_update(item):
     if isinstance(item, dict):
         return "meta" in item
     return bool(getattr(item, "href", ""))
+
+
+class MsStockStream:
+    """The rows of one type of short stock report, read as the answers arrive (one answer per
+    group of ids asked). Iterate it once for lists of MsStockRow; ``full`` and
+    ``changed_since`` as on MsStockReport; ``skipped``: rows left aside so far (no assortment
+    id, a quantity that is no number)."""
+
+    def __init__(self, client, path, params, filters, *, stock_type, by_store, changed_since,
+                 batch):  # fmt: skip
+        self._client = client
+        self.path = path
+        self._params = params
+        self._filters = filters
+        self.stock_type = stock_type
+        self.by_store = by_store
+        self.changed_since = changed_since
+        self.full = changed_since is None
+        self.batch = max(1, int(batch))
+        self.skipped = 0
+
+    def __iter__(self):
+        pending = []
+        for id_filter in self._filters:
+            query = dict(self._params)
+            if id_filter:
+                query["filter"] = id_filter
+            for element in self._client.stream_array(self.path, query, endpoint=self.path):
+                pending.append(element)
+                if len(pending) >= self.batch:
+                    yield self._parse(pending)
+                    pending = []
+        if pending:
+            yield self._parse(pending)
+
+    def _parse(self, elements):
+        rows, skipped = parse_stock_rows(elements, self.stock_type)
+        self.skipped += skipped
+        return rows

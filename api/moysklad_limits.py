@@ -7,6 +7,10 @@ parallel requests, the rate headers, and a circuit breaker.
   user's login/password or user token 2 from 12.05.2026, 3 from 01.09.2026, 4 from 01.12.2026
   (``user_request_weight``). The weight is a setting (``request_weight``); this schedule is only
   its default, so a later change of the schedule is one setting, not a code change.
+- Decision: the schedule's dates are Moscow dates (MoySklad's own time; the change happens at
+  midnight in Moscow, 21:00 UTC the day before), and the default weight is looked up for every
+  request, from the client's ``now``: a client (a long run, a worker's thread) made before a
+  change pays the new weight from the change on, not from its next start.
 - Decision (the document lists ``report/stock/all`` and ``report/stock/bystore`` without
   ``/current``): every path under those two, the ``/current`` short reports included, weighs 5.
   Counting too much only slows us a little; counting too little earns 429s.
@@ -22,9 +26,15 @@ parallel requests, the rate headers, and a circuit breaker.
   ``X-RateLimit-Limit`` per unit, else 3 s / 45), at most ``X-Lognex-Reset`` ms. A 429 blocks
   every sender of this client for ``X-Lognex-Retry-After`` ms (the base class's retry sleeps it
   too).
-- At most ``max_parallel`` (5) requests in flight from one client object: a semaphore, so the
-  threads of one run share it. Separate processes (Odoo workers) cannot see each other's
-  semaphore: the Odoo side runs one MoySklad job per connection at a time.
+- At most ``max_parallel`` (5) requests in flight: a semaphore.
+- Decision: MoySklad counts the budget and the parallel requests per account (a user, or a
+  solution's token), so within one process the budget and the semaphore are those of the
+  account (``AccountLimits``, keyed by the API URL, the account: the login, else a digest of
+  the token, and the clock), shared by every client of it: a run right after another starts
+  with what the first left of the window, not a fresh one, and two threads of a worker share
+  45 units, not 45 each. Separate processes (Odoo workers) cannot see each other's budget:
+  ``X-RateLimit-Remaining`` (below) slows us down when another one spends it. Counters of the
+  sync log (units, requests, waits) stay per client, i.e. per run.
 - Circuit breaker: MoySklad switches the user's API off for an hour after more than 200
   identical failing requests, or 200 requests answered 429, in a minute. The breaker opens at
   ``max_failures`` (50) failing requests, ``max_identical_failures`` (10) failures of the very
@@ -35,23 +45,28 @@ parallel requests, the rate headers, and a circuit breaker.
   refused connection). The thresholds are settings of the client.
 """
 
+import hashlib
 import math
 import threading
 import time
 from collections import deque
-from datetime import date
+from datetime import date, datetime, timezone
 
 from .errors import RateLimited
 from .moysklad_errors import CircuitOpen, MoySkladRateLimited
-from .rate_budget import RateBudget
+from .moysklad_query import MOSCOW
+from .rate_budget import RateBudget, shared
 
 __all__ = [
     "BUDGET_SECONDS",
+    "AccountLimits",
     "BUDGET_UNITS",
     "HEAVY_REPORT_WEIGHT",
     "CircuitBreaker",
     "MoySkladLimiter",
+    "account_key",
     "is_heavy_report",
+    "moscow_date",
     "user_request_weight",
 ]
 
@@ -71,9 +86,19 @@ USER_WEIGHT_SCHEDULE = (
 TOKEN_KINDS = ("user", "application")
 
 
+def moscow_date(moment=None):
+    """The date in Moscow at ``moment`` (naive UTC, as Odoo's, or aware; None: now)."""
+    if moment is None:
+        moment = datetime.now(MOSCOW)
+    elif moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)  # noqa: UP017 (Python 3.10)
+    return moment.astimezone(MOSCOW).date()
+
+
 def user_request_weight(today=None):
-    """Weight of one request made with a user's login/password or user token on ``today``."""
-    today = today or date.today()
+    """Weight of one request made with a user's login/password or user token on ``today`` (a
+    Moscow date; None: today in Moscow)."""
+    today = today or moscow_date()
     for since, weight in USER_WEIGHT_SCHEDULE:
         if today >= since:
             return weight
@@ -172,6 +197,43 @@ class CircuitBreaker:
             self._limited.popleft()
 
 
+def account_key(base_url, login="", token=""):
+    """Who MoySklad counts a request against: the login, else the token (a digest: the key is
+    no secret), on this API. None when neither is known (nothing to share)."""
+    if login:
+        who = "login:" + login.strip().lower()
+    elif token:
+        who = "token:" + hashlib.sha256(token.encode()).hexdigest()[:24]
+    else:
+        return None
+    return (base_url.rstrip("/"), who)
+
+
+class AccountLimits:
+    """The unit budget and the parallel slots of one account, shared in this process."""
+
+    def __init__(self, *, units, window, clock, max_parallel):
+        self.budget = RateBudget(((int(units), float(window)),), clock=clock, bucket_seconds=0.05,
+                                 name="MoySklad request units")  # fmt: skip
+        self.slots = threading.BoundedSemaphore(max_parallel)
+        self.in_flight = 0
+        self.lock = threading.Lock()
+
+    def idle(self):
+        with self.lock:
+            busy = self.in_flight
+        return not busy and self.budget.idle()
+
+    @classmethod
+    def for_account(cls, account, *, units, window, clock, max_parallel):
+        """The shared limits of ``account`` (``account_key``), a private set when it is None."""
+        options = {"units": units, "window": window, "clock": clock, "max_parallel": max_parallel}
+        if account is None:
+            return cls(**options)
+        key = ("moysklad", account, clock, int(units), float(window), int(max_parallel))
+        return shared(key, lambda: cls(**options))
+
+
 class MoySkladLimiter:
     """The budget, the parallel semaphore and the breaker of one client; thread-safe."""
 
@@ -188,19 +250,28 @@ class MoySkladLimiter:
         low_remaining=None,
         max_wait=60.0,
         breaker=None,
+        account=None,
     ):
-        self.request_weight = int(request_weight)
-        if not 1 <= self.request_weight <= units:
-            raise ValueError(f"request_weight must be between 1 and {units}")
+        """``request_weight``: units of a request (stock reports aside), or a callable giving
+        them when a request leaves (the documented schedule). ``account``: ``account_key``,
+        whose budget and slots every limiter of that account in this process shares."""
+        self._units = int(units)
+        if callable(request_weight):
+            self._weight = request_weight
+        else:
+            fixed = int(request_weight)
+            self._check_weight(fixed)
+            self._weight = lambda: fixed
         self.clock = clock
         self.sleep = sleep
         self.max_wait = float(max_wait)
-        self.budget = RateBudget(
-            ((int(units), float(seconds) + float(margin)),), clock=clock, bucket_seconds=0.05,
-            name="MoySklad request units",
-        )  # fmt: skip
         self.max_parallel = max(1, int(max_parallel))
-        self._slots = threading.BoundedSemaphore(self.max_parallel)
+        self.account = AccountLimits.for_account(
+            account, units=units, window=float(seconds) + float(margin), clock=clock,
+            max_parallel=self.max_parallel,
+        )  # fmt: skip
+        self.budget = self.account.budget
+        self._slots = self.account.slots
         # Default: slow down when fewer units remain than one heavy report needs.
         self.low_remaining = HEAVY_REPORT_WEIGHT if low_remaining is None else low_remaining
         self.breaker = breaker or CircuitBreaker(clock=clock)
@@ -214,6 +285,16 @@ class MoySkladLimiter:
         self.in_flight = 0
         self.max_in_flight = 0
 
+    def _check_weight(self, weight):
+        if not 1 <= weight <= self._units:
+            raise ValueError(f"request_weight must be between 1 and {self._units}")
+        return weight
+
+    @property
+    def request_weight(self):
+        """Units of an ordinary request now (the schedule is read at every call)."""
+        return self._check_weight(int(self._weight()))
+
     def weight(self, path):
         return HEAVY_REPORT_WEIGHT if is_heavy_report(path) else self.request_weight
 
@@ -225,6 +306,8 @@ class MoySkladLimiter:
         cost = self.weight(path)
         self._spend(cost)
         self._slots.acquire()
+        with self.account.lock:
+            self.account.in_flight += 1
         with self._lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -234,6 +317,8 @@ class MoySkladLimiter:
         """Release the slot and learn from the answer (``status`` None: transport failure)."""
         with self._lock:
             self.in_flight -= 1
+        with self.account.lock:
+            self.account.in_flight -= 1
         self._slots.release()
         headers = headers or {}
         if status == 429:

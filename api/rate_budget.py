@@ -16,6 +16,10 @@ Design:
   the caller (a cron) decides to stop and come back later.
 - ``block`` records a wait the service itself imposed (a 429), so the next run does not even try.
 - The clock is wall-clock epoch seconds (``time.time``): the state outlives the process.
+- ``shared(key, factory)``: one object per key in this process (a budget a service counts per
+  account must be one budget for every client of that account: runs that follow each other and
+  the threads of a worker). Entries whose ``idle()`` is true hold nothing worth keeping and are
+  dropped when the registry is used, so it does not grow with keys seen once.
 """
 
 import math
@@ -24,7 +28,7 @@ import time
 
 from .errors import RateLimited
 
-__all__ = ["BELARUS_PRICE_WINDOWS", "SHATE_PRICE_WINDOWS", "RateBudget", "window_key"]
+__all__ = ["BELARUS_PRICE_WINDOWS", "SHATE_PRICE_WINDOWS", "RateBudget", "shared", "window_key"]
 
 SHATE_PRICE_WINDOWS = ((2000, 15 * 60), (120_000, 24 * 3600))
 BELARUS_PRICE_WINDOWS = ((1200, 15 * 60), (40_000, 24 * 3600))
@@ -115,6 +119,13 @@ class RateBudget:
         with self._lock:
             until = self.clock() + float(seconds)
             self.blocked_until = max(self.blocked_until or 0.0, until)
+
+    def idle(self):
+        """True when nothing is counted in any window and no wait is imposed: forgetting this
+        budget loses nothing."""
+        with self._lock:
+            self._prune(self.clock())
+            return not self._buckets and self.blocked_until is None
 
     # -- reporting ---------------------------------------------------------------------------
     def used(self, window_seconds):
@@ -269,3 +280,20 @@ class RateBudget:
             f"Budget of {count} {self.name} per {_window_label(seconds)} is used up; "
             f"next slot in {math.ceil(wait)} s"
         )
+
+
+_SHARED = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(key, factory):
+    """The process-wide object for ``key`` (hashable), made by ``factory()`` the first time.
+
+    Idle entries (``idle()`` true) of other keys are dropped on the way: they hold no count."""
+    with _SHARED_LOCK:
+        for other in [k for k, value in _SHARED.items() if k != key and value.idle()]:
+            del _SHARED[other]
+        value = _SHARED.get(key)
+        if value is None:
+            value = _SHARED[key] = factory()
+        return value

@@ -1,5 +1,7 @@
-"""What every pull benchmark shares: where things are, the Odoo child processes, the cleanup and
-the report file. A benchmark module adds only its setup, its measurement and its verdicts.
+"""What every pull benchmark shares: where things are, the Odoo child processes, the cleanup,
+the measures (CPU, RSS, median), the parent's course (``run_parts``), the report (``verdict``,
+``compose_report``) and its file. A benchmark module adds only its setup, its measurement, its
+tables and its checks.
 
 The parent process never loads Odoo: each phase (``setup``, ``pull``, ``cleanup``) runs in a child
 process (``python -m bench.<module> --phase …``) that prints one ``BENCH-RESULT {json}`` line, so
@@ -11,6 +13,7 @@ import datetime
 import hashlib
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -73,6 +76,33 @@ def odoo_env(args):
 
 def print_result(result):
     print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+def child_step(args, step):
+    """A child process's work: ``step(odoo, env, args)`` on the database, a VACUUM after the
+    setup and cleanup phases (not after a measured one), its result printed for the parent."""
+    with odoo_env(args) as (odoo, env):
+        result = step(odoo, env, args)
+    if args.phase != "pull":
+        vacuum(args.db)
+    print_result(result)
+
+
+# -- measures --------------------------------------------------------------------------------
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def proc_status_mb(key):
+    """A ``/proc/self/status`` figure in MB (VmRSS, VmHWM)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(key + ":")) / 1024
 
 
 def vacuum(db, table=None):
@@ -186,6 +216,11 @@ def emulator_process(service, n, *options):
             proc.wait()
 
 
+def run_step(args, module, phase, step, *extra):
+    """``run_child`` of a benchmark whose children take a ``--step``."""
+    return run_child(args, module, phase, "--step", step, *extra)
+
+
 def run_child(args, module, phase, *extra):
     """Run one phase in a child process; its result dict, or SystemExit with the reason."""
     cmd = [sys.executable, "-m", module, "--phase", phase, "--db", args.db,
@@ -217,6 +252,54 @@ def measure_all(cases, measure, cleanup):
     except SystemExit as exc:
         failure = failure or exc
     return measured, failure
+
+
+def run_parts(name, args, known, run, cleanup, report):
+    """The parent's course for a benchmark of several parts (``args.parts``, among ``known``):
+    ``run(parts, out)`` fills ``out``; ``cleanup(parts)`` runs whatever happened; then the report
+    (``report(out, load)`` → (text, every check met)) is printed and kept. A part that failed
+    keeps what was measured before it. Returns the exit status."""
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    unknown = parts - set(known)
+    if unknown:
+        raise SystemExit(f"unknown --parts: {', '.join(sorted(unknown))}")
+    prepare(args)
+    load = os.getloadavg()
+    out, failure = {}, None
+    try:
+        run(parts, out)
+    except SystemExit as exc:  # report what was measured, then fail
+        failure = exc
+    try:
+        cleanup(parts)
+    except SystemExit as exc:
+        failure = failure or exc
+    text, all_met = report(out, load) if out else ("", True)
+    if failure is None and not all_met:
+        failure = SystemExit("a target is NOT MET (see the report)")
+    return publish(name, text, failure)
+
+
+# -- the report ------------------------------------------------------------------------------
+def verdict(ok):
+    return "met" if ok else "NOT MET"
+
+
+def machine(args, load):
+    """Where it ran: database, CPUs, load average at the start and now."""
+    return (f"database {args.db}, {os.cpu_count()} CPUs, load average {load[0]:.1f} at start, "
+            f"{os.getloadavg()[0]:.1f} at end")
+
+
+def compose_report(title, intro, sections):
+    """The Markdown report and whether every check is met. ``sections``: [(table lines, checks)]
+    in order, ``checks`` [(ok, text)] listed under their table."""
+    lines = [f"# {title}, {datetime.datetime.now():%Y-%m-%d %H:%M}", "", intro, ""]
+    checks = []
+    for part, part_checks in sections:
+        lines += part + [""] + [f"- {text}" for _ok, text in part_checks] + [""]
+        checks += part_checks
+    return "\n".join(lines), all(ok for ok, _text in checks)
 
 
 def publish(name, text, failure):

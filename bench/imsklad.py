@@ -20,10 +20,8 @@ as in :mod:`bench.etm_pull`; the modules :mod:`bench.imsklad_push` and
 """
 
 import argparse
-import datetime
 import json
 import math
-import os
 import sys
 import time
 
@@ -59,15 +57,11 @@ def parse_args(argv):
 
 
 def child(args):
-    with harness.odoo_env(args) as (odoo, env):
-        result = STEPS[args.step].run(odoo, env, args)
-    if args.phase != "pull":
-        harness.vacuum(args.db)
-    harness.print_result(result)
+    harness.child_step(args, STEPS[args.step].run)
 
 
 def run_child(args, phase, step, *extra):
-    return harness.run_child(args, "bench.imsklad", phase, "--step", step, *extra)
+    return harness.run_step(args, "bench.imsklad", phase, step, *extra)
 
 
 # -- the parent -------------------------------------------------------------------------------
@@ -149,8 +143,7 @@ def cleanup(args, parts):
 
 
 # -- report -----------------------------------------------------------------------------------
-def verdict(ok):
-    return "met" if ok else "NOT MET"
+verdict = harness.verdict
 
 
 def per_product(timer, index):
@@ -272,55 +265,37 @@ def callback_lines(r):
 
 
 def report(args, out, load):
-    lines = [
-        f"# IMSKLAD benchmark, {datetime.datetime.now():%Y-%m-%d %H:%M}", "",
-        f"N={args.n:,} goods, push batch {args.batch}, stock chunk {args.stock_batch}, "
-        f"{args.calls:,} callbacks; emulator without latency; database {args.db}, "
-        f"{os.cpu_count()} CPUs, load average {load[0]:.1f} at start, "
-        f"{os.getloadavg()[0]:.1f} at end.", "",
-    ]
-    checks = []
-    for key, build in (("push", lambda: push_lines(args, out["push"])),
-                       ("stock", lambda: stock_lines(args, out["stock"])),
-                       ("callbacks", lambda: callback_lines(out["callbacks"]))):
-        if key in out:
-            part, part_checks = build()
-            lines += part + [""] + [f"- {text}" for _ok, text in part_checks] + [""]
-            checks += part_checks
-    return "\n".join(lines), all(ok for ok, _text in checks)
+    intro = (f"N={args.n:,} goods, push batch {args.batch}, stock chunk {args.stock_batch}, "
+             f"{args.calls:,} callbacks; emulator without latency; "
+             f"{harness.machine(args, load)}.")
+    sections = [build() for key, build in (
+        ("push", lambda: push_lines(args, out["push"])),
+        ("stock", lambda: stock_lines(args, out["stock"])),
+        ("callbacks", lambda: callback_lines(out["callbacks"])),
+    ) if key in out]
+    return harness.compose_report("IMSKLAD benchmark", intro, sections)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.phase:
         return child(args)
-    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
-    unknown = parts - {"push", "stock", "callbacks"}
-    if unknown:
-        raise SystemExit(f"unknown --parts: {', '.join(sorted(unknown))}")
-    harness.prepare(args)
-    load = os.getloadavg()
-    out, failure = {}, None
-    emulator = start_emulator()
-    try:
-        if "push" in parts:
-            bench_push(args, emulator, out)
-        if "stock" in parts:
-            bench_stock(args, out)
-        if "callbacks" in parts:
-            bench_callbacks(args, emulator, out)
-    except SystemExit as exc:  # report what was measured, then fail
-        failure = exc
-    finally:
-        emulator.stop()
-    try:
-        cleanup(args, parts)
-    except SystemExit as exc:
-        failure = failure or exc
-    text, all_met = report(args, out, load) if out else ("", True)
-    if failure is None and not all_met:
-        failure = SystemExit("a target is NOT MET (see the report)")
-    return harness.publish("imsklad", text, failure)
+
+    def run(parts, out):
+        emulator = start_emulator()
+        try:
+            if "push" in parts:
+                bench_push(args, emulator, out)
+            if "stock" in parts:
+                bench_stock(args, out)
+            if "callbacks" in parts:
+                bench_callbacks(args, emulator, out)
+        finally:
+            emulator.stop()
+
+    return harness.run_parts("imsklad", args, ("push", "stock", "callbacks"), run,
+                             lambda parts: cleanup(args, parts),
+                             lambda out, load: report(args, out, load))
 
 
 if __name__ == "__main__":

@@ -28,9 +28,7 @@ creates are removed at the end through SQL (``harness.remove_products`` for the 
 """
 
 import argparse
-import datetime
 import math
-import os
 import sys
 import time
 
@@ -60,11 +58,7 @@ def parse_args(argv):
 
 # -- children: Odoo inside --------------------------------------------------------------------
 def child(args):
-    with harness.odoo_env(args) as (odoo, env):
-        result = STEPS[(args.phase, args.step)](odoo, env, args)
-    if args.phase != "pull":
-        harness.vacuum(args.db)
-    harness.print_result(result)
+    harness.child_step(args, STEPS[(args.phase, args.step)])
 
 
 def _backend(env, args, name, **values):
@@ -142,14 +136,12 @@ def _watch(odoo, result):
     )
     from odoo.addons.supplier_connector.models.sync_run import SyncRun  # noqa: PLC0415
 
-    from bench.etm_pull import _proc_status_mb  # noqa: PLC0415
-
     marks = result.setdefault("marks", [])
     checkpoint = SyncRun.checkpoint
     note_usage = SupplierMoySkladPull._note_usage
 
     def marking_checkpoint(run, *a, **kw):
-        marks.append((odoo.sql_db.sql_counter, time.perf_counter(), _proc_status_mb("VmRSS")))
+        marks.append((odoo.sql_db.sql_counter, time.perf_counter(), harness.proc_status_mb("VmRSS")))
         return checkpoint(run, *a, **kw)
 
     def keeping_usage(self, run, adapter):
@@ -165,24 +157,22 @@ def _watch(odoo, result):
 
 
 def _measure(odoo, env, result, work):
-    from bench.etm_pull import _cpu_seconds, _median, _proc_status_mb  # noqa: PLC0415
-
     sql_db = odoo.sql_db
     _watch(odoo, result)
-    result["rss_before"] = _proc_status_mb("VmRSS")
+    result["rss_before"] = harness.proc_status_mb("VmRSS")
     with open("/proc/self/clear_refs", "w") as clear_refs:
         clear_refs.write("5")  # peak RSS from here: the registry load is not counted
-    cpu, queries, start = _cpu_seconds(), sql_db.sql_counter, time.perf_counter()
+    cpu, queries, start = harness.cpu_seconds(), sql_db.sql_counter, time.perf_counter()
     result["marks"].append((queries, start, result["rss_before"]))
     log = work()
-    result.update(wall=time.perf_counter() - start, cpu=_cpu_seconds() - cpu,
-                  queries=sql_db.sql_counter - queries, peak_rss=_proc_status_mb("VmHWM"))
+    result.update(wall=time.perf_counter() - start, cpu=harness.cpu_seconds() - cpu,
+                  queries=sql_db.sql_counter - queries, peak_rss=harness.proc_status_mb("VmHWM"))
     marks = result.pop("marks")
     sequence = [q2 - q1 for (q1, _t1, _r1), (q2, _t2, _r2) in zip(marks, marks[1:], strict=False)]
     result["sql_batches"] = sequence
     steps = sorted(sequence) or [0]
     rss = [r for _q, _t, r in marks[1:]] or [result["rss_before"]]
-    result.update(batches=len(marks) - 1, sql_batch_median=_median(steps), sql_batch_min=steps[0],
+    result.update(batches=len(marks) - 1, sql_batch_median=harness.median(steps), sql_batch_min=steps[0],
                   sql_batch_max=steps[-1], rss_quarter=rss[len(rss) // 4], rss_last=rss[-1],
                   requests_log=log.request_details or "")
     result.update({name: log[name] for name in ("state", "processed", "created", "updated",
@@ -210,21 +200,19 @@ def measure_pull(odoo, env, args):
 def measure_push(odoo, env, args):
     from odoo.addons.supplier_connector.api.moysklad import MoySkladClient  # noqa: PLC0415
 
-    from bench.etm_pull import _cpu_seconds  # noqa: PLC0415
-
     inside = {"cpu": 0.0, "wall": 0.0, "posts": 0}
     push_products = MoySkladClient.push_products
 
     def timed_push(self, *a, **kw):  # the client's share: JSON, gzip, HTTP, waits
         generator = push_products(self, *a, **kw)
         while True:
-            cpu, wall = _cpu_seconds(), time.perf_counter()
+            cpu, wall = harness.cpu_seconds(), time.perf_counter()
             try:
                 results = next(generator)
             except StopIteration:
                 return
             finally:
-                inside["cpu"] += _cpu_seconds() - cpu
+                inside["cpu"] += harness.cpu_seconds() - cpu
                 inside["wall"] += time.perf_counter() - wall
             inside["posts"] += 1
             yield results
@@ -253,7 +241,7 @@ STEPS = {
 
 # -- the parent -------------------------------------------------------------------------------
 def run_child(args, phase, step, *extra):
-    return harness.run_child(args, "bench.moysklad", phase, "--step", step, *extra)
+    return harness.run_step(args, "bench.moysklad", phase, step, *extra)
 
 
 def _emulator_figures(emulator):
@@ -322,11 +310,9 @@ def sql_constant(r):
     """SQL per batch does not grow along the run. The first batch is left aside (it also reads
     the connection, its references and the unit list, once); of the others, the median of the
     second half ≤ the median of the first half + max(2, 10 %). A single batch is constant."""
-    from bench.etm_pull import _median  # noqa: PLC0415
-
     rest = r["sql_batches"][1:] or r["sql_batches"] or [0]
     half = max(len(rest) // 2, 1)
-    early, late = _median(rest[:half]), _median(rest[half:] or rest)
+    early, late = harness.median(rest[:half]), harness.median(rest[half:] or rest)
     ok = late - early <= max(2, early // 10)
     return ok, (f"{r['label']}: SQL per batch of 1,000 constant (first batch aside, median of "
                 f"the first half {early}, of the second {late}, range {min(rest)} to "
@@ -335,8 +321,7 @@ def sql_constant(r):
                 f"{' …' if len(r['sql_batches']) > 12 else ''}; {len(r['sql_batches'])} batches)")
 
 
-def verdict(ok):
-    return "met" if ok else "NOT MET"
+verdict = harness.verdict
 
 
 def _posts(row):
@@ -467,46 +452,27 @@ def push_lines(args, rows):
 
 
 def report(args, out, load):
-    lines = [
-        f"# MoySklad benchmark, {datetime.datetime.now():%Y-%m-%d %H:%M}", "",
-        f"Pull N={args.products:,} products, push M={args.push:,}; emulator without latency, "
-        f"limits on; database {args.db}, {os.cpu_count()} CPUs, load average {load[0]:.1f} at "
-        f"start, {os.getloadavg()[0]:.1f} at end.", "",
-    ]
-    checks = []
-    for key, build in (("pull", pull_lines), ("push", push_lines)):
-        if key in out:
-            part, part_checks = build(args, out[key])
-            lines += part + [""] + [f"- {text}" for _ok, text in part_checks] + [""]
-            checks += part_checks
-    return "\n".join(lines), all(ok for ok, _text in checks)
+    intro = (f"Pull N={args.products:,} products, push M={args.push:,}; emulator without "
+             f"latency, limits on; {harness.machine(args, load)}.")
+    sections = [build(args, out[key]) for key, build in (("pull", pull_lines),
+                                                          ("push", push_lines)) if key in out]
+    return harness.compose_report("MoySklad benchmark", intro, sections)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.phase:
         return child(args)
-    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
-    if parts - {"pull", "push"}:
-        raise SystemExit(f"unknown --parts: {', '.join(sorted(parts - {'pull', 'push'}))}")
-    harness.prepare(args)
-    load = os.getloadavg()
-    out, failure = {}, None
-    try:
+
+    def run(parts, out):
         if "pull" in parts:
             bench_pull(args, out)
         if "push" in parts:
             bench_push(args, out)
-    except SystemExit as exc:  # report what was measured, then fail
-        failure = exc
-    try:
-        run_child(args, "cleanup", "all")
-    except SystemExit as exc:
-        failure = failure or exc
-    text, all_met = report(args, out, load) if out else ("", True)
-    if failure is None and not all_met:
-        failure = SystemExit("a target is NOT MET (see the report)")
-    return harness.publish("moysklad", text, failure)
+
+    return harness.run_parts("moysklad", args, ("pull", "push"), run,
+                             lambda parts: run_child(args, "cleanup", "all"),
+                             lambda out, load: report(args, out, load))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """MoySklad is the master: the catalogue pass (products, variants, prices) and the stock pass.
 
-Catalogue (``import_catalogue``): ``entity/assortment`` page by page (1,000 rows, one page in
-memory), only what changed since the connection's watermark (``updated>=``, Moscow time; saved
+Catalogue (``import_catalogue``): ``entity/assortment`` page by page (1,000 rows; the next page
+is fetched in a thread while Odoo applies the current one, so two pages in memory at most, and
+MoySklad's budget is spent while Odoo works, not after), only what changed since the connection's watermark (``updated>=``, Moscow time; saved
 only when every page was read; empty = a full pass). Per page, a constant number of queries
 looks the rows up: binding by MoySklad id → binding by externalCode → product by internal
 reference = code, then = article → product by barcode. Rows matching several products are
@@ -12,7 +13,10 @@ Stock (``sync_offers``): the short reports ``report/stock/bystore/current`` (sto
 in transit) → one offer per store and the binding total (the offer writer). With a stock
 watermark younger than 24 h, the changes since then are asked first, then the full figures of
 just the products that changed; otherwise the whole report, and bound products missing from it
-have no stock.
+have no stock. The reports are read as they arrive, a batch of rows at a time, into a temporary
+table (``moysklad_stock_spool``): MoySklad sends each as one array without paging, in no order,
+so holding them (three per run) made memory grow with the catalogue; the offers are then written
+1,000 bindings at a time from that table.
 
 Decisions:
 - The watermark is the run's start less a minute (clocks of Odoo and MoySklad may differ a
@@ -50,9 +54,10 @@ from odoo.tools.float_utils import float_round
 
 from ..api.errors import ApiError
 from ..services.base import ItemResult
-from ..services.moysklad import offer_from_stock
+from ..services.moysklad import STOCK_TYPES, offer_from_stock
 from .bulk import bulk_write
 from .error_messages import describe_error
+from .moysklad_stock_spool import StockSpool
 from .offer_writer import OfferWriter
 from .run_lock import exclusive_run
 from .sync_run import SyncRun
@@ -101,15 +106,18 @@ class SupplierMoySkladPull(models.AbstractModel):
         try:
             if context["products"] and backend.catalogue_create_products:
                 context["uoms"] = self._uom_map(adapter.list_uoms())
-            for page in adapter.iter_assortment(updated_since=since):
-                for row in page.skipped:
-                    skipped[row.kind] += 1
-                if page.items:
-                    self._apply_page(backend, context, page.items, run)
-                    if context["images"]:
-                        images += self._pull_images(backend, adapter, page.items, run)
-                run.checkpoint(adapter, remaining=0)
-                self.env.invalidate_all()
+            # The next page is fetched (HTTP, JSON) in a thread while this one is applied;
+            # leaving the block, on an error too, stops that thread (no request after it).
+            with adapter.client.prefetch(adapter.iter_assortment(updated_since=since)) as pages:
+                for page in pages:
+                    for row in page.skipped:
+                        skipped[row.kind] += 1
+                    if page.items:
+                        self._apply_page(backend, context, page.items, run)
+                        if context["images"]:
+                            images += self._pull_images(backend, adapter, page.items, run)
+                    run.checkpoint(adapter, remaining=0)
+                    self.env.invalidate_all()
         except ApiError as exc:
             run.stop(exc)
         else:
@@ -615,22 +623,20 @@ class SupplierMoySkladPull(models.AbstractModel):
         started = fields.Datetime.now() - WATERMARK_MARGIN
         since = backend.moysklad_stock_watermark or None
         writer = OfferWriter(backend)
+        client = adapter.client
         changed_ids = None
         try:
-            merged, full = adapter.stock_by_store(changed_since=since)
-            if not full:
-                changed_ids = sorted({assortment_id for assortment_id, _store in merged})
-                if len(changed_ids) > STOCK_DELTA_MAX_IDS:
-                    merged, full = adapter.stock_by_store()
-                    changed_ids = None
-                elif changed_ids:
-                    merged, _full = adapter.stock_by_store(assortment_ids=changed_ids)
-                else:
-                    merged = {}
-            per_product = defaultdict(dict)
-            for (assortment_id, store_id), values in merged.items():
-                per_product[assortment_id][store_id] = values
-            self._apply_stock(backend, writer, per_product, changed_ids, run, adapter)
+            with StockSpool(self.env.cr) as spool:
+                if not self._spool_stock(client, spool, changed_since=since):
+                    if spool.count_products() > STOCK_DELTA_MAX_IDS:
+                        spool.clear()
+                        self._spool_stock(client, spool)
+                    else:
+                        changed_ids = spool.product_ids()
+                        spool.clear()
+                        if changed_ids:
+                            self._spool_stock(client, spool, assortment_ids=changed_ids)
+                self._apply_stock(backend, writer, spool, changed_ids, run, adapter)
         except ApiError as exc:
             run.stop(exc)
         else:
@@ -643,8 +649,23 @@ class SupplierMoySkladPull(models.AbstractModel):
         return run.finish(adapter)
 
     @api.model
-    def _apply_stock(self, backend, writer, per_product, changed_ids, run, adapter):
-        """Offers of the bound products (all of them after a full report, else the changed)."""
+    def _spool_stock(self, client, spool, **options):
+        """The three short reports (stock, reserve, in transit) into ``spool`` as they are
+        read; True when they are the full figures (not only the changes)."""
+        full = True
+        for stock_type in STOCK_TYPES:
+            stream = client.iter_stock_rows(by_store=True, stock_type=stock_type, **options)
+            for rows in stream:
+                spool.add(rows)
+            full = full and stream.full
+        return full
+
+    @api.model
+    def _apply_stock(self, backend, writer, stock, changed_ids, run, adapter):
+        """Offers of the bound products (all of them after a full report, else the changed),
+        chunk by chunk. ``stock``: {assortment id: {store id: {type: qty}}} (a few products: a
+        webhook's), or a StockSpool, from which each chunk reads its products' rows."""
+        values_of = stock.values_of if isinstance(stock, StockSpool) else (lambda _ids: stock)
         Binding = self.env["supplier.product"].sudo()
         names = {loc.code: loc.name for loc in backend.location_ids}
         domain = [("backend_id", "=", backend.id), ("external_id", "!=", False)]
@@ -666,6 +687,7 @@ class SupplierMoySkladPull(models.AbstractModel):
                 last_id = bindings[-1].id
             if not bindings:
                 continue
+            per_product = values_of({binding.external_id for binding in bindings})
             results = [
                 ItemResult(binding.id, external_id=binding.external_id, offers=[
                     offer_from_stock(store_id, names.get(store_id), values)

@@ -1,14 +1,20 @@
+import threading
+import time
 from unittest.mock import patch
+
+import psycopg2
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
+from odoo.addons.supplier_connector.api.moysklad import MoySkladClient
 from odoo.addons.supplier_connector.emulators.moysklad_demo import (
     DEMO_LOGIN,
     MAIN_STORE_ID,
     NORTH_STORE_ID,
     ean13,
 )
+from odoo.addons.supplier_connector.models.moysklad_stock_spool import StockSpool
 from odoo.addons.supplier_connector.services.moysklad import MoySkladAdapter
 
 from .moysklad_common import MoySkladCase, product_id
@@ -238,6 +244,53 @@ class TestMoySkladPull(MoySkladCase):
         self.assertEqual(self.binding("DEMO-030").product_id.list_price, 1.0,
                          "the default sales price is left alone")
 
+    def small_pages(self):
+        """The assortment in pages of 10 (33 rows: 4 pages)."""
+        def iter_assortment(adapter, updated_since=None):
+            return adapter.client.iter_assortment(updated_since=updated_since, limit=10)
+        return patch.object(MoySkladAdapter, "iter_assortment", iter_assortment)
+
+    def prefetch_threads(self):
+        return [t for t in threading.enumerate() if t.name == "moysklad-prefetch" and t.is_alive()]
+
+    def test_pages_prefetched_give_the_same_outcome(self):
+        with self.small_pages():
+            log = self.import_catalogue()
+        self.assertEqual(log.state, "done", log.message)
+        self.assertEqual((log.processed, log.created), (33, 32))
+        offsets = [r.query.get("offset", "0") for r in self.requests("entity/assortment")]
+        self.assertEqual(offsets, ["0", "10", "20", "30"], "each page once, nothing past the end")
+        self.assertFalse(self.prefetch_threads())
+
+    def test_error_of_a_prefetched_page_stops_the_run_as_before(self):
+        self.backend.max_retries = 0
+        self.emulator.set_fault("http_5xx", count=5, after=1, match="assortment")
+        with self.small_pages():
+            log = self.import_catalogue()
+        self.assertEqual(log.state, "partial", log.message)
+        self.assertEqual(log.processed, 10, "the first page was applied before the error")
+        self.assertIn("The service did not answer", log.message)
+        self.assertFalse(self.backend.moysklad_watermark)
+        offsets = [r.query.get("offset", "0") for r in self.requests("entity/assortment")]
+        self.assertEqual(offsets, ["0", "10"], "no page asked after the failing one")
+        self.assertFalse(self.prefetch_threads())
+
+    def test_run_stopped_by_odoo_stops_the_prefetch(self):
+        Pull = type(self.env["supplier.moysklad.pull"])
+        original = Pull._apply_page
+
+        def failing(pull, backend, context, items, run):
+            original(pull, backend, context, items, run)
+            raise psycopg2.errors.LockNotAvailable("the run's lock was lost")
+
+        with self.small_pages(), patch.object(Pull, "_apply_page", failing), \
+                self.assertRaises(psycopg2.errors.LockNotAvailable):
+            self.backend.action_import_catalogue()
+        self.assertFalse(self.prefetch_threads())
+        time.sleep(0.3)
+        offsets = [r.query.get("offset", "0") for r in self.requests("entity/assortment")]
+        self.assertEqual(offsets, ["0", "10"], "the prefetched page, nothing after the stop")
+
     def test_no_creation_when_off(self):
         self.backend.catalogue_create_products = False
         log = self.import_catalogue()
@@ -280,6 +333,46 @@ class TestMoySkladPull(MoySkladCase):
         self.assertEqual(binding.qty_available, 79)
         # 30 in stock, 1 reserved: untouched by the delta.
         self.assertEqual(self.binding("DEMO-002").qty_available, 29)
+
+    def spool_exists(self):
+        self.env.cr.execute("SELECT to_regclass('supplier_moysklad_stock_spool')")
+        return self.env.cr.fetchone()[0] is not None
+
+    def test_stock_reports_read_in_batches_through_a_spool(self):
+        self.import_catalogue()
+        batches = []
+        original_add = StockSpool.add
+        original_rows = MoySkladClient.iter_stock_rows
+
+        def add(spool, rows):
+            batches.append(len(rows))
+            return original_add(spool, rows)
+
+        def small_batches(client, **options):
+            return original_rows(client, **dict(options, batch=5))
+
+        with patch.object(StockSpool, "add", add), \
+                patch.object(MoySkladClient, "iter_stock_rows", small_batches):
+            log = self.sync_stock()
+        self.assertEqual(log.state, "done", log.message)
+        self.assertGreater(len(batches), 3, "each report handed over in several batches")
+        self.assertLessEqual(max(batches), 5)
+        self.assertEqual(self.binding("DEMO-001").qty_available, 73)
+        self.assertEqual(self.binding("DEMO-002").qty_available, 29)
+        self.assertFalse(self.spool_exists(), "the temporary table is dropped after the run")
+
+    def test_stock_report_failing_midway_writes_nothing(self):
+        self.import_catalogue()
+        self.sync_stock()
+        self.backend.moysklad_stock_watermark = False
+        self.emulator.set_stock(product_id("DEMO-001"), MAIN_STORE_ID, stock=80)
+        self.backend.max_retries = 0
+        self.emulator.set_fault("http_5xx", count=5, match="stockType=reserve")
+        log = self.sync_stock()
+        self.assertEqual(log.state, "failed", log.message)
+        self.assertEqual(self.binding("DEMO-001").qty_available, 73, "offers left as they were")
+        self.assertFalse(self.backend.moysklad_stock_watermark)
+        self.assertFalse(self.spool_exists())
 
     def test_product_sync_asks_only_its_stock(self):
         self.import_catalogue()

@@ -5,7 +5,7 @@ requests, and the circuit breaker."""
 import json
 import threading
 import time
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 import responses
@@ -24,8 +24,10 @@ from api.moysklad_errors import CircuitOpen, MoySkladNotFound, MoySkladUnavailab
 from api.moysklad_limits import (
     CircuitBreaker,
     MoySkladLimiter,
+    account_key,
     default_weight,
     is_heavy_report,
+    moscow_date,
     user_request_weight,
 )
 
@@ -272,3 +274,95 @@ def test_long_retry_after_is_not_slept_through(fake, mocked):
     assert "wait 600 s" in caught.value.message
     assert fake.sleeps == []
     assert len(mocked.calls) == 1
+
+
+# -- the weight's schedule in Moscow time, when requests leave -----------------------------------
+def test_schedule_dates_are_moscow_dates():
+    # 21:00 UTC on 30 November is midnight of 1 December in Moscow: weight 4 from then on.
+    assert moscow_date(datetime(2026, 11, 30, 20, 59, 59)) == date(2026, 11, 30)
+    assert moscow_date(datetime(2026, 11, 30, 21, 0, 0)) == date(2026, 12, 1)
+    assert user_request_weight(moscow_date(datetime(2026, 11, 30, 21, 0))) == 4
+    assert user_request_weight(moscow_date(datetime(2026, 5, 11, 21, 0))) == 2
+
+
+def test_weight_follows_the_schedule_when_requests_leave(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, json=product_row())
+    fake.current = datetime(2026, 11, 30, 20, 30)  # 23:30 in Moscow: weight 3
+    client = make_client(fake)
+    client.get_product(PRODUCT_ID)
+    assert client.usage()["units"] == 3
+
+    fake.current = datetime(2026, 11, 30, 21, 5)  # 00:05 on 1 December in Moscow
+    client.get_product(PRODUCT_ID)
+
+    assert client.limiter.request_weight == 4
+    assert client.usage()["units"] == 3 + 4
+    assert client.usage()["request_weight"] == 4
+    # A configured weight stays what it is.
+    fixed = make_client(fake, request_weight=2)
+    fixed.get_product(PRODUCT_ID)
+    assert fixed.usage()["units"] == 2
+
+
+# -- one budget per account in the process --------------------------------------------------------
+def test_budget_is_shared_by_the_clients_of_one_account(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, json=product_row())
+    first_run = make_client(fake, request_weight=3)
+    for _ in range(15):  # 45 units: the window is full
+        first_run.get_product(PRODUCT_ID)
+    assert fake.sleeps == []
+
+    other_user = make_client(fake, login="other@shop", request_weight=3)
+    other_user.get_product(PRODUCT_ID)
+    assert fake.sleeps == [], "another account has a budget of its own"
+
+    next_run = make_client(fake, request_weight=3)  # the same login, right after
+    next_run.get_product(PRODUCT_ID)
+
+    assert len(fake.sleeps) == 1 and 3.2 <= fake.sleeps[0] <= 3.25
+    assert next_run.usage()["units"] == 3, "the log's counters stay per client (per run)"
+    assert next_run.usage()["waited_seconds"] == pytest.approx(fake.sleeps[0])
+
+
+def test_budget_shared_by_pasted_token_not_across_tokens(fake, mocked):
+    mocked.add(responses.GET, PRODUCT_URL, json=product_row())
+    one = make_client(fake, login="", password="", token="token-one", request_weight=9)
+    for _ in range(5):
+        one.get_product(PRODUCT_ID)
+    make_client(fake, login="", password="", token="token-two",
+                request_weight=9).get_product(PRODUCT_ID)  # fmt: skip
+    assert fake.sleeps == []
+    make_client(fake, login="", password="", token="token-one",
+                request_weight=9).get_product(PRODUCT_ID)  # fmt: skip
+    assert len(fake.sleeps) == 1
+    assert "token-one" not in repr(account_key(BASE, "", "token-one"))
+
+
+def test_five_requests_in_flight_for_the_account_not_per_client(mocked):
+    gate = threading.Event()
+    in_flight, peak, lock = [0], [0], threading.Lock()
+
+    def slow(request):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        gate.wait(2)
+        time.sleep(0.05)
+        with lock:
+            in_flight[0] -= 1
+        return 200, {}, json.dumps(product_row())
+
+    mocked.add_callback(responses.GET, PRODUCT_URL, callback=slow)
+    fake = FakeTime()
+    clients = [make_client(fake, request_weight=1) for _ in range(2)]
+    threads = [threading.Thread(target=clients[i % 2].get_product, args=(PRODUCT_ID,))
+               for i in range(10)]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    gate.set()
+    for thread in threads:
+        thread.join(10)
+
+    assert len(mocked.calls) == 10
+    assert peak[0] == 5
