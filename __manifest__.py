@@ -2,7 +2,7 @@
     "name": "Supplier Connector",
     "summary": "Prices, stock, catalogues and orders from ETM iPro, Shate-M, MoySklad, "
     "IMSKLAD and UDOMA",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Inventory/Purchase",
     "license": "LGPL-3",
     "author": "supplier_connector developers",

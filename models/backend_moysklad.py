@@ -18,7 +18,6 @@ Decisions:
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..api.moysklad_limits import default_weight
 from .chatter import post_note
 from .error_messages import describe_error
 
@@ -44,10 +43,10 @@ class SupplierBackendMoySklad(models.Model):
     )
     moysklad_request_weight = fields.Integer(
         string="Units per request",
-        compute="_compute_moysklad_request_weight", store=True, readonly=False,
-        help="Units of MoySklad's limit one request costs (stock reports cost 5). The default "
-        "follows MoySklad's published schedule for the token kind; change it when MoySklad "
-        "changes the schedule.",
+        help="Units of MoySklad's limit one request costs (stock reports cost 5). 0: MoySklad's "
+        "published schedule for the token kind, read in Moscow time when each request leaves "
+        "(a user's token 3 units, 4 from 1 December 2026; an application token 1). Type a "
+        "number only when MoySklad changes the schedule.",
     )
     moysklad_products_direction = fields.Selection(
         DIRECTIONS, string="Products", default="pull", required=True,
@@ -90,15 +89,6 @@ class SupplierBackendMoySklad(models.Model):
         "supplier.reference", "backend_id", string="Currencies",
         domain=[("kind", "=", "ms_currency")],
     )
-
-    @api.depends("moysklad_token_kind", "service")
-    def _compute_moysklad_request_weight(self):
-        documented = {default_weight("user"), default_weight("application")}
-        for backend in self:
-            if backend.service != "moysklad":
-                continue
-            if not backend.moysklad_request_weight or backend.moysklad_request_weight in documented:
-                backend.moysklad_request_weight = default_weight(backend.moysklad_token_kind or "user")
 
     def _number_rules(self):
         return dict(super()._number_rules(), moysklad_request_weight=False)

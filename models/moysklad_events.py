@@ -349,7 +349,7 @@ class SupplierMoySkladPullHooks(models.AbstractModel):
         adapter = backend._adapter()
         if kinds:
             run = SyncRun(self.env, backend, "import_catalogue", "webhook")
-            context = self._catalogue_context(backend)
+            context = self._catalogue_context(backend, run)
             try:
                 if context["products"] and backend.catalogue_create_products:
                     context["uoms"] = self._uom_map(adapter.list_uoms())
@@ -381,7 +381,7 @@ class SupplierMoySkladPullHooks(models.AbstractModel):
                 per_product = defaultdict(dict)
                 for (assortment_id, store_id), values in merged.items():
                     per_product[assortment_id][store_id] = values
-                self._apply_stock(backend, OfferWriter(backend), per_product, ids, run, adapter)
+                self._apply_stock(backend, OfferWriter(backend, log=run.log), per_product, ids, run, adapter)
             except ApiError as exc:
                 run.stop(exc)
             run.note(self.env._("Webhook: stock of %(count)s products only.", count=len(ids)))

@@ -100,7 +100,7 @@ class SupplierMoySkladPull(models.AbstractModel):
         adapter = backend._adapter()
         started = fields.Datetime.now() - WATERMARK_MARGIN
         since = backend.moysklad_watermark or None
-        context = self._catalogue_context(backend)
+        context = self._catalogue_context(backend, run)
         skipped = Counter()
         images = 0
         try:
@@ -137,7 +137,7 @@ class SupplierMoySkladPull(models.AbstractModel):
         return run.finish(adapter)
 
     @api.model
-    def _catalogue_context(self, backend):
+    def _catalogue_context(self, backend, run):
         references = backend.with_context(active_test=False).reference_ids
         price_types = {}
         for reference in references.filtered(lambda r: r.kind == "ms_price_type"):
@@ -162,7 +162,7 @@ class SupplierMoySkladPull(models.AbstractModel):
             "currencies": currencies,
             "currency_names": currency_names,
             "uoms": {},
-            "writer": OfferWriter(backend),
+            "writer": OfferWriter(backend, log=run.log),
             "company": backend.company_id,
             "images": backend.moysklad_products_direction == "pull"
             and backend.moysklad_pull_images,
@@ -619,10 +619,15 @@ class SupplierMoySkladPull(models.AbstractModel):
     @api.model
     def _stock(self, backend, trigger):
         run = SyncRun(self.env, backend, "sync_offers", trigger)
+        if backend.moysklad_stock_direction != "pull":
+            run.note(self.env._(
+                "Stock is not pulled: on this connection MoySklad is not the master of stock."
+            ))
+            return run.finish(None)
         adapter = backend._adapter()
         started = fields.Datetime.now() - WATERMARK_MARGIN
         since = backend.moysklad_stock_watermark or None
-        writer = OfferWriter(backend)
+        writer = OfferWriter(backend, log=run.log)
         client = adapter.client
         changed_ids = None
         try:

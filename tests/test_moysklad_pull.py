@@ -88,15 +88,16 @@ class TestMoySkladConnection(MoySkladCase):
         with self.assertRaises(ValidationError):
             wholesale.price_target = "pricelist"  # no pricelist chosen
 
-    def test_request_weight_follows_the_token_kind(self):
-        self.assertEqual(
-            self.backend.moysklad_request_weight, MoySkladAdapter.documented_weight("user")
-        )
+    def test_request_weight_follows_the_schedule_unless_typed(self):
+        self.assertFalse(self.backend.moysklad_request_weight)
+        limiter = self.backend._adapter().client.limiter
+        self.assertEqual(limiter.request_weight, MoySkladAdapter.documented_weight("user"),
+                         "no weight typed: the documented schedule of the token kind")
         self.backend.moysklad_token_kind = "application"
-        self.assertEqual(self.backend.moysklad_request_weight, 1)
+        self.assertEqual(self.backend._adapter().client.limiter.request_weight, 1)
         self.backend.moysklad_request_weight = 7
-        self.backend.moysklad_token_kind = "user"
-        self.assertEqual(self.backend.moysklad_request_weight, 7, "a typed weight is kept")
+        self.assertEqual(self.backend._adapter().client.limiter.request_weight, 7,
+                         "a typed weight is used as it is")
 
 
 @tagged("post_install", "-at_install")
@@ -333,6 +334,23 @@ class TestMoySkladPull(MoySkladCase):
         self.assertEqual(binding.qty_available, 79)
         # 30 in stock, 1 reserved: untouched by the delta.
         self.assertEqual(self.binding("DEMO-002").qty_available, 29)
+
+    def test_stock_off_asks_nothing(self):
+        self.import_catalogue()
+        self.backend.moysklad_stock_direction = "off"
+        before = len(self.requests("report/stock/bystore/current"))
+        log = self.sync_stock()
+        self.assertEqual(len(self.requests("report/stock/bystore/current")), before)
+        self.assertEqual(log.state, "done")
+        self.assertIn("not the master of stock", log.message)
+        self.assertFalse(self.binding("DEMO-001").offer_ids)
+
+    def test_price_history_names_the_run(self):
+        log = self.import_catalogue()
+        history = self.env["supplier.price.history"].search(
+            [("binding_id", "=", self.binding("DEMO-001").id)])
+        self.assertTrue(history)
+        self.assertEqual(history.mapped("log_id"), log)
 
     def spool_exists(self):
         self.env.cr.execute("SELECT to_regclass('supplier_moysklad_stock_spool')")
