@@ -34,8 +34,15 @@
         "wizards/imsklad_stock_compare_views.xml",
         "wizards/imsklad_push_wizard_views.xml",
         "views/imsklad_document_views.xml",
+        "views/supplier_dashboard_views.xml",
+        "views/supplier_sync_progress_views.xml",
         "views/menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "supplier_connector/static/src/js/reload_thread.js",
+        ],
+    },
     "demo": [
         "demo/supplier_demo.xml",
         "demo/etm_demo_products.xml",

@@ -35,3 +35,5 @@ from . import imsklad_purchase
 from . import imsklad_doc_events
 from . import imsklad_carrier
 from . import moysklad_events
+from . import supplier_sync_log_progress
+from . import supplier_backend_dashboard
