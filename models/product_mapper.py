@@ -17,6 +17,12 @@ class SupplierProductMapper(models.AbstractModel):
     the service in API-sized batches, with the product's manufacturer as brand where the service
     identifies articles by code and brand (Shate-M); a product is bound by its first code the
     service knows unambiguously, with the brand the service confirmed.
+
+    How the log counts (issue 11): each product once. Mapped = created; not found = every code
+    was asked and none is known; ambiguous = listed as a line to map by hand, not counted as
+    failed (the run itself did not fail); failed = products a stopped run (the service refused
+    or did not answer) could not ask. A mapping run is not a sync: the connection's last sync
+    state ignores it.
     """
 
     _name = "supplier.product.mapper"

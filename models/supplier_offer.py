@@ -56,8 +56,9 @@ class SupplierOfferLabels(models.Model):
       named here: ETM rc / crs / op (and rc2sum, all, seen in the wild), Shate-M Internal /
       External offers, MoySklad stores, IMSKLAD fulfilment. An unknown type shows as sent.
     - ETM sends the delivery as the place the goods are in ("складе производителя", a phrase in
-      the prepositional case): a label that starts in lower case is such a place and becomes
-      "In stock at the <place>: delivery in N days". A label that is already a phrase of its
+      the prepositional case, whatever the stock): a label that starts in lower case is such a
+      place and becomes "At the <place>: delivery in N days" ("На складе производителя: ..."
+      once translated). A label that is already a phrase of its
       own (MoySklad, IMSKLAD) is shown as it is; no label and a delivery time give
       "Delivery in N days".
     """
@@ -89,16 +90,39 @@ class SupplierOfferLabels(models.Model):
             offer.delivery_text = offer._delivery_sentence() or False
 
     def _delivery_sentence(self):
-        label = (self.delivery_label or "").strip()
-        days = self.delivery_days
-        if label[:1].islower():
-            if days:
-                return self.env._(
-                    "In stock at the %(place)s: delivery in %(days)s days", place=label, days=days
-                )
-            return self.env._("In stock at the %(place)s", place=label)
-        if label:
-            return label
+        return delivery_sentence(self.env, self.delivery_label, self.delivery_days)
+
+
+def delivery_sentence(env, label, days):
+    """The delivery of an offer or a mapping as a buyer reads it (see SupplierOfferLabels)."""
+    label = (label or "").strip()
+    if label[:1].islower():
+        if days == 1:
+            return env._("At the %(place)s: delivery in 1 day", place=label)
         if days:
-            return self.env._("Delivery in %(days)s days", days=days)
-        return ""
+            return env._("At the %(place)s: delivery in %(days)s days", place=label, days=days)
+        return env._("At the %(place)s", place=label)
+    if label:
+        return label
+    if days == 1:
+        return env._("Delivery in 1 day")
+    if days:
+        return env._("Delivery in %(days)s days", days=days)
+    return ""
+
+
+class SupplierProductDelivery(models.Model):
+    """The mapping's last answer reads its delivery the same way as its offers."""
+
+    _inherit = "supplier.product"
+
+    delivery_text = fields.Char(string="Availability", compute="_compute_delivery_text")
+    # Offers of a service that sells by offer have their own price, date and id (Shate-M);
+    # elsewhere (ETM) these columns stay empty and are hidden.
+    sells_by_offer = fields.Boolean(related="backend_id.sells_by_offer")
+
+    def _compute_delivery_text(self):
+        for binding in self:
+            binding.delivery_text = (
+                delivery_sentence(self.env, binding.delivery_label, binding.delivery_days) or False
+            )

@@ -80,6 +80,11 @@ class TestDashboard(DashboardFixture, EtmCase):
         more = self.env["supplier.backend"].create([
             {"name": f"More {i}", "service": "etm"} for i in range(3)
         ])
+        # Each with a last sync and a run under way, as in a live database.
+        self.env["supplier.sync.log"].create([
+            {"backend_id": backend.id, "operation": "sync_offers", "state": state, "total": 3}
+            for backend in self.backend | self.other | more for state in ("done", "running")
+        ])
 
         def queries(backends):
             self.env.invalidate_all()
@@ -88,6 +93,8 @@ class TestDashboard(DashboardFixture, EtmCase):
             backends.mapped("orders_refused")
             backends.mapped("next_run_at")
             backends.mapped("last_run_log_id")
+            backends.mapped("running_estimated_end")
+            backends.mapped("product_count")
             return self.cr.sql_log_count - before
 
         queries(self.backend)  # warm the caches that are not the figures'
@@ -263,7 +270,7 @@ class TestOfferLabels(EtmCase):
     def test_store_types_and_delivery_read_as_words(self):
         offer = self.offer(delivery_label="складе производителя", delivery_days=3)
         self.assertEqual(offer.location_type_label, "Regional centre")
-        self.assertEqual(offer.delivery_text, "In stock at the складе производителя: delivery in 3 days")
+        self.assertEqual(offer.delivery_text, "At the складе производителя: delivery in 3 days")
         names = {
             "crs": "Distribution warehouse", "op": "Sales office", "Internal": "Supplier's own stock",
             "External": "Partner's stock", "odd": "odd",
@@ -273,13 +280,18 @@ class TestOfferLabels(EtmCase):
                 self.assertEqual(self.offer(code=f"x{i}", kind=kind).location_type_label, name)
         self.assertEqual(self.offer(code="m", delivery_label="Stock: 5").delivery_text, "Stock: 5")
         self.assertEqual(self.offer(code="d", delivery_days=2).delivery_text, "Delivery in 2 days")
+        self.assertEqual(self.offer(code="d1", delivery_days=1).delivery_text, "Delivery in 1 day")
+        self.bindings.write({"delivery_label": "складе производителя", "delivery_days": 14})
+        self.assertEqual(
+            self.bindings.delivery_text, "At the складе производителя: delivery in 14 days"
+        )
         self.assertFalse(self.offer(code="e").delivery_text)
 
     def test_views_show_zero_prices_empty_and_tell_offers_apart(self):
         for xmlid in ("supplier_offer_view_list", "supplier_product_view_form"):
             arch = self.env.ref(f"supplier_connector.{xmlid}").arch
             with self.subTest(view=xmlid):
-                self.assertIn('<field name="price" invisible="not price"/>', arch)
+                self.assertIn('name="price" invisible="not price"', arch)
                 for name in ("external_offer_id", "delivery_date", "delivery_text",
                              "location_type_label"):
                     self.assertIn(f'name="{name}"', arch)
