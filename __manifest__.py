@@ -39,12 +39,19 @@
         "wizards/imsklad_stock_compare_views.xml",
         "wizards/imsklad_push_wizard_views.xml",
         "views/imsklad_document_views.xml",
+        "views/supplier_dashboard_views.xml",
+        "views/supplier_sync_progress_views.xml",
         "views/menus.xml",
         "views/backend_udoma_views.xml",
         "views/udoma_sale_views.xml",
         "views/supplier_price_history_menus.xml",
         "views/res_config_settings_views.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "supplier_connector/static/src/js/reload_thread.js",
+        ],
+    },
     "demo": [
         "demo/supplier_demo.xml",
         "demo/etm_demo_products.xml",

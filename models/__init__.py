@@ -43,3 +43,5 @@ from . import udoma_orders
 from . import supplier_price_history
 from . import supplier_backend_price_alert
 from . import res_config_settings
+from . import supplier_sync_log_progress
+from . import supplier_backend_dashboard

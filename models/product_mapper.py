@@ -17,6 +17,12 @@ class SupplierProductMapper(models.AbstractModel):
     the service in API-sized batches, with the product's manufacturer as brand where the service
     identifies articles by code and brand (Shate-M); a product is bound by its first code the
     service knows unambiguously, with the brand the service confirmed.
+
+    How the log counts (issue 11): each product once. Mapped = created; not found = every code
+    was asked and none is known; ambiguous = listed as a line to map by hand, not counted as
+    failed (the run itself did not fail); failed = products a stopped run (the service refused
+    or did not answer) could not ask. A mapping run is not a sync: the connection's last sync
+    state ignores it.
     """
 
     _name = "supplier.product.mapper"
@@ -38,14 +44,15 @@ class SupplierProductMapper(models.AbstractModel):
             code: products.browse(next(iter(holders[code]))).manufacturer_name or ""
             for code in unique_codes
         }
-        known = {}
+        known, asked = {}, set()
         for chunk in split_every(max(backend.batch_size, 1), unique_codes):
             try:
                 known.update(adapter.check_codes(list(chunk), brands))
             except ApiError as exc:
                 run.stop(exc)
                 break
-        vals_list, ambiguous, missing = [], [], 0
+            asked.update(chunk)
+        vals_list, ambiguous, missing, unchecked = [], [], 0, 0
         for product in products:
             codes = codes_by_product.get(product.id, [])
             chosen = next((c for c in codes if c in known and len(holders[c]) == 1), None)
@@ -56,8 +63,11 @@ class SupplierProductMapper(models.AbstractModel):
                 })
             elif any(len(holders[c]) > 1 for c in codes):
                 ambiguous.append((product, [c for c in codes if len(holders[c]) > 1]))
-            elif run.fatal is None:
+            elif all(c in asked for c in codes):
                 missing += 1
+            else:
+                # The run stopped before its codes were asked: it was not mapped, for now.
+                unchecked += 1
         self.env["supplier.product"].sudo().create(vals_list)
         for product, codes in ambiguous:
             run.item_failed(
@@ -68,11 +78,15 @@ class SupplierProductMapper(models.AbstractModel):
                 ),
                 reference=product.display_name,
             )
-        run.add(processed=len(products), created=len(vals_list), failed=len(ambiguous),
+        # An ambiguous product is listed (a line to map it by hand), not counted as failed:
+        # "failed" is what the service could not check. A mapping run is no sync either: the
+        # connection's last sync state ignores it (models/supplier_backend_dashboard.py).
+        run.add(processed=len(products), created=len(vals_list), failed=unchecked,
                 not_found=missing)
         run.note(self.env._(
-            "Mapped: %(mapped)s. Ambiguous: %(ambiguous)s. Not found at the supplier: "
-            "%(missing)s.", mapped=len(vals_list), ambiguous=len(ambiguous), missing=missing,
+            "Mapped: %(mapped)s. Ambiguous, to map by hand: %(ambiguous)s. Not found at the "
+            "supplier: %(missing)s.", mapped=len(vals_list), ambiguous=len(ambiguous),
+            missing=missing,
         ))
         return run.finish(adapter)
 

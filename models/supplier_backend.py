@@ -281,10 +281,18 @@ class SupplierBackend(models.Model):
         return dict(self._fields["service"]._description_selection(self.env)).get(self.service)
 
     # -- buttons ----------------------------------------------------------------------------
+    last_test_state = fields.Selection(
+        [("ok", "Succeeded"), ("failed", "Failed")], string="Last test", readonly=True, copy=False
+    )
+    last_test_at = fields.Datetime(string="Last tested", readonly=True, copy=False)
+
     def action_test_connection(self):
         """Log in and ask one price: say what worked, or why not, in plain words.
 
-        Managers only: the request carries the credentials.
+        Managers only: the request carries the credentials. The answer is a notification, then
+        the form and its chatter are read again. The chatter gets a note when the test fails
+        and when its outcome changes (the first success, a success after a failure), not on
+        every success: a connection tested each morning would otherwise bury its history.
         """
         self._check_right("manager")
         self.ensure_one()
@@ -299,8 +307,8 @@ class SupplierBackend(models.Model):
         except Exception as exc:  # noqa: BLE001 — any failure is shown, never raised at the user
             self._save_adapter_state(adapter)
             message = self.env._("Connection test failed: %s", describe_error(self.env, exc))
-            post_note(self, message)
-            return self._notify(message, "danger", sticky=True)
+            self._record_test("failed", message)
+            return self._notify_and_reload_chatter(message, "danger", sticky=True)
         self._save_adapter_state(adapter)
         self._store_references(probe)
         parts = [
@@ -329,8 +337,27 @@ class SupplierBackend(models.Model):
                 )
             )
         message = " ".join(parts)
-        post_note(self, message)
-        return self._notify(message, "success")
+        self._record_test("ok", message)
+        return self._notify_and_reload_chatter(message, "success")
+
+    def _record_test(self, outcome, message):
+        """Keep the test's outcome; a note on the chatter on failure or a change of outcome."""
+        if outcome == "failed" or self.last_test_state != outcome:
+            post_note(self, message)
+        self.sudo().write({"last_test_state": outcome, "last_test_at": fields.Datetime.now()})
+
+    def _notify_and_reload_chatter(self, message, kind, sticky=None):
+        """The notification, then the chatter's new messages and the record are read again
+        (static/src/js/reload_thread.js: the form alone would not fetch new messages)."""
+        action = self._notify(message, kind, sticky)
+        action["params"]["next"] = {
+            "type": "ir.actions.client",
+            "tag": "supplier_connector.reload_thread",
+            "params": {
+                "model": self._name, "id": self.id, "next": action["params"]["next"],
+            },
+        }
+        return action
 
     def action_sync_offers(self):
         """Pull prices and stock for every product mapped to these connections, now.

@@ -46,3 +46,83 @@ class SupplierOffer(models.Model):
         string="Vendor price", help="The offer chosen for the vendor price by the connection's rule."
     )
     fetched_at = fields.Datetime(string="Received", readonly=True)
+
+
+class SupplierOfferLabels(models.Model):
+    """Offers as a buyer reads them: store types by name, the delivery as a sentence.
+
+    Decisions where the documents are silent:
+    - Store types are kept as the service sends them (``supplier.location.location_type``) and
+      named here: ETM rc / crs / op (and rc2sum, all, seen in the wild), Shate-M Internal /
+      External offers, MoySklad stores, IMSKLAD fulfilment. An unknown type shows as sent.
+    - ETM sends the delivery as the place the goods are in ("складе производителя", a phrase in
+      the prepositional case, whatever the stock): a label that starts in lower case is such a
+      place and becomes "At the <place>: delivery in N days" ("На складе производителя: ..."
+      once translated). A label that is already a phrase of its
+      own (MoySklad, IMSKLAD) is shown as it is; no label and a delivery time give
+      "Delivery in N days".
+    """
+
+    _inherit = "supplier.offer"
+
+    location_type_label = fields.Char(string="Type", compute="_compute_labels")
+    delivery_text = fields.Char(string="Availability", compute="_compute_labels")
+
+    def _location_type_names(self):
+        _ = self.env._
+        return {
+            "rc": _("Regional centre"),
+            "crs": _("Distribution warehouse"),
+            "op": _("Sales office"),
+            "rc2sum": _("Regional centres, total"),
+            "all": _("All stores"),
+            "internal": _("Supplier's own stock"),
+            "external": _("Partner's stock"),
+            "store": _("Store"),
+            "fulfilment": _("Fulfilment warehouse"),
+        }
+
+    def _compute_labels(self):
+        names = self._location_type_names()
+        for offer in self:
+            kind = (offer.location_type or "").strip()
+            offer.location_type_label = names.get(kind.lower(), kind) or False
+            offer.delivery_text = offer._delivery_sentence() or False
+
+    def _delivery_sentence(self):
+        return delivery_sentence(self.env, self.delivery_label, self.delivery_days)
+
+
+def delivery_sentence(env, label, days):
+    """The delivery of an offer or a mapping as a buyer reads it (see SupplierOfferLabels)."""
+    label = (label or "").strip()
+    if label[:1].islower():
+        if days == 1:
+            return env._("At the %(place)s: delivery in 1 day", place=label)
+        if days:
+            return env._("At the %(place)s: delivery in %(days)s days", place=label, days=days)
+        return env._("At the %(place)s", place=label)
+    if label:
+        return label
+    if days == 1:
+        return env._("Delivery in 1 day")
+    if days:
+        return env._("Delivery in %(days)s days", days=days)
+    return ""
+
+
+class SupplierProductDelivery(models.Model):
+    """The mapping's last answer reads its delivery the same way as its offers."""
+
+    _inherit = "supplier.product"
+
+    delivery_text = fields.Char(string="Availability", compute="_compute_delivery_text")
+    # Offers of a service that sells by offer have their own price, date and id (Shate-M);
+    # elsewhere (ETM) these columns stay empty and are hidden.
+    sells_by_offer = fields.Boolean(related="backend_id.sells_by_offer")
+
+    def _compute_delivery_text(self):
+        for binding in self:
+            binding.delivery_text = (
+                delivery_sentence(self.env, binding.delivery_label, binding.delivery_days) or False
+            )

@@ -158,7 +158,7 @@ class SupplierSyncEngine(models.AbstractModel):
         backend = backend.sudo()
         Binding = self.env["supplier.product"].sudo()
         ids, left_for_later = self._due_bindings(backend, trigger, bindings)
-        run = SyncRun(self.env, backend, "sync_offers", trigger)
+        run = SyncRun(self.env, backend, "sync_offers", trigger, total=len(ids))
         adapter = backend._adapter()
         run.requests_split = adapter.splits_batches
         writer = OfferWriter(backend, log=run.log)

@@ -55,7 +55,7 @@ class SyncRun:
     Buttons run inside the user's transaction and do not commit.
     """
 
-    def __init__(self, env, backend, operation, trigger):
+    def __init__(self, env, backend, operation, trigger, total=0):
         self.env = env
         self.backend = backend
         self.trigger = trigger
@@ -72,7 +72,10 @@ class SyncRun:
                 "end": fields.Datetime.now(),
                 "message": env._("Interrupted: the server stopped during this run."),
             })
-        self.log = Log.create({"backend_id": backend.id, "operation": operation, "trigger": trigger})
+        # ``total``: the items the run sets out to do, for its progress (done / total).
+        self.log = Log.create({
+            "backend_id": backend.id, "operation": operation, "trigger": trigger, "total": total,
+        })
         self._started = time.monotonic()
         self.counts = dict.fromkeys(
             ("processed", "created", "updated", "unchanged", "failed", "not_found", "skipped"), 0

@@ -221,6 +221,7 @@ class ShateAdapter(ShateOrderMixin, ServiceAdapter):
             multiplicity=offer.multiplicity or 0.0,
             min_qty=offer.min_quantity or 0.0,
             max_qty=offer.max_quantity or 0.0,
+            location_type=offer.offer_type or "",
             probability=offer.supply_probability or 0.0,
             return_allowed=bool(offer.return_allowed),
             warning=offer.warning_text or "",

@@ -28,3 +28,4 @@ from . import test_udoma_push
 from . import test_udoma_orders
 from . import test_price_history
 from . import test_supplier_settings
+from . import test_dashboard
