@@ -34,6 +34,7 @@
         "wizards/imsklad_stock_compare_views.xml",
         "wizards/imsklad_push_wizard_views.xml",
         "views/imsklad_document_views.xml",
+        "views/moysklad_document_views.xml",
         "views/menus.xml",
     ],
     "demo": [

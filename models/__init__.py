@@ -35,3 +35,8 @@ from . import imsklad_purchase
 from . import imsklad_doc_events
 from . import imsklad_carrier
 from . import moysklad_events
+from . import backend_moysklad_documents
+from . import moysklad_documents
+from . import moysklad_document_status
+from . import moysklad_document_records
+from . import moysklad_document_events
