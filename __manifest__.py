@@ -35,6 +35,7 @@
         "wizards/imsklad_push_wizard_views.xml",
         "views/imsklad_document_views.xml",
         "views/menus.xml",
+        "views/moysklad_partner_views.xml",
     ],
     "demo": [
         "demo/supplier_demo.xml",

@@ -35,3 +35,7 @@ from . import imsklad_purchase
 from . import imsklad_doc_events
 from . import imsklad_carrier
 from . import moysklad_events
+from . import supplier_partner
+from . import res_partner_moysklad
+from . import backend_moysklad_partners
+from . import moysklad_partners
