@@ -36,6 +36,7 @@
         "views/imsklad_document_views.xml",
         "views/moysklad_document_views.xml",
         "views/menus.xml",
+        "views/moysklad_partner_views.xml",
     ],
     "demo": [
         "demo/supplier_demo.xml",

@@ -40,3 +40,7 @@ from . import moysklad_documents
 from . import moysklad_document_status
 from . import moysklad_document_records
 from . import moysklad_document_events
+from . import supplier_partner
+from . import res_partner_moysklad
+from . import backend_moysklad_partners
+from . import moysklad_partners

@@ -25,3 +25,4 @@ from . import test_moysklad_scale
 from . import test_imsklad_documents
 from . import test_moysklad_webhooks
 from . import test_moysklad_documents
+from . import test_moysklad_partners
