@@ -59,9 +59,11 @@ def remove_data(env):
     categories = env["product.category"].search([("name", "=", CATEGORY_NAME)])
     if categories:
         env.cr.execute("DELETE FROM product_template WHERE categ_id = ANY(%s)", [categories.ids])
-    env.cr.execute("DELETE FROM res_partner WHERE name LIKE %s", [f"{CUSTOMER_PREFIX}%"])
     env.invalidate_all()
     categories.unlink()
+    env["res.partner"].with_context(active_test=False).search(
+        [("name", "=like", f"{CUSTOMER_PREFIX}%")]
+    ).unlink()
     env.cr.commit()
 
 

@@ -52,13 +52,13 @@ class SupplierMoySkladDocumentStatus(models.AbstractModel):
             ("state", "=", "sent"), ("external_id", "!=", False),
         ])
         by_id = {(row.moysklad_kind, row.external_id): row for row in rows}
-        watermark = backend.moysklad_orders_watermark
+        watermark = backend.moysklad_orders_watermark or None
         newest = watermark
         try:
             for kind in ORDER_KINDS:
                 if not any(row.moysklad_kind == kind for row in rows):
                     continue
-                for page in client.iter_documents(kind, updated_since=watermark or None):
+                for page in client.iter_documents(kind, updated_since=watermark):
                     for document in page.items:
                         if document.updated and (newest is None or document.updated > newest):
                             newest = document.updated
