@@ -11,8 +11,8 @@ The emulator runs in this (parent) process, in a thread, with its limits ON (45 
    ``--products`` products (none of them at MoySklad yet); N confirmed sale orders of 3 lines,
    each for one of the customers (set confirmed directly: no transfers, which this does not
    measure);
-2. ``first send``: every order sent as a scheduled job would (``_send`` per order, a commit
-   every 100 orders). The first orders also create their customers' counterparties and push
+2. ``first send``: every order sent as a scheduled job would (``_send`` per order with one
+   client for the run, a commit every 100 orders). The first orders also create their customers' counterparties and push
    their products (each once);
 3. ``unchanged send``: the same again: nothing changed, so no request at all;
 4. ``status pull``: the scheduled order status pull (pages of 1,000 customer orders).
@@ -131,9 +131,11 @@ def measure(odoo, env, args):
         outcome = {"state": log.state, "updated": log.updated, "processed": log.processed}
     else:
         outcome = {}
+        adapter = backend._adapter()  # one client for the run, as a scheduled batch has
         for done, order_id in enumerate(order_ids, start=1):
             order = env["sale.order"].browse(order_id)
-            row, _message = Documents._send(backend, order, "customerorder", "moysklad_sale_id")
+            row, _message = Documents._send(backend, order, "customerorder", "moysklad_sale_id",
+                                            adapter=adapter)
             outcome[row.state] = outcome.get(row.state, 0) + 1
             if done % COMMIT_EVERY == 0:
                 env.cr.commit()

@@ -71,10 +71,12 @@ class SaleOrderMoySklad(models.Model):
     @api.depends("company_id", "warehouse_id")
     def _compute_moysklad_backend(self):
         Backend = self.env["supplier.backend"]
+        found = {}  # one search per (company, warehouse), not per order of a list
         for order in self:
-            order.moysklad_backend_id = Backend._moysklad_for(
-                "moysklad_send_sale_orders", order.company_id, order.warehouse_id
-            )
+            key = (order.company_id, order.warehouse_id)
+            if key not in found:
+                found[key] = Backend._moysklad_for("moysklad_send_sale_orders", *key)
+            order.moysklad_backend_id = found[key]
             order.moysklad_can_send = bool(order.moysklad_backend_id)
 
     def action_supplier_send(self):
@@ -133,11 +135,12 @@ class PurchaseOrderMoySklad(models.Model):
     @api.depends("company_id", "picking_type_id")
     def _compute_moysklad_backend(self):
         Backend = self.env["supplier.backend"]
+        found = {}
         for order in self:
-            order.moysklad_backend_id = Backend._moysklad_for(
-                "moysklad_send_purchase_orders", order.company_id,
-                order.picking_type_id.warehouse_id,
-            )
+            key = (order.company_id, order.picking_type_id.warehouse_id)
+            if key not in found:
+                found[key] = Backend._moysklad_for("moysklad_send_purchase_orders", *key)
+            order.moysklad_backend_id = found[key]
             order.moysklad_can_send = bool(order.moysklad_backend_id)
 
     def action_supplier_send(self):
@@ -196,13 +199,14 @@ class StockPickingMoySklad(models.Model):
     @api.depends("company_id", "picking_type_id", "state")
     def _compute_moysklad_backend(self):
         Backend = self.env["supplier.backend"]
+        found = {}
         for picking in self:
             backend = Backend.browse()
             if picking.picking_type_code in ("incoming", "outgoing"):
-                backend = Backend._moysklad_for(
-                    "moysklad_send_transfers", picking.company_id,
-                    picking.picking_type_id.warehouse_id,
-                )
+                key = (picking.company_id, picking.picking_type_id.warehouse_id)
+                if key not in found:
+                    found[key] = Backend._moysklad_for("moysklad_send_transfers", *key)
+                backend = found[key]
             picking.moysklad_backend_id = backend
             picking.moysklad_can_send = bool(backend)
 

@@ -137,11 +137,12 @@ class SupplierMoySkladDocuments(models.AbstractModel):
 
     # -- sending ----------------------------------------------------------------------------------
     @api.model
-    def _send(self, backend, record, kind, link_field):
+    def _send(self, backend, record, kind, link_field, adapter=None):
         """Send ``record`` (sudo) to ``backend`` as ``kind`` once, or its changes; the row and
-        the outcome in plain words."""
+        the outcome in plain words. ``adapter``: the one a batch shares (MoySklad's request
+        budget is counted per client: a client per record would overrun it and meet 429s)."""
         row = self._row(backend, record, kind, link_field)
-        adapter = backend._adapter()
+        adapter = adapter or backend._adapter()
         client = adapter.client
         try:
             draft, skipped = self._draft(backend, adapter, record, kind)
@@ -259,7 +260,7 @@ class SupplierMoySkladDocuments(models.AbstractModel):
             organization_href=f"{base}/entity/organization/{organization.code}",
             agent_href=agent_href,
             store_href=f"{base}/entity/store/{store}" if store else None,
-            linked_href=values.pop("linked_href", None),
+            linked_href=self._linked_href(base, values.pop("linked", None), backend),
             description=values.pop("description", None) or None,
             vat_enabled=bool(taxes),
             vat_included=bool(taxes) and all(line["vat_included"] for line in taxes),
@@ -350,24 +351,25 @@ class SupplierMoySkladDocuments(models.AbstractModel):
         if order:
             linked = self.env["supplier.order"].sudo().search([
                 (link_field, "=", order.id), ("state", "=", "sent"),
-            ], limit=1)
-        kind = "customerorder" if link_field == "moysklad_sale_id" else "purchaseorder"
+            ])
         values = {
             "partner": (picking.partner_id or order.partner_id).commercial_partner_id,
             "moment": picking.date_done or fields.Datetime.now(),
             "warehouse": picking.picking_type_id.warehouse_id,
             "currency": order.currency_id or picking.company_id.currency_id,
             "description": picking.origin,
-            "linked_href": self._linked_href(linked, kind),
+            "linked": linked,
         }
         return values, lines, []
 
-    @api.model
-    def _linked_href(self, row, kind):
+    @staticmethod
+    def _linked_href(base, rows, backend):
+        """The href of the order a demand or supply is linked to (its row sent to ``backend``),
+        or None."""
+        row = rows.filtered(lambda r: r.backend_id == backend)[:1] if rows else None
         if not row or not row.external_id:
             return None
-        adapter = row.backend_id._adapter()
-        return f"{adapter.client.base_url.rstrip('/')}/entity/{kind}/{row.external_id}"
+        return f"{base}/entity/{row.moysklad_kind}/{row.external_id}"
 
     # -- products ---------------------------------------------------------------------------------
     @api.model

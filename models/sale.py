@@ -4,6 +4,9 @@ Sent once: the ``supplier.order`` row and its key (the order's name, IMSKLAD's "
 before the first request. After a lost answer the row stays ``sending`` and the next attempt
 asks update_order with the same payload: the id back means the order exists (adopted), "not
 found" means it was never created (sent again). A create IMSKLAD already holds is adopted too.
+The flow is the one every order and document shares, ``supplier.order._send_exactly_once``
+(``ImskladProtocol``, models/imsklad_picking.py); MoySklad's side of "Send" on sale orders is
+models/moysklad_document_records.py.
 
 What the payload carries, and the decisions where the document is silent:
 

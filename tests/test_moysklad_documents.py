@@ -186,6 +186,33 @@ class TestMoySkladDocuments(MoySkladDocumentsBase):
         self.assertEqual(row.external_id, document["id"])
         self.assertIn("not sent again", order.message_ids[0].body)
 
+    def test_lost_answers_of_every_other_kind(self):
+        """purchaseorder, supply and demand: created, answer lost, found by syncId, never twice."""
+
+        def send_losing_the_answer(record, kind):
+            self.emulator.set_fault("malformed_json", count=1, match=f"/entity/{kind}")
+            record.action_supplier_send()
+            self.assertEqual(record.moysklad_order_ids.state, "sending")
+            self.emulator.clear_faults()
+            posts = len(self.posts(kind))
+            record.action_supplier_send()
+            self.assertEqual(len(self.posts(kind)), posts, f"{kind}: looked up, not sent again")
+            [document] = self.documents(kind)
+            self.assertEqual(record.moysklad_order_ids.state, "sent")
+            self.assertEqual(record.moysklad_order_ids.external_id, document["id"])
+            return document
+
+        purchase = self.make_purchase()
+        ordered = send_losing_the_answer(purchase, "purchaseorder")
+        self.validate(purchase.picking_ids)
+        supply = send_losing_the_answer(purchase.picking_ids, "supply")
+        self.assertEqual(supply["purchaseOrder"].id, ordered["id"])
+        sale = self.make_sale()
+        sale.action_supplier_send()
+        self.validate(sale.picking_ids)
+        demand = send_losing_the_answer(sale.picking_ids, "demand")
+        self.assertEqual(demand["customerOrder"].id, self.documents("customerorder")[0]["id"])
+
     def test_purchase_order_and_its_receipt(self):
         order = self.make_purchase()
         order.action_supplier_send()
