@@ -211,8 +211,8 @@ class SupplierMoySkladPartners(models.AbstractModel):
             pairs += self._match_counterparties(ctx, unbound)
         todo = []
         for binding, item in pairs:
-            if (binding.sync_state == "ok" and binding.ms_updated and item.updated
-                    and binding.ms_updated == _moment(item.updated)):
+            if (binding.sync_state == "ok" and item.updated
+                    and binding.ms_version == item.updated.isoformat()):
                 ctx.run.add(processed=1, unchanged=1)
                 continue
             todo.append((binding, item))
@@ -371,7 +371,8 @@ class SupplierMoySkladPartners(models.AbstractModel):
         now = self.env.cr.now()
         self.env["supplier.partner"].sudo().create([
             dict(self._binding_vals(ctx, partner.id, item), sync_state="ok", last_sync=now,
-                 ms_updated=_moment(item.updated), snapshot=value)
+                 ms_updated=_moment(item.updated), snapshot=value,
+                 ms_version=item.updated.isoformat() if item.updated else False)
             for partner, item, value in zip(partners, items, values, strict=True)
         ])
         ctx.run.add(processed=len(items), created=len(items))
@@ -562,7 +563,8 @@ class SupplierMoySkladPartners(models.AbstractModel):
                        or (target[k] is not None and target[k] != known.get(k))]
             vals = {"last_sync": now, "sync_message": False}
             if item is not None:
-                vals.update(ms_updated=_moment(item.updated), external_name=item.name or False)
+                vals.update(ms_updated=_moment(item.updated), external_name=item.name or False,
+                            ms_version=item.updated.isoformat() if item.updated else False)
             sending = ms_keys and (ctx.direction in ("push", "both") or creations)
             problem = inn_problem(target["inn"], target["company_type"]) if sending else None
             if problem:
@@ -652,6 +654,8 @@ class SupplierMoySkladPartners(models.AbstractModel):
                         "last_push": now, "last_sync": now, "push_hash": values_hash(target),
                         "snapshot": target,
                         "ms_updated": _moment(result.item.updated) if result.item else False,
+                        "ms_version": result.item.updated.isoformat()
+                        if result.item and result.item.updated else False,
                         "external_name": target["name"],
                     }
                     if ctx.run is not None:
