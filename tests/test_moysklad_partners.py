@@ -3,13 +3,13 @@
 import json
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 
 from odoo.addons.supplier_connector.api.errors import ApiError
 from odoo.addons.supplier_connector.emulators.moysklad_demo import fixed_id
 
 from .moysklad_common import MoySkladCase
-from .rights_common import RightsUsers
+from .rights_common import JsonRpc, RightsUsers
 
 SUPPLIER_ID = fixed_id("counterparty-supplier")
 CUSTOMER_ID = fixed_id("counterparty-customer")
@@ -197,6 +197,44 @@ class TestMoySkladPartnerPull(PartnersCase):
             [("external_id", "=", CUSTOMER_ID)]).partner_id
         self.assertEqual(partner.phone, "+70000000001")
 
+    def test_bank_accounts_and_contacts_follow_moysklad(self):
+        self.sync("pull")
+        supplier = self.env["supplier.partner"].search(
+            [("external_id", "=", SUPPLIER_ID)]).partner_id
+        old_account, old_contact = supplier.bank_ids, supplier.child_ids
+        self.advance_clock()
+        self.update_counterparty(SUPPLIER_ID, {
+            "accounts": [{"accountNumber": "40702810000000000099", "bic": "044525225",
+                          "bankName": "ПАО Сбербанк",
+                          "correspondentAccount": "30101810400000000225"}],
+            "contactpersons": [{"name": "Иванов Пётр Сергеевич", "position": "Директор",
+                                "externalCode": "cp-1-1"},
+                               {"name": "Новый Контакт", "phone": "+70001112233"}]})
+        log = self.sync()
+        self.assertEqual(log.updated, 1, log.message)
+        self.assertFalse(old_account.active, "an account removed at MoySklad is archived")
+        self.assertEqual(supplier.bank_ids.acc_number, "40702810000000000099")
+        self.assertEqual(supplier.bank_ids.bank_id.bic, "044525225")
+        self.assertEqual(old_contact.function, "Директор", "the same contact, updated")
+        self.assertTrue(old_contact.active)
+        self.assertEqual(sorted(supplier.child_ids.mapped("name")),
+                         ["Иванов Пётр Сергеевич", "Новый Контакт"])
+        self.assertFalse(self.counterparty_posts())
+
+    def test_scheduled_run(self):
+        schedule = self.backend.schedule_ids.filtered(lambda s: s.operation == "sync_partners")
+        self.assertTrue(schedule, "every MoySklad connection has a Partners schedule line")
+        self.assertFalse(schedule.enabled, "off until an administrator turns it on")
+        self.backend.moysklad_partners_direction = "pull"
+        schedule.enabled = True
+        schedule.next_call = False
+        self.env["supplier.backend.schedule"]._cron_run_due()
+        log = self.last_log("sync_partners")
+        self.assertEqual(log.trigger, "cron")
+        self.assertEqual(log.state, "done", log.message)
+        self.assertEqual(schedule.last_log_id, log)
+        self.assertTrue(self.env["supplier.partner"].search([("external_id", "=", SUPPLIER_ID)]))
+
     def test_ambiguous_counterparty_is_listed_not_merged(self):
         twins = self.Partner.create([
             {"name": "Twin A", "is_company": True, "vat": PERSON_INN},
@@ -205,7 +243,7 @@ class TestMoySkladPartnerPull(PartnersCase):
         count = self.Partner.search_count([])
         log = self.sync("pull")
         self.assertEqual(log.state, "partial")
-        line = log.line_ids.filtered(lambda l: l.error_code == "ambiguous")
+        line = log.line_ids.filtered(lambda line: line.error_code == "ambiguous")
         self.assertEqual(len(line), 1)
         self.assertIn("Twin A", line.message)
         self.assertIn("Twin B", line.message)
@@ -332,7 +370,7 @@ class TestMoySkladPartnerPush(PartnersCase):
         self.assertIn("check digit", self.legal.ru_inn_problem)
         log = self.push()
         self.assertEqual(log.state, "partial")
-        line = log.line_ids.filtered(lambda l: l.error_code == "inn")
+        line = log.line_ids.filtered(lambda line: line.error_code == "inn")
         self.assertIn("7707083890", line.message)
         binding = self.binding_of(self.legal)
         self.assertEqual(binding.sync_state, "error")
@@ -409,3 +447,46 @@ class TestMoySkladPartnerRights(PartnersCase):
             self.backend.with_user(seller).read(["api_key"])
         with self.assertRaises(AccessError):
             self.backend.with_user(seller).read(["password"])
+
+
+@tagged("post_install", "-at_install")
+class TestMoySkladPartnerRightsRpc(RightsUsers, JsonRpc, HttpCase, MoySkladCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.create_rights_users()
+        cls.backend.moysklad_partners_direction = "pull"
+        cls.seller = cls.env["res.users"].create({
+            "name": "Seller", "login": "ms9p_rpc_seller", "password": cls.password_of("ms9p_rpc_seller"),
+            "groups_id": [(6, 0, [cls.env.ref("sales_team.group_sale_salesman").id])],
+        })
+
+    def test_partner_sync_refused_over_rpc(self):
+        for who in (self.plain, self.foreign_manager, self.seller):
+            with self.subTest(user=who.login):
+                self.assertRefused(self.call_kw(
+                    who, "supplier.backend", "action_sync_partners", [self.backend.ids]))
+        self.assertRefused(self.execute_kw(
+            self.plain, "supplier.backend", "action_sync_partners", [self.backend.ids]))
+        self.assertRefused(self.call_kw(
+            self.seller, "supplier.partner", "search_read", [[]], {"fields": ["external_id"]}))
+        self.assertFalse(self.emulator.requests, "nothing reached MoySklad")
+        self.assertFalse(self.last_log("sync_partners"))
+        result, error = self.call_kw(
+            self.connector_user, "supplier.backend", "action_sync_partners", [self.backend.ids])
+        self.assertFalse(error, error and error["message"])
+        self.assertTrue(self.last_log("sync_partners"))
+
+    def test_salesperson_never_reads_the_token(self):
+        self.backend.sudo().api_key = "secret-token-ms9p"
+        for fields_ in (["api_key"], ["password"], ["login"]):
+            result, error = self.call_kw(
+                self.seller, "supplier.backend", "read", [self.backend.ids], {"fields": fields_})
+            self.assertTrue(error, f"{fields_} was readable")
+            self.assertNotIn("secret-token-ms9p", json.dumps(result or ""))
+        # Nor through the partner form's fields.
+        partner = self.env["res.partner"].create({"name": "Client"})
+        result, error = self.call_kw(self.seller, "res.partner", "read", [partner.ids],
+                                     {"fields": ["name", "ru_inn_problem"]})
+        self.assertFalse(error, error and error["message"])
+        self.assertNotIn("secret-token-ms9p", json.dumps(result))
