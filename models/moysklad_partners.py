@@ -78,13 +78,14 @@ def _digits(value):
 class PartnerContext:
     """What a run needs everywhere: the connection, its client, the run and the direction."""
 
-    def __init__(self, env, backend, run, client, direction):
+    def __init__(self, env, backend, run, adapter, direction):
         self.env = env
         self.backend = backend
         self.run = run
-        self.client = client
+        self.adapter = adapter
+        self.client = adapter.client
         self.direction = direction
-        self.base = client.base_url.rstrip("/")
+        self.base = self.client.base_url.rstrip("/")
         self.database = env["ir.config_parameter"].sudo().get_param("database.uuid", "")
         self.conflicts = []
         self.ambiguous = 0
@@ -122,7 +123,7 @@ class SupplierMoySkladPartners(models.AbstractModel):
         targets = self.env["res.partner"].sudo().union(*commercial.values()) if commercial \
             else self.env["res.partner"].sudo()
         adapter = backend._adapter()
-        ctx = PartnerContext(self.env, backend, None, adapter.client, "push")
+        ctx = PartnerContext(self.env, backend, None, adapter, "push")
         try:
             bindings = self._bindings_of(backend, targets)
             missing = targets - bindings.filtered("external_id").partner_id
@@ -149,7 +150,7 @@ class SupplierMoySkladPartners(models.AbstractModel):
         run = SyncRun(self.env, backend, "sync_partners", trigger)
         adapter = backend._adapter()
         direction = backend.moysklad_partners_direction
-        ctx = PartnerContext(self.env, backend, run, adapter.client, direction)
+        ctx = PartnerContext(self.env, backend, run, adapter, direction)
         if direction == "off":
             run.note(self.env._("Partner sync is off on this connection: nothing was done."))
             return run.finish(adapter)
@@ -177,7 +178,7 @@ class SupplierMoySkladPartners(models.AbstractModel):
         for page in ctx.client.iter_counterparties(updated_since=since):
             if page.items:
                 self._pull_page(ctx, page.items)
-            run.checkpoint(None, remaining=0)
+            run.checkpoint(ctx.adapter, remaining=0)
             self.env.invalidate_all()
         backend.moysklad_partners_watermark = started
         run.note(self.env._("Counterparties: a full pass.") if since is None else self.env._(
@@ -427,11 +428,11 @@ class SupplierMoySkladPartners(models.AbstractModel):
                                 else []))  # fmt: skip
         for chunk in _chunks(new, CHUNK):
             self._process(ctx, [(binding, None) for binding in chunk], creations=True)
-            ctx.run.checkpoint(None, remaining=0)
+            ctx.run.checkpoint(ctx.adapter, remaining=0)
         dirty = self._dirty_bindings(ctx.backend, partners)
         for chunk in _chunks(dirty, CHUNK):
             self._process(ctx, [(binding, None) for binding in chunk])
-            ctx.run.checkpoint(None, remaining=0)
+            ctx.run.checkpoint(ctx.adapter, remaining=0)
             self.env.invalidate_all()
 
     @api.model
