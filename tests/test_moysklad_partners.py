@@ -4,6 +4,7 @@ import json
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.supplier_connector.api.errors import ApiError
 from odoo.addons.supplier_connector.emulators.moysklad_demo import fixed_id
@@ -220,6 +221,21 @@ class TestMoySkladPartnerPull(PartnersCase):
         self.assertEqual(sorted(supplier.child_ids.mapped("name")),
                          ["Иванов Пётр Сергеевич", "Новый Контакт"])
         self.assertFalse(self.counterparty_posts())
+
+    @mute_logger("odoo.sql_db")
+    def test_one_refused_counterparty_never_stops_the_others(self):
+        account = {"accountNumber": "40702810000000000777", "bic": "044525225"}
+        with self.emulator.lock:
+            bad, _new = self.emulator.create("counterparty", {
+                "name": "Двойной счёт", "inn": LEGAL_INN, "accounts": [account, account]})
+        log = self.sync("pull")
+        self.assertEqual(log.state, "partial")
+        self.assertEqual(log.created, 2, "the two demo counterparties became partners")
+        self.assertEqual(log.failed, 1)
+        line = log.line_ids.filtered(lambda line: line.error_code == "odoo_refused")
+        self.assertIn("Двойной счёт", line.message)
+        self.assertFalse(self.env["supplier.partner"].search([("external_id", "=", bad["id"])]))
+        self.assertTrue(self.env["supplier.partner"].search([("external_id", "=", SUPPLIER_ID)]))
 
     def test_scheduled_run(self):
         schedule = self.backend.schedule_ids.filtered(lambda s: s.operation == "sync_partners")
