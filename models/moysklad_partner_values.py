@@ -37,12 +37,17 @@ PARTNER_FIELDS = {
 }
 PARTNER_READ = [
     *PARTNER_FIELDS.values(), "ru_company_type", "is_company", "comment", "category_id",
-    "active", "bank_ids", "child_ids", "write_date",
+    "active", "country_id", "write_date",
 ]
 
 
 def _s(value):
     return (value or "").strip() if isinstance(value, str) or not value else str(value).strip()
+
+
+def is_inn_country(country_code):
+    """The Tax ID of a partner of Russia, or of no country, is its INN."""
+    return not country_code or country_code == "RU"
 
 
 def values_hash(values):
@@ -122,6 +127,8 @@ def from_partners(env, partners):
         contacts.setdefault(child.parent_id.id, []).append([
             _s(child.name), _s(child.function), _s(child.phone), _s(child.email), _s(child.ref),
         ])
+    countries = {c.id: c.code for c in env["res.country"].sudo().browse(
+        {row["country_id"][0] for row in rows if row["country_id"]})}
     categories = dict(env["res.partner.category"].sudo().browse(
         {cid for row in rows for cid in row["category_id"]}
     ).mapped(lambda c: (c.id, c.name)))
@@ -129,6 +136,8 @@ def from_partners(env, partners):
     for row in rows:
         company_type = row["ru_company_type"] or ("legal" if row["is_company"] else "individual")
         values = {key: _s(row[field]) for key, field in PARTNER_FIELDS.items()}
+        if not is_inn_country(countries.get(row["country_id"] and row["country_id"][0])):
+            values["inn"] = ""  # a foreign Tax ID is not an INN
         if company_type != "legal":
             values["kpp"] = ""
         if company_type == "individual":

@@ -37,7 +37,10 @@ import re
 from collections import defaultdict
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
 
 from ..api.errors import ApiError
 from ..api.moysklad_partners_data import inn_problem
@@ -65,6 +68,7 @@ CHUNK = 1000
 LOOKUP_BY_FILTER_MAX = 100
 CONFLICTS_SHOWN = 50
 OWN_CODE = re.compile(r"^odoo-partner-(\d+)$")
+ODOO_REFUSALS = (ValidationError, UserError, psycopg2.IntegrityError, psycopg2.DataError)
 
 
 def _lower(value):
@@ -78,13 +82,14 @@ def _digits(value):
 class PartnerContext:
     """What a run needs everywhere: the connection, its client, the run and the direction."""
 
-    def __init__(self, env, backend, run, client, direction):
+    def __init__(self, env, backend, run, adapter, direction):
         self.env = env
         self.backend = backend
         self.run = run
-        self.client = client
+        self.adapter = adapter
+        self.client = adapter.client
         self.direction = direction
-        self.base = client.base_url.rstrip("/")
+        self.base = self.client.base_url.rstrip("/")
         self.database = env["ir.config_parameter"].sudo().get_param("database.uuid", "")
         self.conflicts = []
         self.ambiguous = 0
@@ -122,7 +127,7 @@ class SupplierMoySkladPartners(models.AbstractModel):
         targets = self.env["res.partner"].sudo().union(*commercial.values()) if commercial \
             else self.env["res.partner"].sudo()
         adapter = backend._adapter()
-        ctx = PartnerContext(self.env, backend, None, adapter.client, "push")
+        ctx = PartnerContext(self.env, backend, None, adapter, "push")
         try:
             bindings = self._bindings_of(backend, targets)
             missing = targets - bindings.filtered("external_id").partner_id
@@ -149,7 +154,7 @@ class SupplierMoySkladPartners(models.AbstractModel):
         run = SyncRun(self.env, backend, "sync_partners", trigger)
         adapter = backend._adapter()
         direction = backend.moysklad_partners_direction
-        ctx = PartnerContext(self.env, backend, run, adapter.client, direction)
+        ctx = PartnerContext(self.env, backend, run, adapter, direction)
         if direction == "off":
             run.note(self.env._("Partner sync is off on this connection: nothing was done."))
             return run.finish(adapter)
@@ -177,7 +182,7 @@ class SupplierMoySkladPartners(models.AbstractModel):
         for page in ctx.client.iter_counterparties(updated_since=since):
             if page.items:
                 self._pull_page(ctx, page.items)
-            run.checkpoint(None, remaining=0)
+            run.checkpoint(ctx.adapter, remaining=0)
             self.env.invalidate_all()
         backend.moysklad_partners_watermark = started
         run.note(self.env._("Counterparties: a full pass.") if since is None else self.env._(
@@ -211,8 +216,8 @@ class SupplierMoySkladPartners(models.AbstractModel):
             pairs += self._match_counterparties(ctx, unbound)
         todo = []
         for binding, item in pairs:
-            if (binding.sync_state == "ok" and binding.ms_updated and item.updated
-                    and binding.ms_updated == _moment(item.updated)):
+            if (binding.sync_state == "ok" and item.updated
+                    and binding.ms_version == item.updated.isoformat()):
                 ctx.run.add(processed=1, unchanged=1)
                 continue
             todo.append((binding, item))
@@ -366,16 +371,57 @@ class SupplierMoySkladPartners(models.AbstractModel):
         categories = self._categories({tag for v in values for tag in v["tags"]})
         Partner = self.env["res.partner"].sudo().with_context(tracking_disable=True)
         plain_keys = [k for k in KEYS if k not in ("accounts", "contacts")]
-        partners = Partner.create([partner_vals(v, plain_keys, categories) for v in values])
-        self._write_collections(partners, values)
         now = self.env.cr.now()
-        self.env["supplier.partner"].sudo().create([
-            dict(self._binding_vals(ctx, partner.id, item), sync_state="ok", last_sync=now,
-                 ms_updated=_moment(item.updated), snapshot=value)
-            for partner, item, value in zip(partners, items, values, strict=True)
-        ])
-        ctx.run.add(processed=len(items), created=len(items))
+
+        def create(indexes):
+            partners = Partner.create([partner_vals(values[i], plain_keys, categories)
+                                       for i in indexes])
+            self._write_collections(partners, [values[i] for i in indexes])
+            self.env["supplier.partner"].sudo().create([
+                dict(self._binding_vals(ctx, partner.id, items[i]), sync_state="ok",
+                     last_sync=now, ms_updated=_moment(items[i].updated), snapshot=values[i],
+                     ms_version=items[i].updated.isoformat() if items[i].updated else False)
+                for partner, i in zip(partners, indexes, strict=True)
+            ])
+
+        failed = self._isolated(list(range(len(items))), create, lambda i: create([i]))
+        for index, reason in failed.items():
+            item = items[index]
+            message = self.env._("The counterparty %(counterparty)s was not created in Odoo: "
+                                 "%(reason)s", counterparty=item.name or item.id, reason=reason)
+            ctx.run.add(processed=1, failed=1)
+            ctx.run.item_failed("odoo_refused", message, reference=item.name or item.id)
+        ctx.run.add(processed=len(items) - len(failed), created=len(items) - len(failed))
         return []
+
+    @api.model
+    def _isolated(self, keys, bulk, one):
+        """``bulk(keys)`` in a savepoint; when Odoo refuses it, ``one(key)`` for each key in a
+        savepoint of its own, so that one bad item never stops the others. {key: reason} of
+        the keys refused."""
+        if not keys:
+            return {}
+        try:
+            with self.env.cr.savepoint():
+                bulk(keys)
+            return {}
+        except ODOO_REFUSALS:
+            _logger.info("A bulk write of %s items was refused: item by item", len(keys))
+        failed = {}
+        for key in keys:
+            try:
+                with self.env.cr.savepoint():
+                    one(key)
+            except ODOO_REFUSALS as exc:
+                failed[key] = self._refusal(exc)
+        return failed
+
+    def _refusal(self, exc):
+        if isinstance(exc, (ValidationError, UserError)):
+            return exc.args[0] if exc.args else str(exc)
+        # Not the database's text: it can quote the row.
+        return self.env._("the database refused the values (%(constraint)s).",
+                          constraint=getattr(exc.diag, "constraint_name", None) or exc.pgcode)
 
     # -- push ---------------------------------------------------------------------------------------
     @api.model
@@ -426,11 +472,11 @@ class SupplierMoySkladPartners(models.AbstractModel):
                                 else []))  # fmt: skip
         for chunk in _chunks(new, CHUNK):
             self._process(ctx, [(binding, None) for binding in chunk], creations=True)
-            ctx.run.checkpoint(None, remaining=0)
+            ctx.run.checkpoint(ctx.adapter, remaining=0)
         dirty = self._dirty_bindings(ctx.backend, partners)
         for chunk in _chunks(dirty, CHUNK):
             self._process(ctx, [(binding, None) for binding in chunk])
-            ctx.run.checkpoint(None, remaining=0)
+            ctx.run.checkpoint(ctx.adapter, remaining=0)
             self.env.invalidate_all()
 
     @api.model
@@ -548,7 +594,7 @@ class SupplierMoySkladPartners(models.AbstractModel):
         bindings = self.env["supplier.partner"].sudo().union(*[b for b, _i in pairs])
         odoo = from_partners(self.env, bindings.partner_id)
         now = self.env.cr.now()
-        partner_writes, odoo_targets, drafts, done = {}, {}, [], {}
+        partner_writes, odoo_targets, drafts, done, outcome = {}, {}, [], {}, {}
         for binding, item in pairs:
             od = odoo[binding.partner_id.id]
             snap = binding.snapshot or {}
@@ -562,7 +608,8 @@ class SupplierMoySkladPartners(models.AbstractModel):
                        or (target[k] is not None and target[k] != known.get(k))]
             vals = {"last_sync": now, "sync_message": False}
             if item is not None:
-                vals.update(ms_updated=_moment(item.updated), external_name=item.name or False)
+                vals.update(ms_updated=_moment(item.updated), external_name=item.name or False,
+                            ms_version=item.updated.isoformat() if item.updated else False)
             sending = ms_keys and (ctx.direction in ("push", "both") or creations)
             problem = inn_problem(target["inn"], target["company_type"]) if sending else None
             if problem:
@@ -590,14 +637,36 @@ class SupplierMoySkladPartners(models.AbstractModel):
                 done[binding.id] = vals
             else:
                 done[binding.id] = dict(vals, sync_state="ok", snapshot=target)
-                if ctx.run is not None:
-                    ctx.run.add(processed=1, **({"updated": 1} if odoo_keys else {"unchanged": 1}))
-        self._write_partners(partner_writes)
+                outcome[binding.id] = "updated" if odoo_keys else "unchanged"
+        refused = self._write_partners(partner_writes)
+        if refused:
+            drafts = self._refused(ctx, pairs, refused, drafts, done, outcome)
+        if ctx.run is not None:
+            for what in outcome.values():
+                ctx.run.add(processed=1, **{what: 1})
         Binding = self.env["supplier.partner"].sudo()
         # The syncIds are on the mappings before the request leaves.
         self._write_bindings(Binding, done)
         if drafts:
             self._send(ctx, drafts, odoo_targets, now)
+
+    @api.model
+    def _refused(self, ctx, pairs, refused, drafts, done, outcome):
+        """Mappings of the partners Odoo refused to write: in error, not sent; the drafts left."""
+        keys = set()
+        for binding, _item in pairs:
+            reason = refused.get(binding.partner_id.id)
+            if reason is None:
+                continue
+            keys.add(binding.id)
+            message = self.env._("Odoo refused the counterparty's values: %(reason)s",
+                                 reason=reason)
+            done[binding.id] = {"sync_state": "error", "sync_message": message[:250]}
+            outcome[binding.id] = "failed"
+            if ctx.run is not None:
+                ctx.run.item_failed("odoo_refused", message,
+                                    reference=binding.partner_id.display_name)
+        return [draft for draft in drafts if draft.key not in keys]
 
     @api.model
     def _merge(self, ctx, binding, od, ms, snap, item):
@@ -652,6 +721,8 @@ class SupplierMoySkladPartners(models.AbstractModel):
                         "last_push": now, "last_sync": now, "push_hash": values_hash(target),
                         "snapshot": target,
                         "ms_updated": _moment(result.item.updated) if result.item else False,
+                        "ms_version": result.item.updated.isoformat()
+                        if result.item and result.item.updated else False,
                         "external_name": target["name"],
                     }
                     if ctx.run is not None:
@@ -683,22 +754,26 @@ class SupplierMoySkladPartners(models.AbstractModel):
 
     @api.model
     def _write_partners(self, writes):
-        """``writes``: {partner id: (values, keys)}."""
+        """``writes``: {partner id: (values, keys)}; {partner id: reason} of those refused."""
         if not writes:
-            return
+            return {}
         Partner = self.env["res.partner"].sudo().with_context(active_test=False)
         categories = self._categories({
             tag for values, keys in writes.values() if "tags" in keys for tag in values["tags"]})
-        for partner_id, (values, keys) in writes.items():
-            vals = partner_vals(values, keys, categories)
-            if vals:
-                Partner.browse(partner_id).write(vals)
-        collections = [(pid, values) for pid, (values, keys) in writes.items()
-                       if "accounts" in keys or "contacts" in keys]
-        if collections:
-            self._write_collections(
-                Partner.browse([pid for pid, _v in collections]),
-                [values for _pid, values in collections])
+
+        def write(partner_ids):
+            for partner_id in partner_ids:
+                values, keys = writes[partner_id]
+                vals = partner_vals(values, keys, categories)
+                if vals:
+                    Partner.browse(partner_id).write(vals)
+            collections = [pid for pid in partner_ids
+                           if "accounts" in writes[pid][1] or "contacts" in writes[pid][1]]
+            if collections:
+                self._write_collections(Partner.browse(collections),
+                                        [writes[pid][0] for pid in collections])
+
+        return self._isolated(list(writes), write, lambda pid: write([pid]))
 
     @api.model
     def _write_collections(self, partners, targets):

@@ -9,6 +9,8 @@ Decisions (the issue is silent):
   person; a partner without a company type is a legal entity when it is a company, else an
   individual.
 - A bank's correspondent account is a field of the bank (``res.bank``): it belongs to the bank.
+- The Tax ID is the INN only for a partner of Russia or of no country: a foreign Tax ID is
+  neither checked nor sent as an INN.
 - The INN is checked as MoySklad does (length by company type, check digits): the problem is
   shown on the partner (``ru_inn_problem``) and a partner with a bad INN is not sent (its
   mapping and the log say why).
@@ -17,6 +19,7 @@ Decisions (the issue is silent):
 from odoo import api, fields, models
 
 from ..api.moysklad_partners_data import inn_problem
+from .moysklad_partner_values import is_inn_country
 
 COMPANY_TYPES = [
     ("legal", "Legal entity"),
@@ -63,12 +66,13 @@ class ResPartner(models.Model):
         groups="supplier_connector.group_supplier_user",
     )
 
-    @api.depends("vat", "ru_company_type", "is_company")
+    @api.depends("vat", "ru_company_type", "is_company", "country_id")
     def _compute_ru_inn_problem(self):
         for partner in self:
             inn = (partner.vat or "").strip()
-            # A foreign VAT number is not an INN: only plain digits are checked.
-            code = inn_problem(inn, partner._ru_company_type()) if inn[:1].isdigit() else None
+            # A foreign partner's Tax ID is not an INN.
+            code = inn_problem(inn, partner._ru_company_type()) \
+                if is_inn_country(partner.country_id.code) else None
             partner.ru_inn_problem = describe_inn_problem(self.env, code, inn) if code else False
 
     def _ru_company_type(self):

@@ -65,6 +65,10 @@ class SupplierPartner(models.Model):
         string="Changed at the service", readonly=True, copy=False,
         help="When the counterparty last changed at the service, as last read (UTC).",
     )
+    ms_version = fields.Char(
+        readonly=True, copy=False,
+        help="The counterparty's 'updated' to the millisecond: an unchanged one is skipped.",
+    )
     snapshot = fields.Json(readonly=True, copy=False)
 
     _sql_constraints = [
