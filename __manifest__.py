@@ -46,6 +46,9 @@
         "views/udoma_sale_views.xml",
         "views/supplier_price_history_menus.xml",
         "views/res_config_settings_views.xml",
+        "views/moysklad_document_views.xml",
+        "views/menus.xml",
+        "views/moysklad_partner_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

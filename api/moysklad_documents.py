@@ -13,6 +13,13 @@ Decisions:
 - Counterparty details: lists are asked with ``expand=accounts,contactpersons`` only when
   ``with_details`` (expand forces pages of 100: ten times the requests); otherwise
   ``list_accounts``/``list_contacts`` read one counterparty's collections.
+- ``find_counterparties`` asks the counterparties whose field equals one of the values (the
+  filter's repeated ``=`` is an OR), the values cut into chunks of 40 so that the URL stays
+  short: the lookups before creating (externalCode, INN, email, phone) cost one request per
+  chunk, never one per partner.
+- ``counterparty_details`` reads the bank accounts and contact persons of the given
+  counterparties in pages of 100 (``filter=id=…`` with ``expand``, MoySklad's limit with
+  expand): only counterparties that changed and have some are asked.
 - States come from ``entity/<kind>/metadata`` (``states``); a document's state is a meta whose
   id is matched against them (``MsDocument.state_id``).
 """
@@ -23,6 +30,9 @@ from .moysklad_documents_data import DOCUMENT_KINDS, parse_document, parse_state
 from .moysklad_partners_data import parse_account, parse_contact, parse_counterparty
 from .moysklad_payloads import MAX_BULK_ITEMS, MAX_REQUEST_BYTES, check_uuid, payload_of
 from .moysklad_query import Filter
+
+FIND_CHUNK = 40
+DETAILS_CHUNK = 100
 
 
 def _kind(kind):
@@ -59,6 +69,25 @@ class MoySkladDocumentsMixin:
             limit=limit,
             expand="accounts,contactpersons" if with_details else None,
         )
+
+    def find_counterparties(self, field, values, *, chunk=FIND_CHUNK):
+        """MsCounterparty (archived too) whose ``field`` equals one of ``values``."""
+        values = sorted({str(value) for value in values if value})
+        for start in range(0, len(values), chunk):
+            wanted = Filter().any_of(field, values[start:start + chunk])
+            for page in self.iter_counterparties(filter=str(wanted)):
+                yield from page.items
+
+    def counterparty_details(self, counterparty_ids, *, chunk=DETAILS_CHUNK):
+        """{id: MsCounterparty with its bank accounts and contact persons}, in pages of 100."""
+        ids = sorted({check_uuid(value, "counterparty id") for value in counterparty_ids})
+        found = {}
+        for start in range(0, len(ids), chunk):
+            wanted = Filter().any_of("id", ids[start:start + chunk])
+            for page in self.iter_counterparties(filter=str(wanted), with_details=True,
+                                                 limit=chunk):  # fmt: skip
+                found.update((item.id, item) for item in page.items)
+        return found
 
     def get_counterparty(self, counterparty_id, *, with_details=True):
         check_uuid(counterparty_id, "counterparty id")

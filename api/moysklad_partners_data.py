@@ -6,6 +6,13 @@
   collections as a whole (the document's rule): give all of them or None.
 - Addresses: a structured address (``*_address_full``) wins over the string at MoySklad when
   both are sent; the draft sends the structured one when given (a dict), else the string.
+- Requisites by ``companyType`` (the document's three tables): a draft with a company type
+  sends only the requisites that type has (no KPP or OGRN for an entrepreneur, no OGRNIP for a
+  legal entity, only the INN and the names for an individual); the others are left out rather
+  than sent for MoySklad to ignore.
+- ``inn_problem`` checks an INN the cheap way MoySklad does: digits only, 10 digits for a legal
+  entity, 12 for an entrepreneur or an individual, and the check digit(s) (Federal Tax Service
+  algorithm). It answers a problem code, never raises.
 """
 
 from dataclasses import dataclass, field
@@ -24,9 +31,45 @@ from .moysklad_data import (
 from .moysklad_payloads import check_uuid, meta_ref
 from .moysklad_query import parse_moscow
 
-__all__ = ["MsAccount", "MsContact", "MsCounterparty", "MsCounterpartyDraft"]
+__all__ = ["MsAccount", "MsContact", "MsCounterparty", "MsCounterpartyDraft", "inn_problem"]
 
 COMPANY_TYPES = ("legal", "entrepreneur", "individual")
+_NAMES = ("legal_first_name", "legal_last_name", "legal_middle_name")
+REQUISITES = {
+    "legal": frozenset(("legal_title", "inn", "kpp", "ogrn", "okpo")),
+    "entrepreneur": frozenset(("legal_title", *_NAMES, "inn", "ogrnip", "okpo")),
+    "individual": frozenset(("legal_title", *_NAMES, "inn")),
+}
+REQUISITE_FIELDS = frozenset().union(*REQUISITES.values())
+_INN10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+_INN11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+_INN12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+
+
+def _check_digit(digits, weights):
+    return sum(d * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
+
+
+def inn_problem(inn, company_type=""):
+    """None when ``inn`` is empty or valid; else "digits" (not only digits), "length" (neither
+    10 nor 12 digits), "kind" (10 digits for a person or 12 for a legal entity) or "check"
+    (a check digit is wrong)."""
+    inn = (inn or "").strip()
+    if not inn:
+        return None
+    if not inn.isdigit():
+        return "digits"
+    if len(inn) not in (10, 12):
+        return "length"
+    if (company_type == "legal" and len(inn) != 10) or (
+            company_type in ("entrepreneur", "individual") and len(inn) != 12):
+        return "kind"
+    digits = [int(char) for char in inn]
+    if len(inn) == 10:
+        return None if _check_digit(digits, _INN10) == digits[9] else "check"
+    if _check_digit(digits, _INN11) != digits[10] or _check_digit(digits, _INN12) != digits[11]:
+        return "check"
+    return None
 ADDRESS_FIELDS = {"postal_code": "postalCode", "city": "city", "street": "street",
                   "house": "house", "apartment": "apartment", "add_info": "addInfo",
                   "comment": "comment"}  # fmt: skip
@@ -164,6 +207,10 @@ class MsCounterpartyDraft:
             "phone": self.phone, "fax": self.fax, "description": self.description,
             "code": self.code, "externalCode": self.external_code, "archived": self.archived,
         }  # fmt: skip
+        kept = REQUISITES.get(self.company_type)
+        if kept is not None:
+            dropped = {_JSON_NAMES[name] for name in REQUISITE_FIELDS - kept}
+            simple = {key: value for key, value in simple.items() if key not in dropped}
         payload.update({key: value for key, value in simple.items() if value is not None})
         if self.tags is not None:
             payload["tags"] = [text(tag) for tag in self.tags if text(tag)]
@@ -179,6 +226,11 @@ class MsCounterpartyDraft:
             payload["contactpersons"] = [as_dataclass(MsContact, item).to_json() for item in self.contacts]
         payload.update(self.extra or {})
         return payload
+
+
+_JSON_NAMES = {"legal_title": "legalTitle", "legal_first_name": "legalFirstName",
+               "legal_last_name": "legalLastName", "legal_middle_name": "legalMiddleName",
+               "inn": "inn", "kpp": "kpp", "ogrn": "ogrn", "ogrnip": "ogrnip", "okpo": "okpo"}
 
 
 def address_json(address):

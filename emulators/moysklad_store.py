@@ -126,6 +126,16 @@ _HREF = re.compile(
     r"|entity/[a-z]+/metadata/(?P<state>states)"
     r"|entity/(?P<type>[a-z]+))/(?P<id>[^/?#]+)/?(?:[?#].*)?$")
 _MAX_LEN = {"str": 255, "text": 4096}
+# Requisites a counterparty shows per companyType (the document's three tables); the others
+# are ignored on write, as the document says of the names for a legal entity.
+_FIO = ("legalFirstName", "legalLastName", "legalMiddleName")
+REQUISITES = {
+    "legal": frozenset(("legalTitle", "inn", "kpp", "ogrn", "okpo")),
+    "entrepreneur": frozenset(("legalTitle", *_FIO, "inn", "ogrnip", "okpo",
+                               "certificateNumber", "certificateDate")),
+    "individual": frozenset(("legalTitle", *_FIO, "inn")),
+}
+REQUISITE_FIELDS = frozenset().union(*REQUISITES.values())
 ENUMS = {"companyType": ("legal", "entrepreneur", "individual"),
          "stateType": ("Regular", "Successful", "Unsuccessful")}
 
@@ -154,6 +164,13 @@ def parse_moment(text: str) -> str | None:
 
 def moment_ts(text: str) -> float:
     return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=MSK).timestamp()
+
+
+def _keep_requisites(record: dict):
+    """Drop the requisites the counterparty's company type does not have (legal by default)."""
+    kept = REQUISITES.get(record.get("companyType") or "legal", REQUISITES["legal"])
+    for field in REQUISITE_FIELDS - kept:
+        record.pop(field, None)
 
 
 def meta(type_: str, id_: str, extra: str = "") -> dict:
@@ -511,6 +528,8 @@ class MsStoreMixin:
         id_ = str(uuid.uuid4())
         self._check_code(type_, values.get("code"), id_)
         record = self._new_record(type_, id_, values)
+        if type_ == "counterparty":
+            _keep_requisites(record)
         if events is not None:
             events.append((type_, id_, "CREATE"))
         return record, True
@@ -580,6 +599,8 @@ class MsStoreMixin:
                 record[field] = value
         if images is not None:
             self._set_images(record, images)
+        if type_ == "counterparty":
+            _keep_requisites(record)
         record["updated"] = self.stamp()
         self.version += 1
         if type_ == "productfolder":

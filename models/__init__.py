@@ -45,3 +45,12 @@ from . import supplier_backend_price_alert
 from . import res_config_settings
 from . import supplier_sync_log_progress
 from . import supplier_backend_dashboard
+from . import backend_moysklad_documents
+from . import moysklad_documents
+from . import moysklad_document_status
+from . import moysklad_document_records
+from . import moysklad_document_events
+from . import supplier_partner
+from . import res_partner_moysklad
+from . import backend_moysklad_partners
+from . import moysklad_partners

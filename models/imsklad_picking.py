@@ -1,8 +1,9 @@
 """Stock documents of the IMSKLAD warehouse (add_doc / update_doc) and returns to vendors (a
-supplier pre-order of type 1), sent from the picking; the protocol every pre-order and document
-shares (DESIGN §4.2): the ``supplier.order`` row and its key exist before the first request,
-a lost answer leaves it ``sending`` and the next attempt asks the update with the same payload
-(the id back: adopted; "not found": sent again), "already exists" is adopted too.
+supplier pre-order of type 1), sent from the picking. Every pre-order, document and sale order
+is sent by the one exactly-once flow, ``supplier.order._send_exactly_once`` (DESIGN §4.2): the
+row and its key exist before the first request, a lost answer leaves it ``sending`` and the
+next attempt asks the update with the same payload (``ImskladProtocol.find``: the id back:
+adopted; "not found": sent again), "already exists" is adopted too.
 
 Decisions where the document is silent:
 
@@ -36,11 +37,10 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..api.errors import AlreadyExists, ApiError, NotFound, OutcomeUnknown
+from ..api.errors import NotFound
 from ..api.imsklad import ImskladDoc, ImskladLine, ImskladPreorder
 from ..api.imsklad_payloads import doc_data, preorder_data
 from .chatter import post_note
-from .error_messages import describe_error
 
 _logger = logging.getLogger(__name__)
 
@@ -61,6 +61,34 @@ def payload_digest(payload, backend):
     data, _item = build(payload, storage_id=backend.imsklad_storage_id or 1, update=True)
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ImskladProtocol:
+    """How ``supplier.order._send_exactly_once`` talks to IMSKLAD: ``add`` creates, ``update``
+    changes; after a lost answer the update with the same payload finds it (the id back) or
+    says "not found" (never created: sent again). ``digest``: None to always send."""
+
+    def __init__(self, add, update, digest=None):
+        self._add, self._update, self._digest = add, update, digest
+
+    def digest(self, payload):
+        return self._digest(payload) if self._digest else None
+
+    def create(self, row, payload):
+        return self._add(payload)
+
+    def update(self, row, payload):
+        return self._update(payload)
+
+    def find(self, row, payload):
+        try:
+            return self._update(payload)
+        except NotFound:
+            return None
+
+    @staticmethod
+    def external_id(result):
+        return str(result.system_id or "")
 
 
 class SupplierOrderDocument(models.Model):
@@ -86,61 +114,33 @@ class SupplierOrderDocument(models.Model):
 
     def _imsklad_send_document(self, payload):
         """Send ``payload`` (ImskladPreorder or ImskladDoc) for this row exactly once, or its
-        changes; the outcome in plain words (also kept on the row)."""
+        changes (``supplier.order._send_exactly_once``); the outcome in plain words (also kept
+        on the row)."""
         self.ensure_one()
         adapter = self.backend_id._adapter()
         if self.doc_kind == "preorder":
             add, update = adapter.add_preorder, adapter.update_preorder
         else:
             add, update = adapter.add_doc, adapter.update_doc
-        digest = payload_digest(payload, self.backend_id)
-        try:
-            if self.state == "sent":
-                if digest == self.payload_hash:
-                    return self.env._("%s: nothing changed since the warehouse accepted it.", self.key)
-                result = update(payload)
-                self._imsklad_document_sent(result, digest)
-                return self.env._("%s: changes sent to the warehouse.", self.key)
-            if self.state == "sending":
-                try:
-                    result = update(payload)
-                except NotFound:
-                    result = None
-                if result is not None:
-                    self._imsklad_document_sent(result, digest)
-                    return self.env._("%(key)s: found at the warehouse as document %(id)s (not sent "
-                             "again).", key=self.key, id=self.external_id)
-            try:
-                result = add(payload)
-            except AlreadyExists:
-                result = update(payload)
-                self._imsklad_document_sent(result, digest)
-                return self.env._("%(key)s: found at the warehouse as document %(id)s (not sent again).",
-                         key=self.key, id=self.external_id)
-        except OutcomeUnknown as exc:
-            self.write({"state": "sending", "last_error": describe_error(self.env, exc)})
-            return self.env._("%s: no answer from the warehouse; press the button again to check and "
-                     "finish.", self.key)
-        except ApiError as exc:
-            self.write({"state": self.state if self.state == "sent" else "error",
-                        "last_error": describe_error(self.env, exc)})
+        protocol = ImskladProtocol(add, update,
+                                   digest=lambda data: payload_digest(data, self.backend_id))
+        outcome = self._send_exactly_once(protocol, payload)
+        if outcome.how in ("created", "updated", "adopted"):
+            self.warning = False
+        if outcome.how == "unchanged":
+            return self.env._("%s: nothing changed since the warehouse accepted it.", self.key)
+        if outcome.how == "updated":
+            return self.env._("%s: changes sent to the warehouse.", self.key)
+        if outcome.how == "adopted":
+            return self.env._("%(key)s: found at the warehouse as document %(id)s (not sent "
+                              "again).", key=self.key, id=self.external_id)
+        if outcome.how == "unknown":
+            return self.env._("%s: no answer from the warehouse; press the button again to check "
+                              "and finish.", self.key)
+        if outcome.how == "failed":
             return f"{self.key}: {self.last_error}"
-        self._imsklad_document_sent(result, digest)
         return self.env._("%(key)s: sent to the warehouse as document %(id)s.",
-                 key=self.key, id=self.external_id)
-
-    def _imsklad_document_sent(self, result, digest):
-        self.write({
-            "state": "sent", "external_id": str(result.system_id or self.external_id or ""),
-            "sent_at": fields.Datetime.now(), "last_error": False, "payload_hash": digest,
-            "warning": False,
-        })
-
-    def _imsklad_refuse(self, message):
-        """Bad input (no line, a fractional quantity…): kept on the row, nothing sent."""
-        self.write({"state": self.state if self.state in ("sent", "sending") else "error",
-                    "last_error": message})
-        return message
+                          key=self.key, id=self.external_id)
 
     def _imsklad_cancelled_note(self, record):
         """The document was cancelled in Odoo but IMSKLAD has no call to cancel it."""
@@ -295,7 +295,7 @@ class StockPickingImsklad(models.Model):
         try:
             payload = self._imsklad_payload(row)
         except UserError as exc:
-            return row._imsklad_refuse(exc.args[0])
+            return row._refuse_input(exc.args[0])
         return row._imsklad_send_document(payload)
 
     def _imsklad_payload(self, row):

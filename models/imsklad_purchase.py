@@ -131,7 +131,7 @@ class PurchaseOrderImsklad(models.Model):
         try:
             payload = self._imsklad_payload(row)
         except UserError as exc:
-            return row._imsklad_refuse(exc.args[0])
+            return row._refuse_input(exc.args[0])
         return row._imsklad_send_document(payload)
 
     def _imsklad_payload(self, row):

@@ -4,6 +4,9 @@ Sent once: the ``supplier.order`` row and its key (the order's name, IMSKLAD's "
 before the first request. After a lost answer the row stays ``sending`` and the next attempt
 asks update_order with the same payload: the id back means the order exists (adopted), "not
 found" means it was never created (sent again). A create IMSKLAD already holds is adopted too.
+The flow is the one every order and document shares, ``supplier.order._send_exactly_once``
+(``ImskladProtocol``, models/imsklad_picking.py); MoySklad's side of "Send" on sale orders is
+models/moysklad_document_records.py.
 
 What the payload carries, and the decisions where the document is silent:
 
@@ -45,12 +48,12 @@ from datetime import datetime, timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..api.errors import AlreadyExists, ApiError, NotFound, OutcomeUnknown
 from ..api.imsklad import ImskladAddress, ImskladLine, ImskladOrder
 from ..api.imsklad_payloads import order_data
 from .chatter import post_note
 from .error_messages import describe_error
 from .imsklad_carrier import courier_codes
+from .imsklad_picking import ImskladProtocol
 
 _logger = logging.getLogger(__name__)
 # The warehouse's time zone, hours east of UTC: the client's ``service_utc_offset`` (Moscow).
@@ -161,65 +164,39 @@ class SaleOrder(models.Model):
         return order
 
     def _supplier_send(self, backend, order):
-        """Send or update; the outcome in plain words (also kept on the supplier order)."""
+        """Send or update through ``supplier.order._send_exactly_once``; the outcome in plain
+        words (also kept on the supplier order)."""
         try:
             payload = self._imsklad_payload(backend, guid=order.imsklad_guid)
         except UserError as exc:
-            order.write({"state": order.state if order.state in ("sent", "sending") else "error",
-                         "last_error": exc.args[0]})
-            return exc.args[0]
+            return order._refuse_input(exc.args[0])
         adapter = backend._adapter()
-        try:
-            snapshot = self._imsklad_snapshot(payload, backend, adapter)
-            if order.state == "sent":
-                result = adapter.update_order(payload)
-                self._supplier_accepted(order, result, snapshot)
-                if order.warning:
-                    return self.env._(
-                        "%(order)s: changes sent to the warehouse, with a warning: %(warning)s",
-                        order=self.name, warning=order.warning,
-                    )
-                return self.env._("%s: changes sent to the warehouse.", self.name)
-            if order.state == "sending":
-                try:
-                    result = adapter.update_order(payload)
-                except NotFound:
-                    result = None
-                if result is not None:
-                    self._supplier_sent(order, result, snapshot)
-                    return self.env._(
-                        "%(order)s: found at the warehouse as order %(id)s (not sent again).",
-                        order=self.name, id=order.external_id,
-                    )
-            try:
-                result = adapter.add_order(payload)
-            except AlreadyExists:
-                result = adapter.update_order(payload)
-                self._supplier_sent(order, result, snapshot)
+        snapshot = self._imsklad_snapshot(payload, backend, adapter)
+        outcome = order._send_exactly_once(
+            ImskladProtocol(adapter.add_order, adapter.update_order), payload
+        )
+        if outcome.result is not None:
+            self._supplier_accepted(order, outcome.result, snapshot)
+        if outcome.how == "updated":
+            if order.warning:
                 return self.env._(
-                    "%(order)s: found at the warehouse as order %(id)s (not sent again).",
-                    order=self.name, id=order.external_id,
+                    "%(order)s: changes sent to the warehouse, with a warning: %(warning)s",
+                    order=self.name, warning=order.warning,
                 )
-        except OutcomeUnknown as exc:
-            order.write({"state": "sending", "last_error": describe_error(self.env, exc)})
+            return self.env._("%s: changes sent to the warehouse.", self.name)
+        if outcome.how == "adopted":
+            return self.env._(
+                "%(order)s: found at the warehouse as order %(id)s (not sent again).",
+                order=self.name, id=order.external_id,
+            )
+        if outcome.how == "unknown":
             return self.env._(
                 "%s: no answer from the warehouse; press Send again to check and finish.", self.name
             )
-        except ApiError as exc:
-            if order.state != "sent":
-                order.state = "error"
-            order.last_error = describe_error(self.env, exc)
+        if outcome.how == "failed":
             return f"{self.name}: {order.last_error}"
-        self._supplier_sent(order, result, snapshot)
         return self.env._("%(order)s: sent to the warehouse as order %(id)s.",
                           order=self.name, id=order.external_id)
-
-    def _supplier_sent(self, order, result, snapshot):
-        order.write({
-            "state": "sent", "external_id": str(result.system_id or order.external_id or ""),
-            "sent_at": fields.Datetime.now(), "last_error": False,
-        })
-        self._supplier_accepted(order, result, snapshot)
 
     def _supplier_accepted(self, order, result, snapshot):
         """Keep what the warehouse now holds; on the "goods not saved" warning, flag the lines

@@ -29,3 +29,5 @@ from . import test_udoma_orders
 from . import test_price_history
 from . import test_supplier_settings
 from . import test_dashboard
+from . import test_moysklad_documents
+from . import test_moysklad_partners
