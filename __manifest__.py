@@ -47,7 +47,6 @@
         "views/supplier_price_history_menus.xml",
         "views/res_config_settings_views.xml",
         "views/moysklad_document_views.xml",
-        "views/menus.xml",
         "views/moysklad_partner_views.xml",
     ],
     "assets": {
