@@ -237,6 +237,21 @@ class TestMoySkladPartnerPull(PartnersCase):
         self.assertFalse(self.env["supplier.partner"].search([("external_id", "=", bad["id"])]))
         self.assertTrue(self.env["supplier.partner"].search([("external_id", "=", SUPPLIER_ID)]))
 
+    def test_sync_of_one_mapping(self):
+        self.sync("pull")
+        binding = self.env["supplier.partner"].search([("external_id", "=", SUPPLIER_ID)])
+        self.update_counterparty(SUPPLIER_ID, {"phone": "+70000000042"})
+        self.update_counterparty(CUSTOMER_ID, {"phone": "+70000000043"})
+        before = len(self.emulator.requests)
+        binding.with_user(self.connector_user).action_sync()
+        [get] = [r for r in self.emulator.requests[before:] if r.method == "GET"]
+        self.assertIn(f"id={SUPPLIER_ID}", get.query["filter"])
+        self.assertEqual(binding.partner_id.phone, "+70000000042")
+        customer = self.env["supplier.partner"].search([("external_id", "=", CUSTOMER_ID)])
+        self.assertNotEqual(customer.partner_id.phone, "+70000000043", "only the one asked")
+        with self.assertRaises(AccessError):
+            binding.with_user(self.plain).action_sync()
+
     def test_scheduled_run(self):
         schedule = self.backend.schedule_ids.filtered(lambda s: s.operation == "sync_partners")
         self.assertTrue(schedule, "every MoySklad connection has a Partners schedule line")
