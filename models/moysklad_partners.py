@@ -93,6 +93,15 @@ class PartnerContext:
         self.database = env["ir.config_parameter"].sudo().get_param("database.uuid", "")
         self.conflicts = []
         self.ambiguous = 0
+        self._everything = None
+
+    def all_counterparties(self):
+        """Every counterparty (without details), read once per run: the lookup of many
+        unmapped partners."""
+        if self._everything is None:
+            self._everything = [item for page in self.client.iter_counterparties()
+                                for item in page.items]
+        return self._everything
 
     def href(self, counterparty_id):
         return f"{self.base}/entity/counterparty/{counterparty_id}"
@@ -549,7 +558,7 @@ class SupplierMoySkladPartners(models.AbstractModel):
             ("phone", lambda p: (p.phone or "").strip(), lambda i: i.phone),
         ]
         if len(partners) > LOOKUP_BY_FILTER_MAX:
-            everything = [item for page in ctx.client.iter_counterparties() for item in page.items]
+            everything = ctx.all_counterparties()
         result, left = {}, partners
         for field, ours, theirs in rules:
             wanted = {p.id: ours(p) for p in left if ours(p)}
