@@ -41,6 +41,7 @@ def parse_args(argv):
                                      description=__doc__.split("\n")[0])
     harness.add_common_args(parser, db="sc_bench")
     parser.add_argument("--counterparties", type=int, default=10_000, help="N")
+    parser.add_argument("--parts", default="pull,push", help="pull, push (comma-separated)")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -152,9 +153,18 @@ def _figures(emulator):
 
 
 def bench(args, out):
-    from emulators.moysklad import MoyskladEmulator  # noqa: PLC0415
 
     n = str(args.counterparties)
+    parts = args.parts.split(",")
+    if "pull" in parts:
+        _bench_pull(args, out, n)
+    if "push" in parts:
+        _bench_push(args, out, n)
+
+
+def _bench_pull(args, out, n):
+    from emulators.moysklad import MoyskladEmulator  # noqa: PLC0415
+
     emulator = MoyskladEmulator("empty", counterparties=args.counterparties,
                                 record_limit=1000).start()
     try:
@@ -169,6 +179,11 @@ def bench(args, out):
             print(f"  {label}: {row['wall']:.1f} s, {row['counts']}", file=sys.stderr)
     finally:
         emulator.stop()
+
+
+def _bench_push(args, out, n):
+    from emulators.moysklad import MoyskladEmulator  # noqa: PLC0415
+
     emulator = MoyskladEmulator("empty", record_limit=1000).start()
     try:
         backend = str(run_child(args, "setup", "push", "--n", n,

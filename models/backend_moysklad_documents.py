@@ -20,7 +20,6 @@ What a MoySklad connection sends, where to, and what MoySklad's order states mea
 """
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
 
 from ..api.errors import ApiError
 from .chatter import post_note
@@ -194,13 +193,11 @@ class SupplierBackendMoySkladDocuments(models.Model):
     # -- status pull ------------------------------------------------------------------------------
     def action_pull_orders(self):
         """Pull the state of every order sent to MoySklad now (connector users)."""
+        if any(backend.service != "moysklad" for backend in self):
+            return super().action_pull_orders()
         self._check_right("user")
         logs = self.env["supplier.sync.log"]
         for backend in self:
-            if backend.service != "moysklad":
-                raise UserError(self.env._(
-                    "%s does not support this operation.", backend._service_label()
-                ))
             logs |= self.env["supplier.moysklad.documents"]._pull_states(backend.sudo(), "manual")
         if len(logs) == 1:
             return logs._notification()

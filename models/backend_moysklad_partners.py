@@ -4,8 +4,9 @@ Decisions:
 - The direction of partners is one selection: MoySklad is the master, Odoo is the master, both
   (per field, the side changed most recently wins) or off (the default: nothing is pulled or
   pushed unasked; documents still create the counterparty they need).
-- Scheduled runs use the connection's schedule line "Partners", created disabled: an
-  administrator turns it on after choosing the direction.
+- Scheduled runs use the connection's schedule line "Partners", created (hourly, enabled)
+  when a direction other than off is first chosen; an administrator can change or disable it
+  on the schedule. A connection with partners off has no such line.
 - ``_moysklad_counterparty_metas`` is for code (the documents push): it works whatever the
   direction, since a document needs its agent.
 """
@@ -38,6 +39,29 @@ class SupplierBackendMoySkladPartners(models.Model):
         )) if self.ids else {}
         for backend in self:
             backend.supplier_partner_count = counts.get(backend, 0)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        backends = super().create(vals_list)
+        backends._ensure_partner_schedule()
+        return backends
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("moysklad_partners_direction") not in (None, "off"):
+            self._ensure_partner_schedule()
+        return result
+
+    def _ensure_partner_schedule(self):
+        """The "Partners" schedule line of MoySklad connections whose partners are synced."""
+        wanted = self.filtered(lambda b: b.service == "moysklad"
+                               and b.moysklad_partners_direction != "off"
+                               and "sync_partners" not in b.schedule_ids.mapped("operation"))
+        self.env["supplier.backend.schedule"].sudo().create([
+            {"backend_id": backend.id, "operation": "sync_partners", "interval_number": 1,
+             "interval_type": "hours", "enabled": True}
+            for backend in wanted
+        ])
 
     def action_sync_partners(self):
         """Sync counterparties and partners both ways as each connection's direction says."""
@@ -108,14 +132,6 @@ class SupplierSchedulePartners(models.Model):
     operation = fields.Selection(
         selection_add=[("sync_partners", "Partners")], ondelete={"sync_partners": "cascade"}
     )
-
-    @api.model
-    def _default_intervals(self, service):
-        intervals = super()._default_intervals(service)
-        if service == "moysklad":
-            intervals = (*intervals, ("sync_partners", {
-                "interval_number": 1, "interval_type": "hours", "enabled": False}))
-        return intervals
 
 
 class SupplierSyncEnginePartners(models.AbstractModel):

@@ -277,6 +277,16 @@ class SupplierBackend(models.Model):
                 self.env._("%(service)s does not support this operation.", service=self._service_label())
             )
 
+    def action_pull_orders(self):
+        """Pull orders or their status: each service that has them extends this; here only
+        what no service took (several services at once, or a service without orders)."""
+        self._check_right("user")
+        if len(set(self.mapped("service"))) > 1:
+            raise UserError(self.env._("Choose connections of one service."))
+        raise UserError(self.env._(
+            "%(service)s does not support this operation.", service=self[:1]._service_label()
+        ))
+
     def _service_label(self):
         return dict(self._fields["service"]._description_selection(self.env)).get(self.service)
 

@@ -73,6 +73,8 @@ class SupplierBackendUdomaOrders(models.Model):
 
     def action_pull_orders(self):
         """Pull the marketplace orders of every shop since the last pull into sale orders."""
+        if any(backend.service != "udoma" for backend in self):
+            return super().action_pull_orders()
         self._check_right("user")
         self.env["sale.order"].check_access("create")
         logs = self.env["supplier.sync.log"]

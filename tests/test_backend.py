@@ -1,3 +1,4 @@
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import PASSWORD, CaptureLogs, EtmCase
@@ -15,6 +16,16 @@ class TestBackend(EtmCase):
         self.assertEqual(
             sorted(backend.schedule_ids.mapped("operation")), ["import_catalogue", "sync_offers"]
         )
+
+    def test_pull_orders_is_refused_where_the_service_has_none(self):
+        """Each service with orders extends action_pull_orders; ETM has none, and a selection
+        of several services is refused instead of being half done."""
+        with self.assertRaisesRegex(UserError, "does not support this operation"):
+            self.backend.action_pull_orders()
+        udoma = self.env["supplier.backend"].create(
+            {"name": "UDOMA", "service": "udoma", "api_url": "http://127.0.0.1:9/api"})
+        with self.assertRaisesRegex(UserError, "one service"):
+            (self.backend | udoma).action_pull_orders()
 
     def test_test_connection_success_says_what_worked(self):
         action = self.backend.action_test_connection()

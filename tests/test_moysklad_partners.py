@@ -237,18 +237,35 @@ class TestMoySkladPartnerPull(PartnersCase):
         self.assertFalse(self.env["supplier.partner"].search([("external_id", "=", bad["id"])]))
         self.assertTrue(self.env["supplier.partner"].search([("external_id", "=", SUPPLIER_ID)]))
 
+    def test_sync_of_one_mapping(self):
+        self.sync("pull")
+        binding = self.env["supplier.partner"].search([("external_id", "=", SUPPLIER_ID)])
+        self.update_counterparty(SUPPLIER_ID, {"phone": "+70000000042"})
+        self.update_counterparty(CUSTOMER_ID, {"phone": "+70000000043"})
+        before = len(self.emulator.requests)
+        binding.with_user(self.connector_user).action_sync()
+        [get] = [r for r in self.emulator.requests[before:] if r.method == "GET"]
+        self.assertIn(f"id={SUPPLIER_ID}", get.query["filter"])
+        self.assertEqual(binding.partner_id.phone, "+70000000042")
+        customer = self.env["supplier.partner"].search([("external_id", "=", CUSTOMER_ID)])
+        self.assertNotEqual(customer.partner_id.phone, "+70000000043", "only the one asked")
+        with self.assertRaises(AccessError):
+            binding.with_user(self.plain).action_sync()
+
     def test_scheduled_run(self):
-        schedule = self.backend.schedule_ids.filtered(lambda s: s.operation == "sync_partners")
-        self.assertTrue(schedule, "every MoySklad connection has a Partners schedule line")
-        self.assertFalse(schedule.enabled, "off until an administrator turns it on")
+        def schedule():
+            return self.backend.schedule_ids.filtered(lambda s: s.operation == "sync_partners")
+
+        self.assertFalse(schedule(), "partners off: not scheduled")
         self.backend.moysklad_partners_direction = "pull"
-        schedule.enabled = True
-        schedule.next_call = False
+        self.assertTrue(schedule().enabled, "a direction chosen: scheduled hourly")
+        self.assertEqual((schedule().interval_number, schedule().interval_type), (1, "hours"))
+        schedule().next_call = False
         self.env["supplier.backend.schedule"]._cron_run_due()
         log = self.last_log("sync_partners")
         self.assertEqual(log.trigger, "cron")
         self.assertEqual(log.state, "done", log.message)
-        self.assertEqual(schedule.last_log_id, log)
+        self.assertEqual(schedule().last_log_id, log)
         self.assertTrue(self.env["supplier.partner"].search([("external_id", "=", SUPPLIER_ID)]))
 
     def test_ambiguous_counterparty_is_listed_not_merged(self):
