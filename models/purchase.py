@@ -16,6 +16,9 @@ Decisions where the issue is silent:
 - **Supplier location**: the location each line was ordered from is written on the line when
   it is sent (the one chosen, else the offer the connection's rule picked), and is read-only
   afterwards.
+- **Lines added later**: a line added to the purchase order after its location's supplier
+  order went out is sent in a follow-up order (key ``PO/location/2``, …), with the same
+  look-up before sending; before, it stayed "to send" for ever.
 - **Quantity above the supplier's stock**: the line's offer (its chosen location's, else the
   best one) has less than the line asks. This warns and does not block: suppliers usually
   accept back-orders, and the supplier itself refuses what it cannot take (then the line is
@@ -72,9 +75,11 @@ class PurchaseOrderLine(models.Model):
     def _compute_supplier_stock_warning(self):
         """One search of the mappings per connection, none per line."""
         self.supplier_stock_warning = False
+        # A refused line shows the supplier's reason instead (it says the same, with authority).
         pending = self.filtered(
             lambda line: line.product_id and not line.display_type and not line.supplier_item_id
-            and line.product_qty > 0 and line.order_id.supplier_backend_id
+            and not line.supplier_refused and line.product_qty > 0
+            and line.order_id.supplier_backend_id
         )
         for backend, lines in pending.grouped(lambda line: line.order_id.supplier_backend_id).items():
             bindings = self.env["supplier.product"].sudo().search(
@@ -83,7 +88,7 @@ class PurchaseOrderLine(models.Model):
             by_product = {binding.product_id.id: binding for binding in bindings}
             for line in lines:
                 offer = line._supplier_offer(by_product.get(line.product_id.id))
-                line.supplier_stock_warning = line._supplier_stock_text(offer)
+                line.supplier_stock_warning = line._supplier_stock_text(offer, short=True)
 
     def _supplier_offer(self, binding):
         """The offer this line would be ordered from (its location's, else the best one)."""
@@ -94,11 +99,14 @@ class PurchaseOrderLine(models.Model):
             return offers.filtered(lambda o: o.location_id == self.supplier_location_id)[:1]
         return offers.filtered(lambda o: o.is_best and o.quantity > 0)[:1]
 
-    def _supplier_stock_text(self, offer):
+    def _supplier_stock_text(self, offer, short=False):
+        """The warning of a quantity above ``offer``'s stock; ``short`` for the line's column."""
         if not offer or float_compare(
             self.product_qty, offer.quantity, precision_rounding=self.product_uom.rounding or 0.01
         ) <= 0:
             return False
+        if short:
+            return self.env._("only %(stock)s in stock", stock=f"{offer.quantity:g}")
         return self.env._(
             "%(asked)s asked, %(stock)s in stock at %(location)s",
             asked=f"{self.product_qty:g}", stock=f"{offer.quantity:g}",
@@ -125,10 +133,20 @@ class PurchaseOrder(models.Model):
     @api.depends("order_line.supplier_stock_warning")
     def _compute_supplier_stock_warning(self):
         for order in self:
+            warned = order.order_line.filtered("supplier_stock_warning")
+            if not warned:
+                order.supplier_stock_warning = False
+                continue
+            bindings = self.env["supplier.product"].sudo().search([
+                ("backend_id", "=", order.supplier_backend_id.id),
+                ("product_id", "in", warned.product_id.ids),
+            ])
+            by_product = {binding.product_id.id: binding for binding in bindings}
             order.supplier_stock_warning = "\n".join(
-                f"{line.product_id.display_name}: {line.supplier_stock_warning}"
-                for line in order.order_line if line.supplier_stock_warning
-            ) or False
+                f"{line.product_id.display_name}: "
+                f"{line._supplier_stock_text(line._supplier_offer(by_product.get(line.product_id.id)))}"
+                for line in warned
+            )
 
     @api.depends("order_line.supplier_item_id", "order_line.product_qty")
     def _compute_supplier_lines_to_send(self):
@@ -138,7 +156,7 @@ class PurchaseOrder(models.Model):
     def _supplier_lines_to_send(self):
         return self.order_line.filtered(
             lambda line: line.product_id and not line.display_type and line.product_qty > 0
-            and not line.supplier_item_id
+            and not line.supplier_item_id and line.supplier_order_id.state != "sent"
         )
 
     @api.depends("partner_id", "company_id")
@@ -154,9 +172,10 @@ class PurchaseOrder(models.Model):
     def action_supplier_send(self):
         """Send the confirmed order's lines to the supplier, one supplier order per location.
 
-        Fresh offers first (price ids go stale), then per location: an order already sent is
-        skipped, one a previous attempt may have created is looked up by its key and adopted,
-        only then is it sent. Problems are written on the lines in plain words.
+        Fresh offers first (price ids go stale), then per location: lines already in a sent
+        order are not sent again, an order a previous attempt may have created is looked up by
+        its key and adopted, only then is it sent; lines added after their location's order went
+        out go in a follow-up order (``_supplier_order_for``). Problems are written on the lines in plain words.
 
         A line asking for more than the offer's stock is sent all the same (suppliers usually
         take back-orders, and refuse what they cannot): the form warned before, the button
@@ -236,16 +255,8 @@ class PurchaseOrder(models.Model):
         return plan
 
     def _supplier_send_location(self, adapter, backend, location, pairs):
-        SupplierOrder = self.env["supplier.order"].sudo()
-        key = f"{self.name}/{location}"
-        order = SupplierOrder.search([("backend_id", "=", backend.id), ("key", "=", key)])
-        if not order:
-            order = SupplierOrder.create({
-                "backend_id": backend.id, "purchase_id": self.id, "key": key,
-                "location_code": location,
-            })
-        if order.state == "sent":
-            return self.env._("%(key)s: already sent as order %(id)s.", key=key, id=order.external_id)
+        order = self._supplier_order_for(backend, location)
+        key = order.key
         since = (self.date_approve or self.create_date) - timedelta(days=1)
         try:
             found = adapter.find_sent_order(key, since)
@@ -268,6 +279,23 @@ class PurchaseOrder(models.Model):
             return f"{key}: {self._supplier_refusal_summary(order, pairs)}"
         self._supplier_apply_order(adapter, order, result.orders[0], pairs, result.warnings)
         return self.env._("%(key)s: sent as order %(id)s.", key=key, id=order.external_id)
+
+    def _supplier_order_for(self, backend, location):
+        """The supplier order these lines go in: the location's one not sent yet (a previous
+        attempt's, whose key is looked up before sending again), else a new one. Lines added
+        after the location's order went out get a follow-up order, key ``PO/location/2``…"""
+        SupplierOrder = self.env["supplier.order"].sudo()
+        base = f"{self.name}/{location}"
+        existing = SupplierOrder.search([
+            ("backend_id", "=", backend.id), "|", ("key", "=", base), ("key", "=like", f"{base}/%"),
+        ])
+        pending = existing.filtered(lambda o: o.state != "sent")[:1]
+        if pending:
+            return pending
+        return SupplierOrder.create({
+            "backend_id": backend.id, "purchase_id": self.id, "location_code": location,
+            "key": f"{base}/{len(existing) + 1}" if existing else base,
+        })
 
     def _supplier_apply_order(self, adapter, order, supplier_order, pairs, warnings):
         statuses = self._supplier_statuses(order.backend_id)
@@ -297,6 +325,13 @@ class PurchaseOrder(models.Model):
                     self._supplier_warning(adapter, warning) for warning in item.warnings
                 ) or False,
             })
+        # A line the answer does not list is still in this order: never sent again.
+        for candidates in by_article.values():
+            for line, _offer in candidates:
+                line.write({"supplier_order_id": order.id, "supplier_message": self.env._(
+                    "Sent in order %(id)s, not listed in the supplier's answer.",
+                    id=supplier_order.id,
+                )})
         order.write({
             "state": "sent", "external_id": str(supplier_order.id),
             "sent_at": fields.Datetime.now(),

@@ -67,6 +67,7 @@ class TestPurchaseDetails(ShateCase):
         line = po.order_line
         self.assertTrue(line.supplier_refused)
         self.assertTrue(line.supplier_message)
+        self.assertFalse(line.supplier_stock_warning, "the supplier's reason, not the warning too")
         activity = self.refusal_activities(po)
         self.assertEqual(len(activity), 1)
         self.assertEqual(activity.user_id, self.env.user)
@@ -109,9 +110,10 @@ class TestPurchaseDetails(ShateCase):
         self.assertEqual(best.quantity, 3)
         po = self.make_po([(self.products[0], 5), (self.products[1], 1)])
         warned = po.order_line.filtered(lambda line: line.product_id == self.products[0])
-        self.assertIn("5 asked, 3 in stock", warned.supplier_stock_warning)
+        self.assertEqual(warned.supplier_stock_warning, "only 3 in stock")
         self.assertFalse((po.order_line - warned).supplier_stock_warning)
-        self.assertIn(self.products[0].display_name, po.supplier_stock_warning)
+        self.assertIn(f"{self.products[0].display_name}: 5 asked, 3 in stock at",
+                      po.supplier_stock_warning)
         self.assertNotIn(self.products[1].display_name, po.supplier_stock_warning)
         arch = po.get_views([(False, "form")])["views"]["form"]["arch"]
         self.assertIn("Send anyway?", arch, "the send button asks when lines exceed the stock")
@@ -121,3 +123,17 @@ class TestPurchaseDetails(ShateCase):
         self.assertIn("sent as a back-order", action["params"]["message"])
         self.assertIn(self.products[0].display_name, str(po.message_ids[0].body))
         self.assertFalse(po.supplier_stock_warning, "sent lines warn no more")
+
+    def test_line_added_after_sending_goes_in_a_follow_up_order(self):
+        po = self.make_po([(self.products[0], 1)])
+        po.action_supplier_send()
+        first = po.supplier_order_ids
+        po.write({"order_line": [(0, 0, {"product_id": self.products[0].id, "product_qty": 1})]})
+        self.assertEqual(po.supplier_lines_to_send, 1)
+        po.action_supplier_send()
+        self.assertEqual(len(self.emulator.placed_orders()), 2)
+        follow_up = po.supplier_order_ids - first
+        self.assertEqual(follow_up.key, f"{first.key}/2")
+        self.assertEqual(follow_up.state, "sent")
+        self.assertTrue(all(po.order_line.mapped("supplier_item_id")))
+        self.assertEqual(po.supplier_lines_to_send, 0)
