@@ -31,6 +31,8 @@ Decisions where the issue is silent:
 from collections import defaultdict
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.float_utils import float_compare
@@ -194,9 +196,9 @@ class PurchaseOrder(models.Model):
         )
         self.env["supplier.sync.engine"]._run_offers(backend, trigger="manual", bindings=bindings)
         plan = self._supplier_plan(lines, bindings)
+        # Read before sending (the offers the lines go out with); told only for lines sent.
         above_stock = [
-            self.env._("%(product)s: %(warning)s (sent as a back-order).",
-                       product=line.product_id.display_name, warning=warning)
+            (line, warning)
             for location_pairs in plan.values() for line, offer in location_pairs
             if (warning := line._supplier_stock_text(offer))
         ]
@@ -204,7 +206,11 @@ class PurchaseOrder(models.Model):
         outcomes = [self._supplier_send_location(adapter, backend, location, pairs)
                     for location, pairs in plan.items()]
         backend._save_adapter_state(adapter)
-        outcomes += above_stock
+        outcomes += [
+            self.env._("%(product)s: %(warning)s (sent as a back-order).",
+                       product=line.product_id.display_name, warning=warning)
+            for line, warning in above_stock if line.supplier_item_id
+        ]
         # Refused lines were named with their order's outcome: not again here.
         not_sent = lines.filtered(
             lambda line: line.supplier_message and not line.supplier_item_id
@@ -215,8 +221,10 @@ class PurchaseOrder(models.Model):
                        product=line.product_id.display_name, reason=line.supplier_message)
             for line in not_sent
         ]
-        summary = "\n".join(filter(None, outcomes)) or self.env._("Nothing could be sent.")
-        post_note(self, summary)
+        outcomes = list(filter(None, outcomes)) or [self.env._("Nothing could be sent.")]
+        summary = "\n".join(outcomes)
+        # One paragraph per outcome on the chatter (a plain text note loses its line breaks).
+        post_note(self, Markup("<br/>").join(outcomes))
         failed = self.supplier_order_ids.filtered(lambda o: o.state != "sent")
         kind = "warning" if failed or lines.filtered("supplier_message") else "success"
         return self.env["product.product"]._supplier_notification(summary, kind)
