@@ -30,6 +30,12 @@ class SupplierProductEnricher(models.AbstractModel):
     create variants). The unit is only changed while the product has no stock moves, since
     Odoo forbids changing it afterwards. Images are downloaded with a size cap from trusted
     hosts only (see the API client).
+
+    Only what differs from the product is written. What changed is told on the product's
+    chatter, from which connection: one note per product per run, all posted at the end of the
+    run in one batch (``_message_log_batch``: one ``create`` of the messages, no notification).
+    A product whose details are all as they were gets no note (an unchanged run posts nothing).
+    Names and short values show old → new; the description and the image only say "updated".
     """
 
     _name = "supplier.product.enricher"
@@ -47,6 +53,7 @@ class SupplierProductEnricher(models.AbstractModel):
     def _enrich_backend(self, backend, bindings):
         run = SyncRun(self.env, backend, "enrich", "manual")
         adapter = backend._adapter()
+        notes = {}
         for binding in bindings:
             run.add(processed=1)
             try:
@@ -65,20 +72,42 @@ class SupplierProductEnricher(models.AbstractModel):
                 break
             try:
                 with self.env.cr.savepoint():
-                    warnings = self._write_details(binding.product_id, details)
+                    warnings, changes = self._write_details(binding.product_id, details)
             except Exception as exc:  # noqa: BLE001 — e.g. an image Odoo cannot decode
                 run.add(failed=1)
                 run.item_failed("internal", describe_error(self.env, exc), binding)
                 continue
             binding.write({"external_name": details.name or binding.external_name,
                            "external_brand": details.manufacturer or binding.external_brand})
-            run.add(updated=1)
+            if changes:
+                run.add(updated=1)
+                notes.setdefault(binding.product_id.product_tmpl_id.id, []).extend(changes)
+            else:
+                run.add(unchanged=1)
             for warning in warnings:
                 run.note(f"{binding.product_id.display_name}: {warning}")
+        self._post_changes(backend, notes)
         return run.finish(adapter)
 
     @api.model
+    def _post_changes(self, backend, notes):
+        """One chatter note per product: {template id: [change, …]}, posted in one batch."""
+        if not notes:
+            return
+        title = self.env._("Enriched from %(connection)s:", connection=backend.name)
+        bodies = {
+            template_id: Markup("<p>%s</p><ul>%s</ul>") % (
+                title, Markup("").join(Markup("<li>%s</li>") % change for change in changes)
+            )
+            for template_id, changes in notes.items()
+        }
+        self.env["product.template"].sudo().browse(list(bodies))._message_log_batch(
+            bodies, author_id=self.env.user.partner_id.id
+        )
+
+    @api.model
     def _write_details(self, product, details):
+        """Write what differs; return (warnings, changes in words)."""
         template = product.product_tmpl_id
         warnings = []
         vals = {}
@@ -105,8 +134,41 @@ class SupplierProductEnricher(models.AbstractModel):
                 warnings.append(self.env._("unit not changed: the product already has stock moves"))
             else:
                 vals.update(uom_id=uom.id, uom_po_id=uom.id)
-        template.write(vals)
-        return warnings
+        changes = self._changes(template, vals)
+        vals = {name: value for name, value in vals.items() if name in changes}
+        if vals:
+            template.write(vals)
+        return warnings, [change for change in changes.values() if change]
+
+    @api.model
+    def _changes(self, template, vals):
+        """{field: the change in words} of the ``vals`` that differ from ``template``."""
+        labels = {
+            "name": self.env._("Name"),
+            "manufacturer_name": self.env._("Manufacturer"),
+            "manufacturer_article": self.env._("Manufacturer article"),
+        }
+        changes = {}
+        for name, label in labels.items():
+            if name in vals and (vals[name] or "") != (template[name] or ""):
+                changes[name] = self.env._(
+                    "%(field)s: %(old)s → %(new)s", field=label, old=template[name] or "—",
+                    new=vals[name],
+                )
+        description = template._fields["description"]
+        if "description" in vals and str(
+            description.convert_to_cache(vals["description"], template) or ""
+        ) != str(template.description or ""):
+            changes["description"] = self.env._("Description and characteristics updated")
+        if "image_1920" in vals and vals["image_1920"] != template.image_1920:
+            changes["image_1920"] = self.env._("Image updated")
+        if "uom_id" in vals and vals["uom_id"] != template.uom_id.id:
+            new_uom = self.env["uom.uom"].browse(vals["uom_id"])
+            changes["uom_id"] = self.env._(
+                "Unit: %(old)s → %(new)s", old=template.uom_id.name, new=new_uom.name
+            )
+            changes["uom_po_id"] = None
+        return changes
 
     @api.model
     def _uom(self, unit_name):

@@ -16,6 +16,13 @@ Decisions where the issue is silent:
   the administrator (``base.user_admin``). A price that falls to 0 (the supplier quotes none)
   is kept but is no alert: it is no move of the price. No e-mail per activity (Odoo's "assigned to you"
   mail is skipped): a supplier repricing its catalogue would otherwise send hundreds.
+- **Chatter**: a move above the threshold (the same rows that get an activity) also leaves a
+  note on the product's chatter: which connection, old → new price, the change in %. Moves
+  under the threshold are not posted: they are in the product's price chart and history, and
+  a supplier repricing its catalogue by a few percent must not post a message per product.
+  One note per product per batch (a product with several bindings of the connection gets one
+  note listing them), all posted with one ``_message_log_batch`` (one ``create`` of messages,
+  no notification, no follower look-up per product). Threshold 0 posts nothing.
 - **"Moved by more than X %"** in lists and filters reads the connection's *current*
   threshold (``above_threshold``), so lowering it lists the earlier moves too.
 - **"Price moved recently"** on products: a change (not a first price) in the last
@@ -23,6 +30,8 @@ Decisions where the issue is silent:
 """
 
 from datetime import timedelta
+
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
@@ -164,7 +173,31 @@ class SupplierPriceHistory(models.Model):
         alerts = history.filtered("alert_sent")
         if alerts:
             alerts._post_alerts(backend)
+            alerts._post_chatter(backend)
         return history
+
+    def _post_chatter(self, backend):
+        """One note per product on its chatter, in one batch (see the module docstring)."""
+        lines = {}
+        for row in self:
+            sign = "+" if row.change_percent > 0 else ""
+            lines.setdefault(row.product_tmpl_id.id, []).append(self.env._(
+                "%(code)s: %(old)s → %(new)s %(currency)s (%(change)s %%)",
+                code=row.binding_id.external_code or row.product_id.display_name,
+                old=f"{row.old_price:.2f}", new=f"{row.new_price:.2f}",
+                currency=row.currency_id.name, change=f"{sign}{row.change_percent:.1f}",
+            ))
+        title = self.env._(
+            "Price moved at %(connection)s (alert above %(threshold)s %%):",
+            connection=backend.name, threshold=f"{backend.price_alert_percent:g}",
+        )
+        bodies = {
+            template_id: Markup("<p>%s</p><ul>%s</ul>") % (
+                title, Markup("").join(Markup("<li>%s</li>") % text for text in texts)
+            )
+            for template_id, texts in lines.items()
+        }
+        self.env["product.template"].sudo().browse(list(bodies))._message_log_batch(bodies)
 
     def _post_alerts(self, backend):
         """One activity per row, on the product, for its buyer (see the module docstring)."""

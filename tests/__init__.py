@@ -31,3 +31,5 @@ from . import test_supplier_settings
 from . import test_dashboard
 from . import test_moysklad_documents
 from . import test_moysklad_partners
+from . import test_purchase_details
+from . import test_chatter_traces
