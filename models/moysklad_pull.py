@@ -38,7 +38,22 @@ Decisions:
   from the API's own host or the trusted hosts; one more request per such product.
 - Product creation costs Odoo a few queries per product (templates and variants are created
   one by one inside ``product.product.create``); everything else per page is a fixed number of
-  queries (measured: 19 for an unchanged page of 1,000, tests/test_moysklad_scale.py).
+  queries (tests/test_moysklad_scale.py).
+- Unchanged rows (issue 8, the budget): before anything else, one query reads for the page's
+  bindings (by MoySklad id) what Odoo has, as plain values: the binding (codes, name, kind,
+  state, price), its product and template (name and sales description in the user's language,
+  code, barcode, weight, volume, active, sales price) and the vendor price the offer writer would
+  update. A row whose values Odoo already has, in a binding that is synced without a problem,
+  is unchanged: no ORM read, no write, no offer writer (so no price history, which only a
+  change writes); its last sync and last attempt move (a success: the binding is not stale) in
+  one ``UPDATE … WHERE id = ANY(…)`` for the page, without a new write date. Odoo is compared,
+  not a fingerprint of what MoySklad sent: a full pass still puts back a value changed in Odoo
+  (MoySklad is the master), and a sales price converted from another currency follows the
+  rates. The comparison is conservative: a price for a pricelist, a currency not mapped, a
+  binding in error, two bindings of one MoySklad id go the full way, which decides as before.
+  Measured, 5,000 unchanged rows (2 cores shared, load about 3 to 4): Odoo's main thread
+  0.49 → 0.04 s of CPU per page of 1,000, the process (with the prefetch thread reading the
+  next page's JSON) 0.39 → 0.15 s; 28 → 15 queries per page.
 """
 
 import base64
