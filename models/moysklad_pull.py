@@ -38,19 +38,36 @@ Decisions:
   from the API's own host or the trusted hosts; one more request per such product.
 - Product creation costs Odoo a few queries per product (templates and variants are created
   one by one inside ``product.product.create``); everything else per page is a fixed number of
-  queries (measured: 19 for an unchanged page of 1,000, tests/test_moysklad_scale.py).
+  queries (tests/test_moysklad_scale.py).
+- Unchanged rows (issue 8, the budget): before anything else, one query reads for the page's
+  bindings (by MoySklad id) what Odoo has, as plain values: the binding (codes, name, kind,
+  state, price), its product and template (name and sales description in the user's language,
+  code, barcode, weight, volume, active, sales price) and the vendor price the offer writer would
+  update. A row whose values Odoo already has, in a binding that is synced without a problem,
+  is unchanged: no ORM read, no write, no offer writer (so no price history, which only a
+  change writes); its last sync and last attempt move (a success: the binding is not stale) in
+  one ``UPDATE … WHERE id = ANY(…)`` for the page, without a new write date. Odoo is compared,
+  not a fingerprint of what MoySklad sent: a full pass still puts back a value changed in Odoo
+  (MoySklad is the master), and a sales price converted from another currency follows the
+  rates. The comparison is conservative: a price for a pricelist, a currency not mapped, a
+  binding in error, two bindings of one MoySklad id go the full way, which decides as before.
+  Measured, 5,000 unchanged rows (2 cores shared, load 4 to 8): Odoo's main thread 0.27-0.30
+  → 0.03-0.04 s of CPU per page of 1,000; the process, with the prefetch thread reading the
+  next page (HTTP, JSON, parsing: now most of what is left), 0.39 → 0.14 s; 9 queries per
+  unchanged page (was 19 and more).
 """
 
 import base64
 import logging
 from collections import Counter, defaultdict
 from datetime import timedelta
+from decimal import Decimal
 
 import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools.float_utils import float_round
+from odoo.tools.float_utils import float_compare, float_round
 
 from ..api.errors import ApiError
 from ..services.base import ItemResult
@@ -163,6 +180,10 @@ class SupplierMoySkladPull(models.AbstractModel):
             "currency_names": currency_names,
             "uoms": {},
             "writer": OfferWriter(backend, log=run.log),
+            "buy_prices": backend.moysklad_prices_direction == "pull"
+            and backend.moysklad_buy_price_to_vendor,
+            "vendor_prices": backend.moysklad_prices_direction == "pull"
+            and backend.moysklad_buy_price_to_vendor and bool(backend.partner_id),
             "company": backend.company_id,
             "images": backend.moysklad_products_direction == "pull"
             and backend.moysklad_pull_images,
@@ -184,6 +205,9 @@ class SupplierMoySkladPull(models.AbstractModel):
 
     @api.model
     def _apply_page(self, backend, context, items, run):
+        items = self._skip_unchanged(backend, context, items, run)
+        if not items:
+            return
         Binding = self.env["supplier.product"].sudo()
         ids = [item.id for item in items]
         codes = [item.external_code for item in items if item.external_code]
@@ -228,6 +252,196 @@ class SupplierMoySkladPull(models.AbstractModel):
                 run.add(processed=1, **{outcome: 1})
         for code, message, binding, reference in lines:
             run.item_failed(code, message, binding, reference=reference)
+
+    # -- unchanged rows: one read for the page, one UPDATE of the last sync -----------------------
+    @api.model
+    def _skip_unchanged(self, backend, context, items, run):
+        """The rows of ``items`` that may change something in Odoo. The others (MoySklad sent
+        what Odoo already has: binding, product, sales price, purchase price and vendor price)
+        count as unchanged and only get their last sync (and last attempt) moved, in one UPDATE
+        for the page; they skip the ORM reads and the offer writer. One query reads what Odoo
+        has for the page. Anything not compared here (a price for a pricelist, an unmapped
+        currency, a binding with a problem or never synced) goes the full way."""
+        snapshot = self._page_snapshot(backend, context, [item.id for item in items])
+        same, rest = [], []
+        for item in items:
+            row = snapshot.get(item.id)
+            if row is not None and self._is_unchanged(context, item, row):
+                same.append(row["id"])
+            else:
+                rest.append(item)
+        if same:
+            now = fields.Datetime.now()
+            Binding = self.env["supplier.product"].sudo()
+            Binding.flush_model(["last_sync", "last_attempt"])
+            self.env.cr.execute(
+                "UPDATE supplier_product SET last_sync = %s, last_attempt = %s WHERE id = ANY(%s)",
+                [now, now, same],
+            )
+            Binding.browse(same).invalidate_recordset(["last_sync", "last_attempt"])
+            run.add(processed=len(same), unchanged=len(same))
+        return rest
+
+    @api.model
+    def _page_snapshot(self, backend, context, external_ids):
+        """{MoySklad id: what Odoo has} for the page's bindings found by MoySklad id, as plain
+        values read in one query (no ORM records): the binding, its product and template (names
+        in the user's language, as the ORM reads them) and the vendor price the offer writer
+        would update (same choice: the variant's line, else the template's when it has one
+        variant; by sequence, minimum quantity, id)."""
+        Binding = self.env["supplier.product"].sudo()
+        Binding.flush_model()
+        self.env["product.product"].flush_model()
+        self.env["product.template"].flush_model()
+        self.env["product.supplierinfo"].flush_model()
+        partner = backend.partner_id.id if context.get("vendor_prices") else None
+        self.env.cr.execute("""
+            SELECT b.id, b.external_id, b.external_code, b.external_name, b.moysklad_kind,
+                   b.sync_state, b.sync_message, b.failure_count, b.retry_after, b.last_sync,
+                   b.price, b.price_with_vat, b.price_tariff, b.price_retail, b.currency_id,
+                   pp.default_code, pp.barcode, pp.weight, pp.volume, pp.active,
+                   COALESCE(pt.name->>%(lang)s, pt.name->>'en_US') AS name,
+                   COALESCE(pt.description_sale->>%(lang)s, pt.description_sale->>'en_US')
+                       AS description_sale,
+                   pt.list_price, pt.company_id,
+                   si.price AS si_price, si.currency_id AS si_currency_id,
+                   si.product_code AS si_product_code
+              FROM supplier_product b
+              JOIN product_product pp ON pp.id = b.product_id
+              JOIN product_template pt ON pt.id = pp.product_tmpl_id
+              LEFT JOIN LATERAL (
+                    SELECT s.price, s.currency_id, s.product_code
+                      FROM product_supplierinfo s
+                     WHERE %(partner)s::int IS NOT NULL AND s.partner_id = %(partner)s
+                       AND s.product_tmpl_id = pp.product_tmpl_id
+                       AND (s.company_id = %(company)s OR s.company_id IS NULL)
+                       AND (s.product_id = pp.id OR (s.product_id IS NULL AND (
+                            SELECT count(*) FROM product_product v
+                             WHERE v.product_tmpl_id = pp.product_tmpl_id AND v.active) = 1))
+                     ORDER BY s.product_id IS NULL, s.sequence, s.min_qty, s.id
+                     LIMIT 1) si ON TRUE
+             WHERE b.backend_id = %(backend)s AND b.external_id = ANY(%(ids)s)
+        """, {"lang": self.env.lang or "en_US", "partner": partner,
+              "company": backend.company_id.id, "backend": backend.id, "ids": external_ids})
+        snapshot, twice = {}, set()
+        for row in self.env.cr.dictfetchall():
+            if row["external_id"] in snapshot:
+                twice.add(row["external_id"])
+            snapshot[row["external_id"]] = row
+        for external_id in twice:  # two bindings of one MoySklad id: the full way decides
+            del snapshot[external_id]
+        return snapshot
+
+    @staticmethod
+    def _differs(old, new):
+        """As ``_update_products`` compares a product field (floats to 1e-6)."""
+        if isinstance(old, Decimal):
+            old = float(old)
+        return (old or False) != (new or False) and not (
+            isinstance(new, float) and abs((old or 0.0) - new) < 1e-6
+        )
+
+    @api.model
+    def _is_unchanged(self, context, item, row):
+        """True when applying ``item`` would write nothing but the binding's last sync."""
+        if (row["sync_state"] != "ok" or row["sync_message"] or row["failure_count"]
+                or row["retry_after"] or not row["last_sync"]):
+            return False
+        if (row["external_code"] != self._external_code(item)
+                or (row["external_name"] or False) != (item.name or False)
+                or row["moysklad_kind"] != item.kind):
+            return False
+        if context["products"] and not self._product_unchanged(context, item, row):
+            return False
+        if context["prices"]:
+            if not self._sale_price_unchanged(context, item, row):
+                return False
+            if not self._buy_price_unchanged(context, item, row):
+                return False
+        return True
+
+    @api.model
+    def _product_unchanged(self, context, item, row):
+        wanted = {
+            "name": item.name or row["name"],
+            "default_code": item.code or item.article or row["default_code"],
+            "description_sale": item.description or row["description_sale"],
+            "active": not item.archived,
+        }
+        digits = context.get("digits")
+        if digits is None:
+            digits = context["digits"] = {
+                name: self.env["product.product"]._fields[name].get_digits(self.env)[1]
+                for name in ("weight", "volume")
+            }
+        for name, value in (("weight", item.weight), ("volume", item.volume)):
+            if value is not None:
+                wanted[name] = float_round(float(value), precision_digits=digits[name])
+        barcodes = [value for _kind, value in item.barcodes]
+        if barcodes and row["barcode"] not in barcodes:
+            return False
+        return not any(self._differs(row[name], value) for name, value in wanted.items())
+
+    @api.model
+    def _sale_price_unchanged(self, context, item, row):
+        list_price = None
+        for price in item.sale_prices:
+            target = context["price_types"].get(price.price_type_id)
+            if not target or price.amount is None:
+                continue
+            currency = context["currencies"].get(price.currency_id)
+            if not currency or target[0] != "list_price":
+                return False  # an unmapped currency (a line) or a pricelist: the full way
+            list_price = (currency, float(price.amount))
+        if list_price is None:
+            return True
+        currency, amount = list_price
+        company = context["company"]
+        target = context.get("company_currency")
+        if target is None:
+            target = context["company_currency"] = company.currency_id
+        if currency == target:  # what _convert does without a rate: round in the currency
+            value = float_round(amount, precision_rounding=target.rounding)
+        else:
+            value = currency._convert(amount, target, company, fields.Date.context_today(self))
+        rounding = self._template_rounding(context, row["company_id"])
+        return not float_compare(float(row["list_price"] or 0.0), value,
+                                 precision_rounding=rounding)
+
+    @api.model
+    def _template_rounding(self, context, company_id):
+        """The rounding of the currency of a template of ``company_id`` (as product.template
+        computes that currency): the precision of its sales price comparison."""
+        roundings = context.setdefault("template_roundings", {})
+        if company_id not in roundings:
+            main = self.env["res.company"]._get_main_company()
+            company = self.env["res.company"].sudo().browse(company_id) if company_id else main
+            roundings[company_id] = (company.currency_id or main.currency_id).rounding
+        return roundings[company_id]
+
+    @api.model
+    def _buy_price_unchanged(self, context, item, row):
+        if not context["buy_prices"]:
+            return True
+        price = item.buy_price
+        if price is None or not price.amount:
+            return True  # no price: the writer keeps the last one
+        currency = context["currencies"].get(price.currency_id)
+        if not currency:
+            return False
+        amount = float(price.amount)
+        currency_ids = context.setdefault("writer_currencies", {})
+        if price.currency_id not in currency_ids:
+            currency_ids[price.currency_id] = context["writer"]._currency(currency.name)
+        currency_id = currency_ids[price.currency_id]
+        if (float(row["price"] or 0.0) != amount or row["currency_id"] != currency_id
+                or any(row[name] for name in ("price_with_vat", "price_tariff", "price_retail"))):
+            return False
+        if not context["vendor_prices"]:
+            return True
+        return (row["si_price"] is not None and float(row["si_price"]) == amount
+                and row["si_currency_id"] == currency_id
+                and row["si_product_code"] == row["external_code"])
 
     @api.model
     def _binding_updates(self, items, bound):

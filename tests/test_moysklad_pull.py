@@ -1,9 +1,11 @@
 import threading
 import time
+from datetime import timedelta
 from unittest.mock import patch
 
 import psycopg2
 
+from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
@@ -490,3 +492,84 @@ class TestMoySkladRights(RightsUsers, MoySkladCase):
         self.backend.with_user(self.purchase_manager).action_import_catalogue()
         self.assertEqual(self.last_log("import_catalogue").state, "done")
         self.assertEqual(self.emulator.auth.issued_count, 1)
+
+
+@tagged("post_install", "-at_install")
+class TestMoySkladUnchangedRows(MoySkladCase):
+    """A full pass over rows MoySklad did not change: one read and one UPDATE of the last sync
+    per page; a row that differs from what Odoo has (at MoySklad or in Odoo) goes the full way."""
+
+    def setUp(self):
+        super().setUp()
+        self.test_connection()
+        self.assertEqual(self.import_catalogue().state, "done")
+        self.bindings = self.backend.with_context(active_test=False).binding_ids
+        self.backend.action_moysklad_full_pass()
+        self.env.flush_all()
+        # Yesterday's sync: the next pass must move it; the write dates show what was written.
+        self.env.cr.execute(
+            "UPDATE supplier_product SET last_sync = now() at time zone 'UTC' - interval '1 day',"
+            " last_attempt = now() at time zone 'UTC' - interval '1 day',"
+            " write_date = '2000-01-01' WHERE id = ANY(%s)", [self.bindings.ids])
+        self.env.cr.execute(
+            "UPDATE product_product SET write_date = '2000-01-01' WHERE id = ANY(%s)",
+            [self.bindings.product_id.ids])
+        self.env.invalidate_all()
+
+    def written(self, records):
+        return records.filtered(lambda r: r.write_date.year != 2000)
+
+    def test_unchanged_rows_write_nothing_but_the_last_sync(self):
+        before = fields.Datetime.now() - timedelta(hours=1)
+        history = self.env["supplier.price.history"].search_count([])
+        log = self.import_catalogue()
+        self.assertEqual(log.state, "done", log.message)
+        self.assertEqual((log.processed, log.unchanged, log.updated, log.failed), (33, 33, 0, 0))
+        self.assertFalse(self.written(self.bindings), "no binding was written")
+        self.assertFalse(self.written(self.bindings.product_id), "no product was written")
+        for binding in self.bindings:
+            self.assertGreater(binding.last_sync, before)
+            self.assertGreater(binding.last_attempt, before)
+            self.assertEqual(binding.sync_state, "ok")
+        self.assertFalse(self.bindings.filtered("is_stale"))
+        self.assertEqual(self.env["supplier.price.history"].search_count([]), history)
+
+    def test_rows_changed_at_moysklad_or_in_odoo_take_the_full_way(self):
+        mug, plate, teapot, knives = (self.binding(code) for code in (
+            "DEMO-001", "DEMO-002", "DEMO-003", "DEMO-005"))
+        # At MoySklad: a new purchase price and name.
+        self.update_product("DEMO-005", {"name": "Набор ножей 6 предметов",
+                                         "buyPrice": {"value": 222200}})
+        # In Odoo: a product renamed, a vendor price removed, a binding left in error.
+        mug.product_id.name = "Renamed in Odoo"
+        self.env["product.supplierinfo"].search([
+            ("partner_id", "=", self.vendor.id), ("product_id", "=", plate.product_id.id)]).unlink()
+        self.env.cr.execute(
+            "UPDATE supplier_product SET sync_state = 'error', failure_count = 2,"
+            " sync_message = 'timeout' WHERE id = %s", [teapot.id])
+        self.env.invalidate_all()
+        old_price = knives.price
+        log = self.import_catalogue()
+        self.assertEqual(log.state, "done", log.message)
+        self.assertEqual(log.processed, 33)
+        self.assertEqual(log.failed, 0)
+        self.assertEqual(log.updated, 2, "the new price and the name put back")
+        self.assertEqual(log.unchanged, 31)
+        # The changed row: name, binding price and a history row of the change.
+        self.assertEqual(knives.product_id.name, "Набор ножей 6 предметов")
+        self.assertAlmostEqual(knives.price, 2222.0)
+        change = self.env["supplier.price.history"].search([("binding_id", "=", knives.id)],
+                                                            limit=1)
+        self.assertAlmostEqual(change.old_price, old_price)
+        self.assertAlmostEqual(change.new_price, 2222.0)
+        # MoySklad is the master: the name typed in Odoo is put back, the vendor price is back.
+        self.assertEqual(mug.product_id.name, "Кружка керамическая 350 мл")
+        info = self.env["product.supplierinfo"].search([
+            ("partner_id", "=", self.vendor.id), ("product_id", "=", plate.product_id.id)])
+        self.assertEqual(len(info), 1)
+        self.assertAlmostEqual(info.price, plate.price)
+        # The binding in error is clean again.
+        self.assertEqual((teapot.sync_state, teapot.failure_count, teapot.sync_message),
+                         ("ok", 0, False))
+        # Only those went through the writer: the other bindings kept their write date.
+        self.assertEqual(self.written(self.bindings), knives | mug | plate | teapot)

@@ -64,7 +64,9 @@ class TestMoySkladScale(TransactionCase):
         # fills the run's small caches: the currencies of the vendor prices, precisions).
         self.assertEqual(queries[1], queries[2])
         self.assertLessEqual(queries[0] - queries[1], 2)
-        self.assertLess(queries[0], 40)
+        # Unchanged rows: one read of what Odoo has and one UPDATE of the last sync per page,
+        # no ORM read, no offer writer (measured: 10 for the first page, then 9).
+        self.assertLess(queries[0], 13)
         # Creating products: Odoo's product creation costs a few queries per template (its
         # variants); measured about 3.1 per product, bounded here.
         self.assertLess(first[1][1] / 1000, 5)
