@@ -141,7 +141,7 @@ class SupplierLocationUdoma(models.Model):
     _inherit = "supplier.location"
 
     pricelist_id = fields.Many2one(
-        "product.pricelist", string="Pricelist", check_company=True,
+        "product.pricelist", check_company=True,
         help="The price sent to the shop (the pricelist's price for one unit).",
     )
     udoma_discount_pricelist_id = fields.Many2one(

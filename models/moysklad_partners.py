@@ -54,6 +54,7 @@ import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.osv import expression
 
 from ..api.errors import ApiError
 from ..api.moysklad_partners_data import inn_problem
@@ -453,7 +454,7 @@ class SupplierMoySkladPartners(models.AbstractModel):
             [("backend_id", "=", backend.id), ("external_id", "!=", False)]).partner_id
         if partners is not None:
             return partners - bound
-        own = self.env["res.company"].sudo().search([]).partner_id
+        own = self.env["res.company"].sudo().search([("partner_id", "!=", False)]).partner_id
         return Partner.search([
             ("parent_id", "=", False), ("active", "=", True),
             ("company_id", "in", [backend.company_id.id, False]),
@@ -766,7 +767,9 @@ class SupplierMoySkladPartners(models.AbstractModel):
         names = {name for name in names if name}
         found = {}
         if names:
-            for category in Category.search([]):
+            # =ilike is a case-insensitive equality (its wildcards are re-checked below).
+            domain = expression.OR([[("name", "=ilike", name)] for name in names])
+            for category in Category.search(domain):
                 if _lower(category.name) in names:
                     found.setdefault(_lower(category.name), category.id)
         missing = sorted(names - set(found))

@@ -57,7 +57,9 @@ class ResConfigSettings(models.TransientModel):
     def _default_supplier_backends(self):
         if not self.env["supplier.backend"].has_access("read"):
             return self.env["supplier.backend"]
-        return self.env["supplier.backend"].with_context(active_test=False).search([])
+        # Every connection is listed: a company has a handful.
+        return self.env["supplier.backend"].with_context(active_test=False).search(
+            [("id", "!=", False)])
 
     @api.constrains("supplier_log_retention_days", "supplier_price_alert_percent",
                     "supplier_sync_interval_minutes")
@@ -75,11 +77,12 @@ class ResConfigSettings(models.TransientModel):
                 )
 
     def set_values(self):
-        super().set_values()
+        result = super().set_values()
         if not self.supplier_price_alert_percent:
             # Odoo deletes a parameter set to 0, which would bring the default back: 0 is a
             # choice here (new connections without alerts).
             self.env["ir.config_parameter"].sudo().set_param(PRICE_ALERT_PARAM, "0")
+        return result
 
     def action_new_supplier_connection(self):
         """Open a new connection's form for the chosen service (managers)."""

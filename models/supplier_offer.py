@@ -69,17 +69,16 @@ class SupplierOfferLabels(models.Model):
     delivery_text = fields.Char(string="Availability", compute="_compute_labels")
 
     def _location_type_names(self):
-        _ = self.env._
         return {
-            "rc": _("Regional centre"),
-            "crs": _("Distribution warehouse"),
-            "op": _("Sales office"),
-            "rc2sum": _("Regional centres, total"),
-            "all": _("All stores"),
-            "internal": _("Supplier's own stock"),
-            "external": _("Partner's stock"),
-            "store": _("Store"),
-            "fulfilment": _("Fulfilment warehouse"),
+            "rc": self.env._("Regional centre"),
+            "crs": self.env._("Distribution warehouse"),
+            "op": self.env._("Sales office"),
+            "rc2sum": self.env._("Regional centres, total"),
+            "all": self.env._("All stores"),
+            "internal": self.env._("Supplier's own stock"),
+            "external": self.env._("Partner's stock"),
+            "store": self.env._("Store"),
+            "fulfilment": self.env._("Fulfilment warehouse"),
         }
 
     def _compute_labels(self):

@@ -88,7 +88,7 @@ class TestSupplierSettings(EtmCase):
         action = settings.action_new_supplier_connection()
         self.assertEqual(action["res_model"], "supplier.backend")
         self.assertEqual(action["context"]["default_service"], "shate")
-        form = self.env["supplier.backend"].with_context(action["context"]).new({})
+        form = self.env["supplier.backend"].with_context(**action["context"]).new({})
         self.assertEqual(form.service, "shate")
         opened = self.backend.action_open_connection()
         self.assertEqual((opened["res_model"], opened["res_id"]), ("supplier.backend", self.backend.id))
