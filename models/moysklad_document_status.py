@@ -91,10 +91,15 @@ class SupplierMoySkladDocumentStatus(models.AbstractModel):
                 for row in backend_rows:
                     document = client.get_document(row.moysklad_kind, row.external_id)
                     changed = self._record_state(row, document, client)
+                    number = row.external_name or row.external_id
+                    if not row.status_label:
+                        messages.append(self.env._(
+                            "%s: the order has no state at MoySklad yet.", number
+                        ))
+                        continue
                     messages.append(self.env._(
                         "%(number)s: MoySklad state %(state)s%(changed)s.",
-                        number=row.external_name or row.external_id,
-                        state=row.status_label or "—",
+                        number=number, state=row.status_label,
                         changed=self.env._(" (changed)") if changed else "",
                     ))
             except NotFound:

@@ -120,6 +120,7 @@ class SupplierBackend(models.Model):
     sells_by_offer = fields.Boolean(compute="_compute_capabilities")
     has_references = fields.Boolean(compute="_compute_capabilities")
     can_map_products = fields.Boolean(string="Can map products", compute="_compute_capabilities")
+    can_sync_offers = fields.Boolean(string="Pulls prices and stock", compute="_compute_capabilities")
     uses_login = fields.Boolean(string="Uses a login", compute="_compute_capabilities")
 
     location_ids = fields.One2many("supplier.location", "backend_id", string="Stores")
@@ -163,6 +164,7 @@ class SupplierBackend(models.Model):
             backend.sells_by_offer = bool(adapter and adapter.sells_by_offer)
             backend.has_references = bool(adapter and adapter.has_references)
             backend.can_map_products = "map_products" in operations
+            backend.can_sync_offers = "sync_offers" in operations
             backend.uses_login = bool(adapter and adapter.uses_login)
 
     def _compute_counts(self):

@@ -254,8 +254,8 @@ class SupplierUdomaOrders(models.AbstractModel):
             # Only then: the order's UDOMA fields say the rest, and a note per order costs.
             post_note(sale, self.env._(
                 "Pulled from UDOMA (shop %(shop)s, order %(ticket)s). These positions have no "
-                "product in Odoo and are kept as notes: %(codes)s. Map them (UDOMA mappings) "
-                "and add them to the order.",
+                "product in Odoo and are kept as notes: %(codes)s. Map them on the UDOMA "
+                "connection (Mapped products) and add them to the order.",
                 shop=shop.display_name, ticket=order.ticket_number, codes=", ".join(unknown),
             ))
         return sale, unknown

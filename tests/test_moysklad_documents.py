@@ -302,6 +302,14 @@ class TestMoySkladDocuments(MoySkladDocumentsBase):
         self.assertEqual(order.moysklad_status, "Получен")
         self.assertIn("Получен", order.message_ids[0].body)
 
+    def test_refresh_of_an_order_without_a_state_says_so(self):
+        order = self.make_purchase()
+        order.action_supplier_send()
+        action = order.action_supplier_refresh_status()
+        self.assertFalse(order.moysklad_status)
+        self.assertIn("no state at MoySklad yet", action["params"]["message"])
+        self.assertNotIn("—", action["params"]["message"])
+
     def test_salesperson_sends_but_never_reads_the_token(self):
         self.backend.api_key = "secret-token-0123456789"
         order = self.make_sale(user=self.salesman)

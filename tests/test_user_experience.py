@@ -74,6 +74,10 @@ class TestUserExperience(TransactionCase):
         imsklad = self.env["supplier.backend"].create({"name": "Warehouse", "service": "imsklad"})
         self.assertFalse(imsklad.uses_login)
         self.assertFalse(imsklad.can_map_products)
+        # UDOMA pulls no prices or stock: no "Sync now", no stale-after or price-alert settings.
+        self.assertTrue(self.etm.can_sync_offers and imsklad.can_sync_offers)
+        udoma = self.env["supplier.backend"].create({"name": "Marketplace", "service": "udoma"})
+        self.assertFalse(udoma.can_sync_offers)
 
     def test_buyer_without_configuration_rights_reaches_offers_mappings_and_logs(self):
         buyer = new_test_user(
