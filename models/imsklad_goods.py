@@ -166,8 +166,7 @@ class SupplierImskladGoods(models.AbstractModel):
             if backend.imsklad_push_all_storable:
                 notes += self._bind_storable(backend)[1]
             bindings = backend.binding_ids
-        lang = backend.partner_id.lang or backend.company_id.partner_id.lang
-        bindings = bindings.sudo().with_context(lang=lang) if lang else bindings.sudo()
+        bindings = bindings.sudo().with_context(lang=backend._content_lang())
         run = SyncRun(self.env, backend, "push_products", trigger)
         for note in notes:
             run.note(note)

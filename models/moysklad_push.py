@@ -184,6 +184,8 @@ class SupplierMoySkladPush(models.AbstractModel):
     @api.model
     def _push(self, backend, trigger="manual"):
         backend = backend.sudo()
+        # Texts in the connection's language, whoever pushes (the payload's hash depends on it).
+        self = self.with_context(lang=backend._content_lang())
         self._bind_scope(backend)
         Binding = self.env["supplier.product"].sudo()
         ids = Binding.search([

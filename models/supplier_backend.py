@@ -289,6 +289,12 @@ class SupplierBackend(models.Model):
             "%(service)s does not support this operation.", service=self[:1]._service_label()
         ))
 
+    def _content_lang(self):
+        """The language of texts sent to the service: the vendor's, else the company's, never
+        the clicking user's, so a pushed payload (and its hash) does not depend on who pushes."""
+        self.ensure_one()
+        return self.partner_id.lang or self.company_id.partner_id.lang or "en_US"
+
     def _service_label(self):
         return dict(self._fields["service"]._description_selection(self.env)).get(self.service)
 

@@ -69,6 +69,8 @@ class SupplierUdomaPush(models.AbstractModel):
     @api.model
     def _push(self, backend, trigger="manual", full=None):
         backend = backend.sudo()
+        # Texts in the connection's language, whoever pushes (the payload's hash depends on it).
+        self = self.with_context(lang=backend._content_lang())
         full = bool(full) or not backend.udoma_nomenclature_pushed
         run = SyncRun(self.env, backend, "push_products", trigger)
         adapter = backend._adapter()

@@ -46,6 +46,25 @@ class TestUdomaNomenclature(UdomaCase):
         self.assertTrue(items["UD-3"]["deleted"])
         self.assertTrue(self.emulator.nomenclature["UD-3"].deleted)
 
+    def test_texts_do_not_depend_on_who_pushes(self):
+        """Names go in the connection's language: a push by a user working in Russian sends
+        nothing when nothing changed (the hash would flip between languages otherwise)."""
+        self.env["res.lang"]._activate_lang("ru_RU")
+        self.products[0].with_context(lang="ru_RU").name = "Товар маркетплейса 1"
+        self.backend.partner_id.lang = "en_US"
+        self.backend.action_push_products()
+        items = {i["sourceSystemId"]: i for b in self.sent("import-nomenclature")
+                 for i in b["nomenclatures"]}
+        self.assertEqual(items["UD-1"]["name"], "Market good 1")
+        self.emulator.reset()
+        self.backend.with_context(lang="ru_RU").action_push_products()
+        self.assertEqual(self.sent("import-nomenclature"), [])
+        self.backend.partner_id.lang = "ru_RU"
+        self.backend.action_push_products()
+        items = {i["sourceSystemId"]: i for b in self.sent("import-nomenclature")
+                 for i in b["nomenclatures"]}
+        self.assertEqual(items["UD-1"]["name"], "Товар маркетплейса 1")
+
     def test_removed_mapping_is_sent_as_deleted_once(self):
         self.backend.action_push_products()
         self.bindings[3].unlink()
