@@ -89,6 +89,7 @@ class SupplierBackendMoySkladDocumentHooks(models.Model):
     _inherit = "supplier.backend"
 
     def action_moysklad_register_webhooks(self):
+        self._check_right("manager")
         result = super().action_moysklad_register_webhooks()
         backend = self.sudo()
         wanted = [kind for kind, setting in ORDER_HOOKS if backend[setting]]

@@ -177,14 +177,11 @@ class PurchaseOrder(models.Model):
         Fresh offers first (price ids go stale), then per location: lines already in a sent
         order are not sent again, an order a previous attempt may have created is looked up by
         its key and adopted, only then is it sent; lines added after their location's order went
-        out go in a follow-up order (``_supplier_order_for``). Problems are written on the lines in plain words.
-
-        A line asking for more than the offer's stock is sent all the same (suppliers usually
-        take back-orders, and refuse what they cannot): the form warned before, the button
-        asked to confirm, and the note written after lists those lines with the fresh stock.
+        out go in a follow-up order (``_supplier_order_for``). Lines above the supplier's stock
+        are sent as back-orders (see the module docstring).
         """
-        self.ensure_one()
         self.env["supplier.backend"]._check_right("user")
+        self.ensure_one()
         self.check_access("write")
         self.supplier_backend_id._check_right("user")
         backend = self._supplier_backend_for_send()
