@@ -54,3 +54,4 @@ from . import supplier_partner
 from . import res_partner_moysklad
 from . import backend_moysklad_partners
 from . import moysklad_partners
+from . import company_currency

@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .company_currency import CompanyCurrencyConverter
 from .error_messages import describe_error
 from .notification import notification
 
@@ -40,9 +41,19 @@ class ProductTemplate(models.Model):
         "supplier.offer", "product_tmpl_id", string="Supplier offers"
     )
     supplier_binding_count = fields.Integer(compute="_compute_supplier_summary")
-    supplier_best_price = fields.Float(
+    supplier_currency_id = fields.Many2one(
+        "res.currency", compute="_compute_supplier_summary", string="Company currency"
+    )
+    supplier_best_price = fields.Monetary(
         compute="_compute_supplier_summary", string="Best supplier price",
-        help="Lowest price without VAT among the connections this product is mapped to.",
+        currency_field="supplier_currency_id",
+        help="Lowest price without VAT among the connections this product is mapped to, each "
+        "converted to the company currency at today's rate.",
+    )
+    supplier_multi_currency = fields.Boolean(
+        compute="_compute_supplier_summary",
+        help="A connection quotes this product in another currency than the company's: the "
+        "supplier tab shows the converted prices beside the suppliers' own.",
     )
     supplier_qty_available = fields.Float(
         compute="_compute_supplier_summary", string="Supplier stock",
@@ -63,13 +74,26 @@ class ProductTemplate(models.Model):
         groups=HISTORY_READERS,
     )
 
-    @api.depends("supplier_binding_ids.price", "supplier_binding_ids.qty_available")
+    @api.depends("supplier_binding_ids.price", "supplier_binding_ids.currency_id",
+                 "supplier_binding_ids.qty_available")
+    @api.depends_context("company")
     def _compute_supplier_summary(self):
+        """The best price compares suppliers: each price in the company currency (today's
+        rate, one rate look-up per currency; see models/company_currency.py)."""
+        converter = CompanyCurrencyConverter(self.env.company)
         for template in self:
             bindings = template.supplier_binding_ids
-            prices = [price for price in bindings.mapped("price") if price]
+            prices = [
+                converter.convert(binding.price, binding.currency_id)
+                for binding in bindings if binding.price
+            ]
             template.supplier_binding_count = len(bindings)
+            template.supplier_currency_id = converter.currency
             template.supplier_best_price = min(prices) if prices else 0.0
+            template.supplier_multi_currency = any(
+                binding.currency_id and binding.currency_id != converter.currency
+                for binding in bindings
+            )
             template.supplier_qty_available = sum(bindings.mapped("qty_available"))
 
     def _compute_supplier_price_change_count(self):

@@ -19,6 +19,13 @@ Decisions where the issue is silent:
 - **Lines added later**: a line added to the purchase order after its location's supplier
   order went out is sent in a follow-up order (key ``PO/location/2``, …), with the same
   look-up before sending; before, it stayed "to send" for ever.
+- **Currencies**: as Odoo does with vendor prices, a purchase order is in the vendor's
+  purchase currency (``property_purchase_currency_id``, the demo's Shate-M: BYN), else in the
+  company's; the line's unit price is the vendor price (``product.supplierinfo``, in the
+  supplier's currency) converted by Odoo to the order's currency. What is sent is the
+  supplier's own offer (its price id), so the supplier charges its price in its currency: the
+  line shows it as "Supplier price" (the offer's price and currency) when the order is in
+  another currency, and a price change the supplier reports names that currency.
 - **Quantity above the supplier's stock**: the line's offer (its chosen location's, else the
   best one) has less than the line asks. This warns and does not block: suppliers usually
   accept back-orders, and the supplier itself refuses what it cannot take (then the line is
@@ -71,6 +78,42 @@ class PurchaseOrderLine(models.Model):
         help="The line asks for more than the supplier's stock at its location (from the last "
         "offers). Sending is allowed: the supplier may accept a back-order or refuse the line.",
     )
+    supplier_price_currency_id = fields.Many2one(
+        "res.currency", string="Supplier currency", compute="_compute_supplier_price"
+    )
+    supplier_price = fields.Monetary(
+        string="Supplier price", currency_field="supplier_price_currency_id",
+        compute="_compute_supplier_price",
+        help="The supplier's price of the offer this line is ordered from, in the supplier's "
+        "currency: what the supplier charges. The unit price is in the order's currency "
+        "(converted by Odoo from the vendor price when the two differ).",
+    )
+
+    @api.depends("product_id", "supplier_location_id", "order_id.partner_id")
+    def _compute_supplier_price(self):
+        """One search of the mappings per connection, none per line (as the stock warning)."""
+        self.supplier_price = False
+        self.supplier_price_currency_id = False
+        lines = self.filtered(
+            lambda line: line.product_id and not line.display_type
+            and line.order_id.supplier_backend_id
+        )
+        for backend, backend_lines in lines.grouped(
+            lambda line: line.order_id.supplier_backend_id
+        ).items():
+            bindings = self.env["supplier.product"].sudo().search(
+                [("backend_id", "=", backend.id), ("product_id", "in", backend_lines.product_id.ids)]
+            )
+            by_product = {binding.product_id.id: binding for binding in bindings}
+            for line in backend_lines:
+                binding = by_product.get(line.product_id.id)
+                offer = line._supplier_offer(binding)
+                if offer and offer.price:
+                    line.supplier_price = offer.price
+                    line.supplier_price_currency_id = offer.currency_id
+                elif binding and binding.price:
+                    line.supplier_price = binding.price
+                    line.supplier_price_currency_id = binding.currency_id
 
     @api.depends("product_id", "product_qty", "supplier_location_id", "supplier_item_id",
                  "order_id.partner_id")
@@ -131,6 +174,17 @@ class PurchaseOrder(models.Model):
         string="Above the supplier's stock", compute="_compute_supplier_stock_warning",
         help="Lines not sent yet that ask for more than the supplier's stock at their location.",
     )
+    supplier_other_currency = fields.Boolean(
+        compute="_compute_supplier_other_currency",
+        help="The supplier quotes in another currency than the order's: the lines show the "
+        "supplier's price beside the unit price.",
+    )
+
+    @api.depends("currency_id", "order_line.supplier_price_currency_id")
+    def _compute_supplier_other_currency(self):
+        for order in self:
+            currencies = order.order_line.supplier_price_currency_id
+            order.supplier_other_currency = bool(currencies - order.currency_id)
 
     @api.depends("order_line.supplier_stock_warning")
     def _compute_supplier_stock_warning(self):
@@ -327,7 +381,8 @@ class PurchaseOrder(models.Model):
                 "supplier_status": statuses.get(code, (code, False))[0],
                 "supplier_status_final": statuses.get(code, (code, False))[1],
                 "supplier_message": "; ".join(
-                    self._supplier_warning(adapter, warning) for warning in item.warnings
+                    self._supplier_warning(adapter, warning, offer.currency_id)
+                    for warning in item.warnings
                 ) or False,
             })
         # A line the answer does not list is still in this order: never sent again.
@@ -346,11 +401,17 @@ class PurchaseOrder(models.Model):
         if refused:
             self._supplier_refusal_activity(refused)
 
-    def _supplier_warning(self, adapter, warning):
-        """A warning in plain words: a price change becomes "Price changed from X to Y"."""
+    def _supplier_warning(self, adapter, warning, currency=None):
+        """A warning in plain words: a price change becomes "Price changed from X to Y", in
+        the supplier's currency (the offer's), which may not be the order's."""
         change = adapter.price_change(warning)
         if not change:
             return warning
+        if currency:
+            return self.env._(
+                "Price changed from %(old).2f to %(new).2f %(currency)s.",
+                old=change[0], new=change[1], currency=currency.name,
+            )
         return self.env._("Price changed from %(old).2f to %(new).2f.", old=change[0], new=change[1])
 
     def _supplier_refused(self, order, result, pairs):

@@ -23,6 +23,15 @@ Decisions where the issue is silent:
   One note per product per batch (a product with several bindings of the connection gets one
   note listing them), all posted with one ``_message_log_batch`` (one ``create`` of messages,
   no notification, no follower look-up per product). Threshold 0 posts nothing.
+- **Currencies**: a row keeps the supplier's currency (``currency_id``, and
+  ``old_currency_id`` for the old price). When a supplier switches currency, the move is
+  measured against the old price converted to the new currency at the day's rate (a switch at
+  the same value is no move). The **chart** compares suppliers that quote in different
+  currencies (ETM in RUB, Shate-M in BYN): it plots ``new_price_company``, the new price in the
+  company currency at the rate of the day of the change, stored with the row. Stored rather
+  than converted when read, so a chart shows what each price was worth when it was quoted
+  (a later rate does not redraw the past) and Odoo's graph and pivot can average it in SQL;
+  rather than grouped by currency, so that one chart puts every supplier on one scale.
 - **"Moved by more than X %"** in lists and filters reads the connection's *current*
   threshold (``above_threshold``), so lowering it lists the earlier moves too.
 - **"Price moved recently"** on products: a change (not a first price) in the last
@@ -37,6 +46,8 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.osv import expression
 from odoo.tools.float_utils import float_compare, float_is_zero
+
+from .company_currency import converters
 
 RECENT_DAYS = 7
 
@@ -77,9 +88,20 @@ class SupplierPriceHistory(models.Model):
     )
     old_price = fields.Monetary(currency_field="old_currency_id", aggregator="avg")
     new_price = fields.Monetary(string="Price", aggregator="avg")
+    company_currency_id = fields.Many2one(
+        "res.currency", string="Company currency",
+        compute="_compute_new_price_company", store=True, precompute=True,
+    )
+    new_price_company = fields.Monetary(
+        string="Converted price", currency_field="company_currency_id", aggregator="avg",
+        compute="_compute_new_price_company", store=True, precompute=True,
+        help="The new price in the company currency, at the rate of the day of the change: "
+        "the chart compares suppliers that quote in different currencies with it.",
+    )
     change_percent = fields.Float(
         string="Change (%)", digits=(16, 2), aggregator="avg",
-        help="Relative to the old price; 0 for a first price or a change of currency.",
+        help="Relative to the old price (converted at the day's rate when the supplier "
+        "changed currency); 0 for a first price.",
     )
     is_first = fields.Boolean(string="First price", help="The first price this mapping received.")
     date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
@@ -94,6 +116,17 @@ class SupplierPriceHistory(models.Model):
         search="_search_above_threshold",
         help="The move is larger than the connection's current 'Price alert (%)'.",
     )
+
+    @api.depends("new_price", "currency_id", "date", "company_id")
+    def _compute_new_price_company(self):
+        """Stored at the change, with that day's rate (see the module docstring)."""
+        get = converters()
+        for row in self:
+            company = row.company_id or row.backend_id.company_id or self.env.company
+            converter = get(company)
+            day = fields.Date.to_date(row.date) if row.date else converter.date
+            row.company_currency_id = converter.currency
+            row.new_price_company = converter.convert(row.new_price, row.currency_id, day)
 
     @api.depends("change_percent", "backend_id.price_alert_percent")
     def _compute_above_threshold(self):
@@ -141,6 +174,13 @@ class SupplierPriceHistory(models.Model):
             binding.price, new_price, precision_digits=4
         ):
             return None
+        old_price = binding.price
+        if not same_currency and not first:
+            # The move is measured in the new currency: the old price at today's rate.
+            old_price = binding.currency_id._convert(
+                binding.price, self.env["res.currency"].browse(currency_id),
+                binding.backend_id.company_id, fields.Date.context_today(self), round=False,
+            )
         return {
             "binding_id": binding.id,
             "backend_id": binding.backend_id.id,
@@ -149,8 +189,7 @@ class SupplierPriceHistory(models.Model):
             "old_currency_id": old_currency_id or currency_id,
             "old_price": 0.0 if first else binding.price,
             "new_price": new_price,
-            "change_percent": 0.0 if first or not same_currency
-            else percent_change(binding.price, new_price),
+            "change_percent": 0.0 if first else percent_change(old_price, new_price),
             "is_first": first,
         }
 

@@ -173,13 +173,8 @@ for backend in backends.filtered(lambda b: b.service == "shate"):
     backend.shate_delivery_address_id = refs.filtered(lambda r: r.kind == "delivery_address")[:1]
 env.cr.commit()
 # MoySklad: organisations, stores, price types and currencies, then the catalogue (products
-# created in Odoo, prices in roubles), before the stock below. Its prices are in roubles: the
-# demo company (Odoo's, in USD) gets RUB active with a rate, so they convert.
-rub = env.ref("base.RUB")
-if not rub.active:
-    rub.active = True
-    env["res.currency.rate"].create({"currency_id": rub.id, "rate": 90.0,
-                                     "company_id": env.company.id})
+# created in Odoo, prices in roubles), before the stock below. Its prices are in roubles, the
+# demo company's currency (demo/supplier_demo.xml).
 for backend in backends.filtered(lambda b: b.service == "moysklad"):
     backend.action_test_connection()
     env.cr.commit()
