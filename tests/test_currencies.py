@@ -10,25 +10,30 @@ from odoo.tests import Form, TransactionCase, tagged
 
 from .common import ShateCase
 
-# The rates these tests set: 1 BYN = 28 RUB today, 25 RUB ten days ago.
+# The rates these tests set: 1 BYN = 28 RUB since yesterday, 25 RUB from ten days ago.
+# "Since yesterday", so that it is the current rate whichever day "today" is (the server's UTC
+# day or the user's, which differ around midnight).
 BYN_TODAY = 28.0
 BYN_BEFORE = 25.0
 
 
 def set_rates(env, company):
-    """Today's and an earlier BYN rate for ``company`` (RUB, its currency, at 1)."""
+    """The current and an earlier BYN rate for ``company`` (RUB, its currency, at 1).
+    Returns the current BYN rate."""
     rub, byn = env.ref("base.RUB"), env.ref("base.BYN")
-    today = fields.Date.context_today(env.user)
+    yesterday = fields.Date.today() - timedelta(days=1)
     Rate = env["res.currency.rate"]
     Rate.search([("currency_id", "in", (rub | byn).ids), ("company_id", "=", company.id),
-                 ("name", ">=", today - timedelta(days=10))]).unlink()
-    Rate.create([
-        {"currency_id": rub.id, "company_id": company.id, "name": today - timedelta(days=10),
+                 ("name", ">=", yesterday - timedelta(days=9))]).unlink()
+    rates = Rate.create([
+        {"currency_id": rub.id, "company_id": company.id, "name": yesterday - timedelta(days=9),
          "rate": 1.0},
-        {"currency_id": byn.id, "company_id": company.id, "name": today - timedelta(days=10),
+        {"currency_id": byn.id, "company_id": company.id, "name": yesterday - timedelta(days=9),
          "rate": 1 / BYN_BEFORE},
-        {"currency_id": byn.id, "company_id": company.id, "name": today, "rate": 1 / BYN_TODAY},
+        {"currency_id": byn.id, "company_id": company.id, "name": yesterday,
+         "rate": 1 / BYN_TODAY},
     ])
+    return rates[-1]
 
 
 @tagged("post_install", "-at_install")
@@ -58,7 +63,7 @@ class TestCurrencies(TransactionCase):
         cls.env["supplier.backend"].search([]).action_archive()
         cls.company = cls.env.company
         cls.rub, cls.byn = cls.env.ref("base.RUB"), cls.env.ref("base.BYN")
-        set_rates(cls.env, cls.company)
+        cls.current_rate = set_rates(cls.env, cls.company)
         cls.etm, cls.shate = cls.env["supplier.backend"].create([
             {"name": "Currency ETM", "service": "etm", "currency_id": cls.rub.id},
             {"name": "Currency Shate", "service": "shate", "currency_id": cls.byn.id},
@@ -89,10 +94,7 @@ class TestCurrencies(TransactionCase):
         self.assertEqual(self.etm_binding.price_company, 600.0)
         self.assertEqual(self.shate_binding.company_currency_id, self.rub)
         # 20 BYN in RUB is more than 600 RUB at 31 RUB per BYN: ETM is the best then.
-        self.env["res.currency.rate"].search([
-            ("currency_id", "=", self.byn.id), ("company_id", "=", self.company.id),
-            ("name", "=", fields.Date.context_today(self.env.user)),
-        ]).rate = 1 / 31.0
+        self.current_rate.rate = 1 / 31.0
         self.env.invalidate_all()
         self.assertEqual(self.template.supplier_best_price, 600.0)
         self.assertEqual(self.shate_binding.price_company, 620.0)
@@ -150,7 +152,7 @@ class TestCurrencies(TransactionCase):
         # Stored with the day's rate: a later rate does not redraw the past.
         self.env["res.currency.rate"].create({
             "currency_id": self.byn.id, "company_id": self.company.id,
-            "name": fields.Date.context_today(self.env.user) + timedelta(days=1), "rate": 1 / 40.0,
+            "name": fields.Date.today() + timedelta(days=2), "rate": 1 / 40.0,
         })
         self.env.invalidate_all()
         self.assertEqual(rows.mapped("new_price_company"), [600.0, 500.0, 588.0])
