@@ -54,3 +54,5 @@ from . import supplier_partner
 from . import res_partner_moysklad
 from . import backend_moysklad_partners
 from . import moysklad_partners
+from . import supplier_order_selection
+from . import udoma_salesperson

@@ -241,6 +241,8 @@ class SupplierUdomaOrders(models.AbstractModel):
             "udoma_payment_method": payment,
             "udoma_unknown_lines": "\n".join(unknown) or False,
             "order_line": lines,
+            # Never the user running the pull (OdooBot in the cron): the connection's.
+            **backend._udoma_order_owner_values(),
         }
         if order.date:
             vals["date_order"] = order.date
