@@ -7,6 +7,8 @@ from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 
 from ..models.moysklad_documents import SupplierMoySkladDocuments
+from .common import ShateCase
+from .imsklad_common import ImskladCase
 from .rights_common import JsonRpc
 from .test_moysklad_documents import MoySkladDocumentsBase
 
@@ -199,3 +201,102 @@ class TestOrderSelectionOverRpc(JsonRpc, SelectionBase, HttpCase):
         self.assertFalse(error)
         self.assertEqual(result["params"]["message"], "2 sent")
         self.assertEqual(self.external_codes("customerorder"), sorted(orders.mapped("name")))
+
+
+@tagged("post_install", "-at_install")
+class TestOrderSelectionShate(ShateCase):
+    """Purchase orders sent to Shate-M from the list: one refused by the supplier."""
+
+    def setUp(self):
+        super().setUp()
+        self.backend.write({"order_accept_terms": True, "order_accept_personal_data": True})
+        self.backend.action_test_connection()
+        refs = self.backend.reference_ids
+        self.backend.write({
+            "shate_agreement_id": refs.filtered(lambda r: r.code == "SAGR1").id,
+            "shate_delivery_address_id": refs.filtered(lambda r: r.kind == "delivery_address")[:1].id,
+        })
+        self.backend.action_sync_offers()
+
+    def purchase(self, product, qty, confirm=True):
+        order = self.env["purchase.order"].create({
+            "partner_id": self.vendor.id,
+            "order_line": [(0, 0, {"product_id": product.id, "product_qty": qty})],
+        })
+        if confirm:
+            order.button_confirm()
+        return order
+
+    def test_selection_sent_one_refused_then_refreshed(self):
+        # An article whose offers have a maximum: asking more is refused by the supplier.
+        article = next(a for a in self.catalogue.values()
+                       if any(o.maximum for o in a.offers) and a not in self.articles)
+        too_many = self.env["product.product"].create({"name": article.name})
+        self.env["supplier.product"].create({
+            "backend_id": self.backend.id, "product_id": too_many.id,
+            "external_code": article.code, "external_brand": article.trademark,
+        })
+        maximum = max(o.maximum for o in article.offers if o.maximum)
+        first = self.purchase(self.products[0], 2)
+        refused = self.purchase(too_many, maximum + 1)
+        last = self.purchase(self.products[1], 1)
+        draft = self.purchase(self.products[2], 1, confirm=False)
+        action = (first | refused | last | draft).action_supplier_send_selection()
+        placed = self.emulator.placed_orders()
+        self.assertEqual(len(placed), 2)
+        self.assertEqual({str(o["id"]) for o in placed},
+                         set((first | last).supplier_order_ids.mapped("external_id")))
+        self.assertEqual(refused.supplier_order_ids.state, "error")
+        self.assertTrue(refused.order_line.supplier_refused)
+        self.assertIn("refused", refused.message_ids[0].body)
+        message = action["params"]["message"]
+        self.assertEqual(message.split("\n")[0], "2 sent")
+        self.assertIn(f"1 refused: {refused.name} — {refused.supplier_order_ids.key}: ", message)
+        self.assertIn(f"1 skipped: {draft.name} — not confirmed", message)
+        # Sent again: nothing left to send.
+        action = (first | last).action_supplier_send_selection()
+        self.assertEqual(action["params"]["message"].split("\n")[0], "0 sent")
+        self.assertIn("already sent", action["params"]["message"])
+        self.assertEqual(len(self.emulator.placed_orders()), 2)
+        # Refreshed: each order's lines get their new status.
+        new_codes = {
+            order: str(self.emulator.advance_status(int(order.order_line.supplier_item_id)))
+            for order in (first, last)
+        }
+        action = (first | refused | last).action_supplier_refresh_selection()
+        for order, code in new_codes.items():
+            self.assertEqual(order.order_line.supplier_status_code, code)
+            self.assertIn(order.order_line.supplier_status, order.message_ids[0].body)
+        self.assertEqual(action["params"]["message"],
+                         f"2 refreshed\n1 skipped: {refused.name} — not sent yet")
+
+
+@tagged("post_install", "-at_install")
+class TestOrderSelectionImsklad(ImskladCase):
+    """Sale orders sent to the IMSKLAD warehouse from the list: one without goods refused."""
+
+    def sale(self, lines):
+        order = self.env["sale.order"].create({
+            "partner_id": self.env.ref("base.res_partner_2").id,
+            "warehouse_id": self.warehouse.id,
+            "order_line": [(0, 0, {"product_id": product.id, "product_uom_qty": 1,
+                                   "price_unit": price}) for product, price in lines],
+        })
+        order.action_confirm()
+        return order
+
+    def test_selection_sent_one_refused(self):
+        first = self.sale([(self.products[0], 150.0)])
+        # Only a discount line: no goods for the warehouse.
+        refused = self.sale([(self.products[1], -20.0)])
+        last = self.sale([(self.products[2], 120.0)])
+        action = (first | refused | last).action_supplier_send_selection()
+        self.assertEqual(sorted(self.emulator.orders), sorted([first.name, last.name]))
+        self.assertEqual((first | last).supplier_order_ids.mapped("state"), ["sent", "sent"])
+        self.assertEqual(refused.supplier_order_ids.state, "error")
+        self.assertIn("has no product to send", refused.supplier_order_ids.last_error)
+        self.assertIn("has no product to send", refused.message_ids[0].body)
+        self.assertEqual(
+            action["params"]["message"],
+            f"2 sent\n1 refused: {refused.name} — {refused.name} has no product to send.",
+        )
