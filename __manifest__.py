@@ -62,5 +62,6 @@
         "demo/imsklad_demo.xml",
         "demo/moysklad_demo.xml",
         "demo/udoma_demo.xml",
+        "demo/udoma_sales_demo.xml",
     ],
 }

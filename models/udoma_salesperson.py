@@ -13,6 +13,8 @@ Decisions where the issue is silent:
   Connections made before the field existed, and any left empty, use the user who created the
   connection when that is a real user; else the order has no salesperson (never OdooBot).
 - The team: the chosen one, else Odoo's own choice for the salesperson (their team).
+- The demo connection is loaded by OdooBot: demo/udoma_sales_demo.xml makes the administrator
+  its salesperson, so the demo's marketplace orders show in their "My Quotations".
 """
 
 from odoo import fields, models
