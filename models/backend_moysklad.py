@@ -20,7 +20,7 @@ Decisions:
 """
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 
 from .chatter import post_note
 from .error_messages import describe_error
@@ -257,9 +257,7 @@ class SupplierBackendMoySklad(models.Model):
     def action_moysklad_full_pass(self):
         """Forget the watermarks: the next pulls read the whole catalogue and stock again."""
         self._check_right("manager")
-        for backend in self:
-            if backend.service != "moysklad":
-                raise UserError(self.env._("This is not a MoySklad connection."))
+        self._moysklad_check_service()
         self.sudo().write({"moysklad_watermark": False, "moysklad_stock_watermark": False})
         return self._notify(self.env._(
             "The next catalogue and stock pulls read everything again (a full pass)."

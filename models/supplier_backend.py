@@ -160,13 +160,12 @@ class SupplierBackend(models.Model):
     def _compute_capabilities(self):
         for backend in self:
             adapter = ADAPTERS.get(backend.service)
-            operations = adapter.operations if adapter else ()
             backend.can_import_catalogue = not backend._refusal("import_catalogue")
             backend.can_push_products = not backend._refusal("push_products")
             backend.sells_by_offer = bool(adapter and adapter.sells_by_offer)
             backend.has_references = bool(adapter and adapter.has_references)
-            backend.can_map_products = "map_products" in operations
-            backend.can_sync_offers = "sync_offers" in operations
+            backend.can_map_products = not backend._refusal("map_products")
+            backend.can_sync_offers = not backend._refusal("sync_offers")
             backend.uses_login = bool(adapter and adapter.uses_login)
 
     def _compute_counts(self):
