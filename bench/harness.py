@@ -1,6 +1,6 @@
-"""What every pull benchmark shares: where things are, the Odoo child processes, the cleanup,
-the measures (CPU, RSS, median), the parent's course (``run_parts``), the report (``verdict``,
-``compose_report``) and its file. A benchmark module adds only its setup, its measurement, its
+"""What every benchmark shares: where things are, the Odoo child processes, the setup's records
+and the cleanup, the measures (``measured``: CPU, SQL, RSS, per batch), the parent's course
+(``run_course``, ``run_parts``), the report (``verdict``, ``compose_report``) and its file. A benchmark module adds only its setup, its measurement, its
 tables and its checks.
 
 The parent process never loads Odoo: each phase (``setup``, ``pull``, ``cleanup``) runs in a child
