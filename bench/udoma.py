@@ -102,35 +102,35 @@ def _measured(odoo, function):
     }
 
 
-def measure_catalogue(odoo, env, args):
-    backend = env["supplier.backend"].browse(args.backend_id)
-    first = _measured(odoo, lambda: env["supplier.udoma.push"]._push(backend, "cron"))
+def _twice(odoo, env, work, between=None):
+    """``work()`` measured twice, a commit after each (``between()`` runs between them): the
+    first run does the work, the second finds nothing to do."""
+    first = _measured(odoo, work)
     env.cr.commit()
-    again = _measured(odoo, lambda: env["supplier.udoma.push"]._push(backend, "cron"))
+    if between:
+        between()
+    again = _measured(odoo, work)
     env.cr.commit()
     return {"first": first, "again": again}
+
+
+def measure_catalogue(odoo, env, args):
+    backend = env["supplier.backend"].browse(args.backend_id)
+    return _twice(odoo, env, lambda: env["supplier.udoma.push"]._push(backend, "cron"))
 
 
 def measure_assortment(odoo, env, args):
     backend = env["supplier.backend"].browse(args.backend_id)
-    Push = env["supplier.udoma.assortment.push"]
-    first = _measured(odoo, lambda: Push._push(backend, "cron"))
-    env.cr.commit()
-    again = _measured(odoo, lambda: Push._push(backend, "cron"))
-    env.cr.commit()
-    return {"first": first, "again": again}
+    return _twice(odoo, env, lambda: env["supplier.udoma.assortment.push"]._push(backend, "cron"))
 
 
 def measure_orders(odoo, env, args):
     backend = env["supplier.backend"].browse(args.backend_id)
-    Pull = env["supplier.udoma.orders"]
-    first = _measured(odoo, lambda: Pull._pull(backend, "cron"))
-    env.cr.commit()
-    backend.location_ids.write({"udoma_orders_until": False})  # the same window again
-    again = _measured(odoo, lambda: Pull._pull(backend, "cron"))
-    env.cr.commit()
-    count = env["sale.order"].search_count([("udoma_backend_id", "=", backend.id)])
-    return {"first": first, "again": again, "sale_orders": count}
+    result = _twice(odoo, env, lambda: env["supplier.udoma.orders"]._pull(backend, "cron"),
+                    # the same window again
+                    between=lambda: backend.location_ids.write({"udoma_orders_until": False}))
+    result["sale_orders"] = env["sale.order"].search_count([("udoma_backend_id", "=", backend.id)])
+    return result
 
 
 def cleanup_child(odoo, env, args):
