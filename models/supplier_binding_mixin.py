@@ -3,6 +3,10 @@
 ``supplier.product`` and ``supplier.partner`` inherit it and add their own record, their own
 labels and constraints (a model redefining a field here keeps these attributes and adds its own).
 The fields keep the names and columns they had before the mixin existed: no migration.
+
+Decisions: the push fields (``last_push``, ``push_hash``) stay with each model (their labels
+differ); ``supplier.partner`` adds its "Several matches" state with ``selection_add``, before
+"Error" as it always stood.
 """
 
 from odoo import fields, models
