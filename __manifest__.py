@@ -48,6 +48,7 @@
         "views/res_config_settings_views.xml",
         "views/moysklad_document_views.xml",
         "views/moysklad_partner_views.xml",
+        "views/supplier_order_actions.xml",
     ],
     "assets": {
         "web.assets_backend": [
@@ -61,5 +62,6 @@
         "demo/imsklad_demo.xml",
         "demo/moysklad_demo.xml",
         "demo/udoma_demo.xml",
+        "demo/udoma_sales_demo.xml",
     ],
 }

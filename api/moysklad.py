@@ -34,6 +34,8 @@ Part 2 (``moysklad_documents``)::
     client.create_document(MsDocumentDraft), update_document(draft), push_documents(kind, ...)
     client.get_document(kind, id), find_by_sync_id(entity_type, sync_id),
     client.iter_documents(kind, updated_since=dt), document_states(kind)
+    client.country_book()                  # MsCountryBook of entity/country, read once per
+                                           #   client: alpha2_of(ref), href_for("RU")
 
 Webhook deliveries (for the controller): ``moysklad_events.parse_delivery(body, request_id)``.
 
@@ -41,7 +43,8 @@ Modules: catalogue calls ``moysklad_catalogue``, images and webhooks ``moysklad_
 counterparties and documents ``moysklad_documents``; plain data ``moysklad_data`` (products,
 stock, money), ``moysklad_reference_data`` (folders, units, currencies, price types, stores,
 organizations, images, webhooks), ``moysklad_partners_data`` and ``moysklad_documents_data``
-(drafts and results of part 2); payloads, syncIds and bulk batches ``moysklad_payloads``;
+(drafts and results of part 2), ``moysklad_countries`` (the country list and its ISO codes,
+``iso3166``), meta and href readers ``moysklad_meta``; payloads, syncIds and bulk batches ``moysklad_payloads``;
 filters and Moscow time ``moysklad_query``; limits and circuit breaker ``moysklad_limits``;
 errors ``moysklad_errors``.
 
@@ -142,6 +145,7 @@ from urllib.parse import urlsplit
 from .base import HttpClient
 from .errors import BadResponse, OutcomeUnknown, ServiceUnavailable
 from .moysklad_catalogue import MoySkladCatalogueMixin
+from .moysklad_countries import MoySkladCountriesMixin
 from .moysklad_data import MsPage, skipped_row, text
 from .moysklad_documents import MoySkladDocumentsMixin
 from .moysklad_errors import (
@@ -192,6 +196,7 @@ class MoySkladClient(
     MoySkladCatalogueMixin,
     MoySkladMediaMixin,
     MoySkladDocumentsMixin,
+    MoySkladCountriesMixin,
     SessionClientMixin,
     HttpClient,
 ):

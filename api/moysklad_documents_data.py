@@ -22,12 +22,10 @@ from .moysklad_data import (
     as_dataclass,
     collection_size,
     from_kopecks,
-    href_of,
-    ref_id,
     text,
     to_kopecks,
-    type_of,
 )
+from .moysklad_meta import entity_values, href_of, ref_id, type_of
 from .moysklad_payloads import check_uuid, meta_ref
 from .moysklad_query import parse_moscow, to_moscow_text
 
@@ -171,20 +169,14 @@ class MsDocument:
 
 
 def parse_document(row):
-    row = _dict(row)
-    document_id = ref_id(row)
+    row, values = entity_values(row, ("name", "externalCode", "syncId"))
     kind = type_of(row)
-    if not document_id or kind not in DOCUMENT_KINDS:
+    if values is None or kind not in DOCUMENT_KINDS:
         return None
     state = _dict(row.get("state"))
     link_field = LINK_FIELDS.get(kind, ("",))[0]
     return MsDocument(
-        id=document_id,
         kind=kind,
-        href=href_of(row),
-        name=text(row.get("name")),
-        external_code=text(row.get("externalCode")),
-        sync_id=text(row.get("syncId")),
         moment=parse_moscow(row.get("moment")),
         updated=parse_moscow(row.get("updated")),
         state_id=ref_id(state) if state else "",
@@ -198,6 +190,7 @@ def parse_document(row):
         linked_id=ref_id(row.get(link_field)) if link_field else "",
         deleted=parse_moscow(row.get("deleted")),
         positions_count=collection_size(row.get("positions")),
+        **values,
     )
 
 
@@ -212,13 +205,10 @@ class MsState:
 
 
 def parse_state(row):
-    row = _dict(row)
-    state_id = ref_id(row)
-    if not state_id:
+    row, values = entity_values(row, ("name", "stateType", "entityType"))
+    if values is None:
         return None
-    return MsState(id=state_id, name=text(row.get("name")), color=_int(row.get("color")),
-                   state_type=text(row.get("stateType")),
-                   entity_type=text(row.get("entityType")), href=href_of(row))  # fmt: skip
+    return MsState(color=_int(row.get("color")), **values)
 
 
 def quantity_of(value):

@@ -6,6 +6,9 @@
   collections as a whole (the document's rule): give all of them or None.
 - Addresses: a structured address (``*_address_full``) wins over the string at MoySklad when
   both are sent; the draft sends the structured one when given (a dict), else the string.
+  Its country is a reference to MoySklad's country list: read as ``country_id`` and
+  ``country_href``, sent from ``country_href`` (``moysklad_countries`` maps them to ISO codes).
+  Contact persons have no address in MoySklad (the documented attributes).
 - Requisites by ``companyType`` (the document's three tables): a draft with a company type
   sends only the requisites that type has (no KPP or OGRN for an entrepreneur, no OGRNIP for a
   legal entity, only the INN and the names for an individual); the others are left out rather
@@ -18,16 +21,8 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .moysklad_data import (
-    _dict,
-    as_dataclass,
-    collection_rows,
-    collection_size,
-    href_of,
-    ref_id,
-    text,
-    type_of,
-)
+from .moysklad_data import _dict, as_dataclass, collection_rows, collection_size, text
+from .moysklad_meta import entity_values, href_of, ref_id
 from .moysklad_payloads import check_uuid, meta_ref
 from .moysklad_query import parse_moscow
 
@@ -147,7 +142,7 @@ class MsCounterparty:
     tags: list = field(default_factory=list)
     actual_address: str = ""
     legal_address: str = ""
-    actual_address_full: dict = field(default_factory=dict)  # postal_code, city, ..., country_id
+    actual_address_full: dict = field(default_factory=dict)  # postal_code, city, ..., country_href
     legal_address_full: dict = field(default_factory=dict)
     accounts: list = field(default_factory=list)  # [MsAccount] when expanded
     contacts: list = field(default_factory=list)  # [MsContact] when expanded
@@ -248,46 +243,44 @@ def parse_address(data):
     data = _dict(data)
     address = {key: text(data.get(json_key)) for key, json_key in ADDRESS_FIELDS.items()
                if text(data.get(json_key))}  # fmt: skip
-    if data.get("country"):
-        address["country_id"] = ref_id(data.get("country"))
-    if data.get("region"):
-        address["region_id"] = ref_id(data.get("region"))
+    for name in ("country", "region"):
+        if data.get(name):
+            address[f"{name}_id"] = ref_id(data.get(name))
+            address[f"{name}_href"] = href_of(data.get(name))
     return address
 
 
+def _nested_values(row, texts):
+    """Values of a bank account or contact person row (its id when it has one; no href)."""
+    row, values = entity_values(row, texts, need_id=False)
+    values.pop("href")
+    return row, values
+
+
 def parse_account(row):
-    row = _dict(row)
-    return MsAccount(account_number=text(row.get("accountNumber")), id=ref_id(row),
-                     bank_name=text(row.get("bankName")), bic=text(row.get("bic")),
-                     correspondent_account=text(row.get("correspondentAccount")),
-                     bank_location=text(row.get("bankLocation")),
-                     is_default=row.get("isDefault") is True)  # fmt: skip
+    row, values = _nested_values(row, ("accountNumber", "bankName", "bic",
+                                       "correspondentAccount", "bankLocation"))  # fmt: skip
+    return MsAccount(is_default=row.get("isDefault") is True, **values)
 
 
 def parse_contact(row):
-    row = _dict(row)
-    return MsContact(name=text(row.get("name")), id=ref_id(row),
-                     position=text(row.get("position")), phone=text(row.get("phone")),
-                     email=text(row.get("email")), external_code=text(row.get("externalCode")),
-                     description=text(row.get("description")))  # fmt: skip
+    _row, values = _nested_values(row, ("name", "position", "phone", "email", "externalCode",
+                                        "description"))  # fmt: skip
+    return MsContact(**values)
+
+
+_COUNTERPARTY_TEXTS = (
+    "name", "companyType", "legalTitle", "legalFirstName", "legalLastName", "legalMiddleName",
+    "inn", "kpp", "ogrn", "ogrnip", "okpo", "email", "phone", "fax", "description", "code",
+    "externalCode", "syncId", "actualAddress", "legalAddress",
+)
 
 
 def parse_counterparty(row):
-    row = _dict(row)
-    counterparty_id = ref_id(row)
-    if not counterparty_id or (type_of(row) and type_of(row) != "counterparty"):
+    row, values = entity_values(row, _COUNTERPARTY_TEXTS, kinds=("counterparty",))
+    if values is None:
         return None
-    simple = {name: text(row.get(key)) for name, key in (
-        ("name", "name"), ("company_type", "companyType"), ("legal_title", "legalTitle"),
-        ("legal_first_name", "legalFirstName"), ("legal_last_name", "legalLastName"),
-        ("legal_middle_name", "legalMiddleName"), ("inn", "inn"), ("kpp", "kpp"),
-        ("ogrn", "ogrn"), ("ogrnip", "ogrnip"), ("okpo", "okpo"), ("email", "email"),
-        ("phone", "phone"), ("fax", "fax"), ("description", "description"), ("code", "code"),
-        ("external_code", "externalCode"), ("sync_id", "syncId"),
-        ("actual_address", "actualAddress"), ("legal_address", "legalAddress"))}  # fmt: skip
     return MsCounterparty(
-        id=counterparty_id,
-        href=href_of(row),
         archived=row.get("archived") is True,
         updated=parse_moscow(row.get("updated")),
         tags=[text(tag) for tag in row.get("tags") or () if text(tag)],
@@ -297,5 +290,5 @@ def parse_counterparty(row):
         contacts=[parse_contact(item) for item in collection_rows(row.get("contactpersons"))],
         accounts_count=collection_size(row.get("accounts")),
         contacts_count=collection_size(row.get("contactpersons")),
-        **simple,
+        **values,
     )

@@ -1,20 +1,13 @@
 """MoySklad reference data as plain data: product folders, units, currencies, price types,
-company settings, stores, organizations, images and webhooks (readers in ``moysklad_data``)."""
+company settings, stores, organizations, images and webhooks (meta readers in
+``moysklad_meta``, value readers in ``moysklad_data``)."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from .moysklad_data import (
-    _dict,
-    _int,
-    _number,
-    href_of,
-    id_from_href,
-    meta_of,
-    ref_id,
-    text,
-)
+from .moysklad_data import _dict, _int, _number, text
+from .moysklad_meta import entity_values, meta_of, ref_id
 from .moysklad_query import parse_moscow
 
 __all__ = [
@@ -40,6 +33,7 @@ class MsFolder:
     parent_id: str = ""
     archived: bool = False
     updated: datetime | None = None
+    href: str = ""
 
 
 @dataclass
@@ -49,6 +43,7 @@ class MsUom:
     code: str = ""
     external_code: str = ""
     description: str = ""
+    href: str = ""
 
 
 @dataclass
@@ -131,62 +126,42 @@ class MsWebhook:
     href: str = ""
 
 
-
 # -- parsers ---------------------------------------------------------------------------------
+_NAMED = ("name", "code", "externalCode")
+
+
 def parse_folder(row):
-    row = _dict(row)
-    folder_id = ref_id(row)
-    if not folder_id:
+    row, values = entity_values(row, (*_NAMED, "pathName"))
+    if values is None:
         return None
-    return MsFolder(
-        id=folder_id,
-        name=text(row.get("name")),
-        code=text(row.get("code")),
-        external_code=text(row.get("externalCode")),
-        path_name=text(row.get("pathName")),
-        parent_id=ref_id(row.get("productFolder")),
-        archived=row.get("archived") is True,
-        updated=parse_moscow(row.get("updated")),
-    )
+    return MsFolder(parent_id=ref_id(row.get("productFolder")),
+                    archived=row.get("archived") is True,
+                    updated=parse_moscow(row.get("updated")), **values)  # fmt: skip
 
 
 def parse_uom(row):
-    row = _dict(row)
-    uom_id = ref_id(row)
-    if not uom_id:
-        return None
-    return MsUom(id=uom_id, name=text(row.get("name")), code=text(row.get("code")),
-                 external_code=text(row.get("externalCode")),
-                 description=text(row.get("description")))  # fmt: skip
+    _row, values = entity_values(row, (*_NAMED, "description"))
+    return MsUom(**values) if values else None
 
 
 def parse_currency(row):
-    row = _dict(row)
-    currency_id = ref_id(row)
-    if not currency_id:
+    row, values = entity_values(row, ("name", "fullName", "code"))
+    if values is None:
         return None
     return MsCurrency(
-        id=currency_id,
-        name=text(row.get("name")),
-        full_name=text(row.get("fullName")),
         iso_code=text(row.get("isoCode")).upper(),
-        code=text(row.get("code")),
         rate=_number(row.get("rate")),
         multiplicity=_int(row.get("multiplicity")),
         indirect=row.get("indirect") is True,
         default=row.get("default") is True,
         archived=row.get("archived") is True,
-        href=href_of(row),
+        **values,
     )
 
 
 def parse_price_type(row):
-    row = _dict(row)
-    type_id = ref_id(row)
-    if not type_id:
-        return None
-    return MsPriceType(id=type_id, name=text(row.get("name")),
-                       external_code=text(row.get("externalCode")), href=href_of(row))  # fmt: skip
+    _row, values = entity_values(row, ("name", "externalCode"))
+    return MsPriceType(**values) if values else None
 
 
 def parse_company_settings(document):
@@ -199,74 +174,41 @@ def parse_company_settings(document):
 
 
 def parse_store(row):
-    row = _dict(row)
-    store_id = ref_id(row)
-    if not store_id:
+    row, values = entity_values(row, (*_NAMED, "address", "pathName"))
+    if values is None:
         return None
-    return MsStore(
-        id=store_id,
-        name=text(row.get("name")),
-        code=text(row.get("code")),
-        external_code=text(row.get("externalCode")),
-        address=text(row.get("address")),
-        archived=row.get("archived") is True,
-        parent_id=ref_id(row.get("parent")),
-        path_name=text(row.get("pathName")),
-        href=href_of(row),
-    )
+    return MsStore(archived=row.get("archived") is True, parent_id=ref_id(row.get("parent")),
+                   **values)  # fmt: skip
 
 
 def parse_organization(row):
-    row = _dict(row)
-    organization_id = ref_id(row)
-    if not organization_id:
+    row, values = entity_values(row, (*_NAMED, "legalTitle", "companyType", "inn", "kpp"))
+    if values is None:
         return None
-    return MsOrganization(
-        id=organization_id,
-        name=text(row.get("name")),
-        legal_title=text(row.get("legalTitle")),
-        company_type=text(row.get("companyType")),
-        inn=text(row.get("inn")),
-        kpp=text(row.get("kpp")),
-        code=text(row.get("code")),
-        external_code=text(row.get("externalCode")),
-        archived=row.get("archived") is True,
-        href=href_of(row),
-    )
+    return MsOrganization(archived=row.get("archived") is True, **values)
 
 
 def parse_image(row):
-    row = _dict(row)
-    meta = meta_of(row)
-    href = text(meta.get("href"))
-    image_id = text(row.get("id")) or id_from_href(href)
-    if not image_id:
+    row, values = entity_values(row, ("filename", "title"))
+    if values is None:
         return None
+    miniature = _dict(row.get("miniature"))
     return MsImage(
-        id=image_id,
-        filename=text(row.get("filename")),
-        title=text(row.get("title")),
         size=_int(row.get("size")),
         updated=parse_moscow(row.get("updated")),
-        href=href,
-        download_href=text(meta.get("downloadHref")),
-        miniature_href=text(_dict(row.get("miniature")).get("downloadHref"))
-        or text(_dict(row.get("miniature")).get("href")),
+        download_href=text(meta_of(row).get("downloadHref")),
+        miniature_href=text(miniature.get("downloadHref")) or text(miniature.get("href")),
         tiny_href=text(_dict(row.get("tiny")).get("href")),
+        **values,
     )
 
 
 def parse_webhook(row):
-    row = _dict(row)
-    webhook_id = ref_id(row)
-    if not webhook_id:
+    row, values = entity_values(row, ("url", "action", "diffType"))
+    if values is None:
         return None
     return MsWebhook(
-        id=webhook_id,
-        url=text(row.get("url")),
-        action=text(row.get("action")),
         entity_type=text(row.get("entityType")) or text(row.get("reportType")),
         enabled=row.get("enabled") is not False,
-        diff_type=text(row.get("diffType")),
-        href=href_of(row),
+        **values,
     )

@@ -51,29 +51,25 @@ def parse_args(argv):
 
 # -- child processes: Odoo inside ------------------------------------------------------------
 def child(args):
-    with harness.odoo_env(args) as (odoo, env):
-        if args.phase == "pull":
-            result = pull(odoo, env, args)
-        elif args.phase == "setup":
-            result = {"backend_id": setup(env, args)}
-        else:
-            harness.remove_products(env, BACKEND_NAME, VENDOR_NAME, CATEGORY_NAME)
-            result = {}
-    if args.phase != "pull":
-        harness.vacuum(args.db)
-    harness.print_result(result)
+    harness.child_step(args, run)
+
+
+def run(odoo, env, args):
+    """The child's work for ``args.phase``: its result dict."""
+    if args.phase == "pull":
+        return pull(odoo, env, args)
+    if args.phase == "setup":
+        return {"backend_id": setup(env, args)}
+    harness.remove_products(env, BACKEND_NAME, VENDOR_NAME, CATEGORY_NAME)
+    return {}
 
 
 def setup(env, args):
     """A fresh connection with N bindings; products are kept from run to run (their creation,
     about 3 ms each, is the slow part of the setup) and only created when missing."""
     harness.remove_run(env, BACKEND_NAME, VENDOR_NAME)
-    vendor = env["res.partner"].search([("name", "=", VENDOR_NAME)], limit=1) or env[
-        "res.partner"
-    ].create({"name": VENDOR_NAME, "is_company": True})
-    category = env["product.category"].search([("name", "=", CATEGORY_NAME)], limit=1) or env[
-        "product.category"
-    ].create({"name": CATEGORY_NAME})
+    vendor = harness.find_or_create(env, "res.partner", VENDOR_NAME, is_company=True)
+    category = harness.find_or_create(env, "product.category", CATEGORY_NAME)
     backend = env["supplier.backend"].create({
         "name": BACKEND_NAME,
         "service": "etm",
@@ -94,20 +90,7 @@ def setup(env, args):
 
 
 def pull(odoo, env, args):
-    """One measured ``_run_offers``; ``odoo.sql_db.sql_counter`` counts queries on every cursor."""
-    from odoo.addons.supplier_connector.models.sync_run import SyncRun  # noqa: PLC0415
-
-    sql_db = odoo.sql_db
-    # Per batch: SQL counter and clock at each checkpoint (one per batch), read by wrapping the
-    # method here rather than instrumenting the engine.
-    marks = []
-    checkpoint = SyncRun.checkpoint
-
-    def marking_checkpoint(run, *a, **kw):
-        marks.append((sql_db.sql_counter, time.perf_counter()))
-        return checkpoint(run, *a, **kw)
-
-    SyncRun.checkpoint = marking_checkpoint
+    """One measured ``_run_offers`` (``harness.measured``, from the first batch's checkpoint)."""
     statements = Counter()
     if args.sql_profile:
         import threading  # noqa: PLC0415
@@ -116,41 +99,18 @@ def pull(odoo, env, args):
             lambda cr, query, params, start, delay: statements.update([_normalize(query)])
         ]
     backend = env["supplier.backend"].browse(args.backend_id)
-    rss_before = _proc_status_mb("VmRSS")
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")  # peak RSS (VmHWM) restarts here: the registry load is not counted
-    cpu_before = _cpu_seconds()
-    queries_before = sql_db.sql_counter
-    start = time.perf_counter()
-    log = env["supplier.sync.engine"]._run_offers(backend, trigger=args.trigger)
-    wall = time.perf_counter() - start
-    queries = sql_db.sql_counter - queries_before
-    cpu = _cpu_seconds() - cpu_before
-    peak = _proc_status_mb("VmHWM")
-    steps = [(q2 - q1, t2 - t1) for (q1, t1), (q2, t2) in zip(marks, marks[1:], strict=False)]
-    sql_steps = sorted(q for q, _t in steps) or [queries]
-    # Batch time in the last quarter of the run / in the first: above 1 when each batch costs
-    # more as the run goes on (e.g. a query that scans what earlier batches wrote).
-    quarter = max(len(steps) // 4, 1)
-    drift = (_median(t for _q, t in steps[-quarter:]) / _median(t for _q, t in steps[:quarter])
-             if steps else 1.0)
+    log, figures = harness.measured(
+        odoo, lambda: env["supplier.sync.engine"]._run_offers(backend, trigger=args.trigger),
+        mark_start=False)
+    checkpoints = figures["batches"] + 1
     return {
-        "n": args.n, "batch": args.batch, "wall": wall, "cpu": cpu, "queries": queries,
-        "sql_batch_median": _median(sql_steps), "sql_batch_max": sql_steps[-1], "drift": drift,
-        "rss_before": rss_before, "peak_rss": peak,
+        "n": args.n, "batch": args.batch, **figures,
         # request_details is "login: 1, price: 20, remains: 1000" (the HTTP client's counters).
-        "requests": {
-            label.strip(): int(count)
-            for label, count in (p.split(":") for p in (log.request_details or "").split(",") if p)
-        },
+        "requests": harness.request_counts(log),
         **{name: log[name] for name in ("state", "processed", "updated", "unchanged", "failed",
                                         "not_found")},
-        "sql_profile": [(q, c / max(len(marks), 1)) for q, c in statements.most_common(25)],
+        "sql_profile": [(q, c / checkpoints) for q, c in statements.most_common(25)],
     }
-
-
-# The measures live in the harness (one copy); the old names stay for the callers.
-_median, _cpu_seconds, _proc_status_mb = harness.median, harness.cpu_seconds, harness.proc_status_mb
 
 
 def _normalize(query):

@@ -1,6 +1,6 @@
-"""What every pull benchmark shares: where things are, the Odoo child processes, the cleanup,
-the measures (CPU, RSS, median), the parent's course (``run_parts``), the report (``verdict``,
-``compose_report``) and its file. A benchmark module adds only its setup, its measurement, its
+"""What every benchmark shares: where things are, the Odoo child processes, the setup's records
+and the cleanup, the measures (``measured``: CPU, SQL, RSS, per batch), the parent's course
+(``run_course``, ``run_parts``), the report (``verdict``, ``compose_report``) and its file. A benchmark module adds only its setup, its measurement, its
 tables and its checks.
 
 The parent process never loads Odoo: each phase (``setup``, ``pull``, ``cleanup``) runs in a child
@@ -105,6 +105,62 @@ def proc_status_mb(key):
         return next(int(line.split()[1]) for line in status if line.startswith(key + ":")) / 1024
 
 
+def measured(odoo, work, mark_start=True):
+    """Run ``work()`` once and measure it: ``(its result, the figures)``.
+
+    Figures: ``wall`` and ``cpu`` seconds; ``queries`` (``odoo.sql_db.sql_counter`` counts every
+    cursor's); per batch, between consecutive ``SyncRun.checkpoint`` calls (one a batch, the first
+    from the start when ``mark_start``), ``batches``, ``sql_batch_median`` and ``sql_batch_max``
+    (no batch: 0, or the whole run without ``mark_start``) and ``drift``, the median batch time
+    in the last quarter of the run / in the first (above 1 when each batch costs more as the run
+    goes on, e.g. a query that scans what earlier batches wrote); ``rss_before`` and
+    ``peak_rss`` MB (the peak restarts here: the registry load is not counted).
+    """
+    from odoo.addons.supplier_connector.models.sync_run import SyncRun  # noqa: PLC0415
+
+    sql_db = odoo.sql_db
+    marks = []
+    checkpoint = SyncRun.checkpoint
+
+    def marking_checkpoint(run, *a, **kw):
+        marks.append((sql_db.sql_counter, time.perf_counter()))
+        return checkpoint(run, *a, **kw)
+
+    SyncRun.checkpoint = marking_checkpoint  # read here rather than instrumenting the engine
+    try:
+        rss_before = proc_status_mb("VmRSS")
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")  # peak RSS (VmHWM) restarts here
+        cpu_before, queries_before = cpu_seconds(), sql_db.sql_counter
+        start = time.perf_counter()
+        if mark_start:
+            marks.append((queries_before, start))
+        result = work()
+        wall = time.perf_counter() - start
+    finally:
+        SyncRun.checkpoint = checkpoint
+    queries = sql_db.sql_counter - queries_before
+    cpu = cpu_seconds() - cpu_before
+    steps = [(q2 - q1, t2 - t1) for (q1, t1), (q2, t2) in zip(marks, marks[1:], strict=False)]
+    sql_steps = sorted(q for q, _t in steps) or [0 if mark_start else queries]
+    quarter = max(len(steps) // 4, 1)
+    drift = (median(t for _q, t in steps[-quarter:]) / median(t for _q, t in steps[:quarter])
+             if steps else 1.0)
+    return result, {
+        "wall": wall, "cpu": cpu, "queries": queries, "batches": len(steps),
+        "sql_batch_median": median(sql_steps), "sql_batch_max": sql_steps[-1], "drift": drift,
+        "rss_before": rss_before, "peak_rss": proc_status_mb("VmHWM"),
+    }
+
+
+def request_counts(log):
+    """A sync log's requests by kind: its ``request_details`` ("login: 1, price: 20") as a dict."""
+    return {
+        label.strip(): int(count)
+        for label, count in (p.split(":") for p in (log.request_details or "").split(",") if p)
+    }
+
+
 def vacuum(db, table=None):
     """Give every run the same start: no dead rows left by the previous run, fresh statistics.
 
@@ -144,6 +200,43 @@ def remove_products(env, backend_name, vendor_name, category_name):
     env.invalidate_all()
     categories.unlink()
     env.cr.commit()
+
+
+def find_or_create(env, model, name, **values):
+    """The record of ``model`` named ``name``, created with ``values`` when there is none (a
+    benchmark's vendor, category, pricelist are kept from run to run)."""
+    return env[model].search([("name", "=", name)], limit=1) or env[model].create(
+        {"name": name, **values})
+
+
+def bind_skus(env, backend, category, n, product_values, chunk=2000):
+    """N bindings of ``backend`` whose code is the internal reference ``sku(i)`` (i from 1) of
+    a product of ``category``: products are reused from run to run and created, with
+    ``product_values(i)``, only when missing. Returns {sku: product id}."""
+    Product = env["product.product"].with_context(tracking_disable=True, mail_create_nolog=True)
+    existing = {p.default_code: p.id for p in Product.search([("categ_id", "=", category.id)])}
+    for start in range(1, n + 1, chunk):
+        numbers = range(start, min(start + chunk, n + 1))
+        missing = [i for i in numbers if sku(i) not in existing]
+        created = Product.create([
+            {"default_code": sku(i), "categ_id": category.id, "type": "consu",
+             "is_storable": True, **product_values(i)}
+            for i in missing
+        ])
+        existing.update(zip(created.mapped("default_code"), created.ids, strict=True))
+        env["supplier.product"].create([
+            {"backend_id": backend.id, "product_id": existing[sku(i)], "external_code": sku(i)}
+            for i in numbers
+        ])
+        env.cr.commit()
+        env.invalidate_all()
+    return existing
+
+
+def sku(n):
+    """The internal reference of the n-th benchmark product (from 1), as the emulators'
+    synthetic goods name it."""
+    return f"SKU-{n:06d}"
 
 
 def bind_products(env, backend, category, n, binding_values, chunk=5000):
@@ -256,22 +349,27 @@ def measure_all(cases, measure, cleanup):
 
 def run_parts(name, args, known, run, cleanup, report):
     """The parent's course for a benchmark of several parts (``args.parts``, among ``known``):
-    ``run(parts, out)`` fills ``out``; ``cleanup(parts)`` runs whatever happened; then the report
-    (``report(out, load)`` → (text, every check met)) is printed and kept. A part that failed
-    keeps what was measured before it. Returns the exit status."""
+    ``run_course`` with ``run(parts, out)`` and ``cleanup(parts)``."""
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
     unknown = parts - set(known)
     if unknown:
         raise SystemExit(f"unknown --parts: {', '.join(sorted(unknown))}")
+    return run_course(name, args, lambda out: run(parts, out), lambda: cleanup(parts), report)
+
+
+def run_course(name, args, run, cleanup, report):
+    """The parent's course: ``run(out)`` fills ``out``; ``cleanup()`` runs whatever happened;
+    then the report (``report(out, load)`` → (text, every check met)) is printed and kept. A
+    step that failed keeps what was measured before it. Returns the exit status."""
     prepare(args)
     load = os.getloadavg()
     out, failure = {}, None
     try:
-        run(parts, out)
+        run(out)
     except SystemExit as exc:  # report what was measured, then fail
         failure = exc
     try:
-        cleanup(parts)
+        cleanup()
     except SystemExit as exc:
         failure = failure or exc
     text, all_met = report(out, load) if out else ("", True)

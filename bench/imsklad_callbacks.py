@@ -91,19 +91,16 @@ def setup_orders(env, args):
         "imsklad_validate_on_ship": True,
         "imsklad_callback_token": TOKEN, "imsklad_callback_key": KEY,
     })
-    category = env["product.category"].search([("name", "=", CATEGORY_NAME)], limit=1) or env[
-        "product.category"
-    ].create({"name": CATEGORY_NAME})
+    category = harness.find_or_create(env, "product.category", CATEGORY_NAME)
     products = env["product.product"].create([{
         "name": f"Bench callback good {n}", "default_code": f"CB-{n}", "categ_id": category.id,
         "type": "consu", "is_storable": True, "list_price": 100 * n, "weight": 0.5,
     } for n in range(1, PRODUCTS + 1)])
     for product in products:
         env["stock.quant"]._update_available_quantity(product, warehouse.lot_stock_id, 1_000_000)
-    customer = env["res.partner"].search([("name", "=", CUSTOMER_NAME)], limit=1) or env[
-        "res.partner"
-    ].create({"name": CUSTOMER_NAME, "city": "Москва", "street": "ул. Минская, д. 18",
-              "zip": "123321", "phone": "79990000000", "email": "bench@example.com"})
+    customer = harness.find_or_create(
+        env, "res.partner", CUSTOMER_NAME, city="Москва", street="ул. Минская, д. 18",
+        zip="123321", phone="79990000000", email="bench@example.com")
     orders = env["sale.order"].with_context(tracking_disable=True).create([{
         "partner_id": customer.id, "warehouse_id": warehouse.id,
         "order_line": [

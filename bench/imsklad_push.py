@@ -22,17 +22,13 @@ Steps, each in its own process (``--phase setup|pull --step …``):
 import time
 
 from bench import harness
-from bench.etm_pull import _cpu_seconds, _median, _proc_status_mb, pull
+from bench.etm_pull import pull
+from bench.harness import sku
 
 BACKEND_NAME = "Benchmark IMSKLAD goods"
 VENDOR_NAME = "Benchmark IMSKLAD vendor"  # no vendor prices are made; harness.remove_run asks one
 CATEGORY_NAME = "Supplier connector IMSKLAD benchmark"
 CHANGED_EVERY = 100  # 1 % of the products change between the second and third push
-
-
-def sku(n):
-    """Our id of the n-th product (from 1), as the emulator's ``generate_goods`` names it."""
-    return f"SKU-{n:06d}"
 
 
 def run(odoo, env, args):
@@ -50,33 +46,18 @@ def run(odoo, env, args):
     return steps[(args.phase, args.step)]()
 
 
-def setup_products(env, args, chunk=2000):
+def setup_products(env, args):
     harness.remove_run(env, BACKEND_NAME, VENDOR_NAME)
-    category = env["product.category"].search([("name", "=", CATEGORY_NAME)], limit=1) or env[
-        "product.category"
-    ].create({"name": CATEGORY_NAME})
+    category = harness.find_or_create(env, "product.category", CATEGORY_NAME)
     backend = env["supplier.backend"].create({
         "name": BACKEND_NAME, "service": "imsklad", "api_url": args.api_url,
         "api_key": _demo_key(), "rate_limit": 0, "max_retries": 1, "batch_size": args.batch,
     })
-    Product = env["product.product"].with_context(tracking_disable=True, mail_create_nolog=True)
-    existing = {p.default_code: p.id for p in Product.search([("categ_id", "=", category.id)])}
-    for start in range(1, args.n + 1, chunk):
-        numbers = range(start, min(start + chunk, args.n + 1))
-        missing = [n for n in numbers if sku(n) not in existing]
-        created = Product.create([{
-            "name": f"Bench good {n}", "default_code": sku(n), "categ_id": category.id,
-            "type": "consu", "is_storable": True, "list_price": 100 + n % 900,
-            "standard_price": 50 + n % 450, "weight": (100 + n % 1000) / 1000,
-            "description_sale": f"Benchmark good number {n}",
-        } for n in missing])
-        existing.update(zip(created.mapped("default_code"), created.ids, strict=True))
-        env["supplier.product"].create([
-            {"backend_id": backend.id, "product_id": existing[sku(n)], "external_code": sku(n)}
-            for n in numbers
-        ])
-        env.cr.commit()
-        env.invalidate_all()
+    harness.bind_skus(env, backend, category, args.n, lambda n: {
+        "name": f"Bench good {n}", "list_price": 100 + n % 900,
+        "standard_price": 50 + n % 450, "weight": (100 + n % 1000) / 1000,
+        "description_sale": f"Benchmark good number {n}",
+    })
     return backend.id
 
 
@@ -113,17 +94,8 @@ def setup_stock(env, args):
 def measure_push(odoo, env, args):
     """One push, timed: wall, CPU, SQL (per batch), and the payload building apart."""
     from odoo.addons.supplier_connector.models import imsklad_goods  # noqa: PLC0415
-    from odoo.addons.supplier_connector.models.sync_run import SyncRun  # noqa: PLC0415
 
     sql_db = odoo.sql_db
-    marks = []
-    checkpoint = SyncRun.checkpoint
-
-    def marking_checkpoint(run, *a, **kw):
-        marks.append((sql_db.sql_counter, time.perf_counter()))
-        return checkpoint(run, *a, **kw)
-
-    SyncRun.checkpoint = marking_checkpoint
     # Payload building, timed where the push calls it (the module's globals): wall seconds,
     # calls, SQL queries, CPU seconds of this process. A batch's first good_of also reads the
     # whole batch (prefetch): counted here.
@@ -145,23 +117,11 @@ def measure_push(odoo, env, args):
     for name in timers:
         setattr(imsklad_goods, name, timed(name, getattr(imsklad_goods, name)))
     backend = env["supplier.backend"].browse(args.backend_id)
-    rss_before = _proc_status_mb("VmRSS")
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")
-    cpu_before = _cpu_seconds()
-    queries_before = sql_db.sql_counter
-    marks.append((queries_before, time.perf_counter()))
-    start = time.perf_counter()
-    log = env["supplier.imsklad.goods"]._push(backend, trigger="cron")
-    wall = time.perf_counter() - start
-    steps = [(q2 - q1, t2 - t1) for (q1, t1), (q2, t2) in zip(marks, marks[1:], strict=False)]
-    sql_steps = sorted(q for q, _t in steps) or [0]
+    log, figures = harness.measured(
+        odoo, lambda: env["supplier.imsklad.goods"]._push(backend, trigger="cron"))
     return {
-        "n": args.n, "batch": backend.batch_size, "wall": wall, "cpu": _cpu_seconds() - cpu_before,
-        "queries": sql_db.sql_counter - queries_before, "batches": len(steps),
-        "sql_batch_median": _median(sql_steps), "sql_batch_max": sql_steps[-1],
-        "rss_before": rss_before, "peak_rss": _proc_status_mb("VmHWM"),
-        "timers": timers, "requests": _requests(log),
+        "n": args.n, "batch": backend.batch_size, **figures,
+        "timers": timers, "requests": harness.request_counts(log),
         **{name: log[name] for name in ("state", "processed", "created", "updated", "unchanged",
                                         "failed")},
     }
@@ -183,11 +143,4 @@ def measure_stock(odoo, env, args):
     result["offers_wrong"] = sum(1 for code, qty in expected.items() if offers.get(code) != qty)
     result["free_total"] = sum(offers.values())
     return result
-
-
-def _requests(log):
-    return {
-        label.strip(): int(count)
-        for label, count in (p.split(":") for p in (log.request_details or "").split(",") if p)
-    }
 

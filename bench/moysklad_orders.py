@@ -71,8 +71,7 @@ def setup(odoo, env, args):
     from emulators.moysklad_demo import DEMO_LOGIN, DEMO_PASSWORD  # noqa: PLC0415
 
     remove_data(env)
-    vendor = env["res.partner"].search([("name", "=", VENDOR_NAME)], limit=1) or env[
-        "res.partner"].create({"name": VENDOR_NAME, "is_company": True})
+    vendor = harness.find_or_create(env, "res.partner", VENDOR_NAME, is_company=True)
     backend = env["supplier.backend"].create({
         "name": BACKEND_NAME, "service": "moysklad", "partner_id": vendor.id,
         "login": DEMO_LOGIN, "password": DEMO_PASSWORD, "api_url": args.api_url,
@@ -119,12 +118,10 @@ def setup(odoo, env, args):
 
 
 def measure(odoo, env, args):
-    from bench.etm_pull import _cpu_seconds  # noqa: PLC0415
-
     backend = env["supplier.backend"].browse(args.backend_id)
     Documents = env["supplier.moysklad.documents"]
     order_ids = env["sale.order"].search([("client_order_ref", "=", ORDER_REF)], order="id").ids
-    cpu, queries, start = _cpu_seconds(), odoo.sql_db.sql_counter, time.perf_counter()
+    cpu, queries, start = harness.cpu_seconds(), odoo.sql_db.sql_counter, time.perf_counter()
     if args.step == "status":
         log = Documents._pull_states(backend, "cron")
         env.cr.commit()
@@ -142,7 +139,7 @@ def measure(odoo, env, args):
                 env.invalidate_all()
         env.cr.commit()
     return dict(outcome=outcome, n=len(order_ids), wall=time.perf_counter() - start,
-                cpu=_cpu_seconds() - cpu, queries=odoo.sql_db.sql_counter - queries)
+                cpu=harness.cpu_seconds() - cpu, queries=odoo.sql_db.sql_counter - queries)
 
 
 def cleanup(odoo, env, args):

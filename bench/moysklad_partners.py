@@ -58,8 +58,7 @@ def child(args):
 def _backend(env, args, name, direction):
     from emulators.moysklad_demo import DEMO_LOGIN, DEMO_PASSWORD  # noqa: PLC0415
 
-    vendor = env["res.partner"].search([("name", "=", VENDOR_NAME)], limit=1) or env[
-        "res.partner"].create({"name": VENDOR_NAME, "is_company": True})
+    vendor = harness.find_or_create(env, "res.partner", VENDOR_NAME, is_company=True)
     backend = env["supplier.backend"].create({
         "name": name, "service": "moysklad", "partner_id": vendor.id, "login": DEMO_LOGIN,
         "password": DEMO_PASSWORD, "api_url": args.api_url, "rate_limit": 0, "max_retries": 3,

@@ -73,22 +73,21 @@ def parse_args(argv):
 
 # -- child processes: Odoo inside ------------------------------------------------------------
 def child(args):
-    with harness.odoo_env(args) as (odoo, env):
-        if args.phase == "pull":
-            if args.warm:  # the first pull, not measured: the measured one is the second
-                backend = env["supplier.backend"].browse(args.backend_id)
-                env["supplier.sync.engine"]._run_offers(backend, trigger=args.trigger)
-                env.invalidate_all()
-            result = pull(odoo, env, args)
-            result.update(outcome(env, args.backend_id))
-        elif args.phase == "setup":
-            result = {"backend_id": setup(env, args)}
-        else:
-            harness.remove_products(env, BACKEND_NAME, VENDOR_NAME, CATEGORY_NAME)
-            result = {}
-    if args.phase != "pull":
-        harness.vacuum(args.db)
-    harness.print_result(result)
+    harness.child_step(args, run)
+
+
+def run(odoo, env, args):
+    """The child's work for ``args.phase``: its result dict."""
+    if args.phase == "pull":
+        if args.warm:  # the first pull, not measured: the measured one is the second
+            backend = env["supplier.backend"].browse(args.backend_id)
+            env["supplier.sync.engine"]._run_offers(backend, trigger=args.trigger)
+            env.invalidate_all()
+        return {**pull(odoo, env, args), **outcome(env, args.backend_id)}
+    if args.phase == "setup":
+        return {"backend_id": setup(env, args)}
+    harness.remove_products(env, BACKEND_NAME, VENDOR_NAME, CATEGORY_NAME)
+    return {}
 
 
 def outcome(env, backend_id):
@@ -125,12 +124,8 @@ def setup(env, args):
     from emulators.shate_demo import DEMO_API_KEY  # noqa: PLC0415
 
     harness.remove_run(env, BACKEND_NAME, VENDOR_NAME)
-    vendor = env["res.partner"].search([("name", "=", VENDOR_NAME)], limit=1) or env[
-        "res.partner"
-    ].create({"name": VENDOR_NAME, "is_company": True})
-    category = env["product.category"].search([("name", "=", CATEGORY_NAME)], limit=1) or env[
-        "product.category"
-    ].create({"name": CATEGORY_NAME})
+    vendor = harness.find_or_create(env, "res.partner", VENDOR_NAME, is_company=True)
+    category = harness.find_or_create(env, "product.category", CATEGORY_NAME)
     limits = (LIMIT_15MIN, LIMIT_DAY) if args.client_limits else (0, 0)
     backend = env["supplier.backend"].create({
         "name": BACKEND_NAME,
@@ -290,8 +285,7 @@ def report(args, rows, load):
 
 
 def checks(rows):
-    def verdict(ok):
-        return "met" if ok else "NOT MET"
+    verdict = harness.verdict
 
     def name(r):
         return f"{r['label']} N={r['n']:,}/{r['batch']}"

@@ -18,13 +18,12 @@ The emulator runs in this (parent) process, in a thread; Odoo work happens in ch
 
 import argparse
 import math
-import os
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 
 from bench import harness
-from bench.etm_pull import _cpu_seconds, _median, _proc_status_mb
+from bench.harness import sku
 
 BACKEND_NAME = "Benchmark UDOMA"
 VENDOR_NAME = "Benchmark UDOMA marketplace"
@@ -32,10 +31,6 @@ CATEGORY_NAME = "Supplier connector UDOMA benchmark"
 SHOPS = ("s001", "s002", "s003")
 GROUP = "g-clothes"
 PRODUCT_MS_TARGET = 0.5
-
-
-def sku(n):
-    return f"SKU-{n:06d}"
 
 
 def parse_args(argv):
@@ -51,21 +46,16 @@ def parse_args(argv):
 
 # -- children ----------------------------------------------------------------------------------
 def child(args):
-    with harness.odoo_env(args) as (odoo, env):
-        steps = {"setup": setup, "catalogue": measure_catalogue,
-                 "assortment": measure_assortment, "orders": measure_orders,
-                 "cleanup": cleanup_child}
-        result = steps[args.step](odoo, env, args)
-    harness.print_result(result)
+    steps = {"setup": setup, "catalogue": measure_catalogue, "assortment": measure_assortment,
+             "orders": measure_orders, "cleanup": cleanup_child}
+    harness.child_step(args, steps[args.step])
 
 
-def setup(odoo, env, args, chunk=2000):
+def setup(odoo, env, args):
     harness.remove_run(env, BACKEND_NAME, VENDOR_NAME)
     env.cr.execute("DELETE FROM sale_order WHERE udoma_order_id LIKE '00000000-%%'")
-    category = env["product.category"].search([("name", "=", CATEGORY_NAME)], limit=1) or env[
-        "product.category"].create({"name": CATEGORY_NAME})
-    partner = env["res.partner"].search([("name", "=", VENDOR_NAME)], limit=1) or env[
-        "res.partner"].create({"name": VENDOR_NAME, "is_company": True})
+    category = harness.find_or_create(env, "product.category", CATEGORY_NAME)
+    partner = harness.find_or_create(env, "res.partner", VENDOR_NAME, is_company=True)
     backend = env["supplier.backend"].create({
         "name": BACKEND_NAME, "service": "udoma", "api_url": args.api_url,
         "api_key": _demo_key(), "udoma_api_version": "v1", "partner_id": partner.id,
@@ -74,30 +64,16 @@ def setup(odoo, env, args, chunk=2000):
     env["supplier.udoma.group"].create({"backend_id": backend.id, "category_id": category.id,
                                         "code": GROUP})
     warehouse = env["stock.warehouse"].search([("company_id", "=", env.company.id)], limit=1)
-    pricelist = env["product.pricelist"].search([("name", "=", "UDOMA bench")], limit=1) or env[
-        "product.pricelist"].create({"name": "UDOMA bench"})
+    pricelist = harness.find_or_create(env, "product.pricelist", "UDOMA bench")
     env["supplier.location"].create([
         {"backend_id": backend.id, "code": code, "name": code, "sequence": i,
          "warehouse_id": warehouse.id, "pricelist_id": pricelist.id}
         for i, code in enumerate(SHOPS)
     ])
-    Product = env["product.product"].with_context(tracking_disable=True, mail_create_nolog=True)
-    existing = {p.default_code: p.id for p in Product.search([("categ_id", "=", category.id)])}
-    for start in range(1, args.n + 1, chunk):
-        numbers = range(start, min(start + chunk, args.n + 1))
-        missing = [n for n in numbers if sku(n) not in existing]
-        created = Product.create([{
-            "name": f"Bench market good {n}", "default_code": sku(n), "categ_id": category.id,
-            "type": "consu", "is_storable": True, "list_price": 100 + n % 900,
-            "barcode": f"2{n:012d}", "description_sale": f"Benchmark good number {n}",
-        } for n in missing])
-        existing.update(zip(created.mapped("default_code"), created.ids, strict=True))
-        env["supplier.product"].create([
-            {"backend_id": backend.id, "product_id": existing[sku(n)], "external_code": sku(n)}
-            for n in numbers
-        ])
-        env.cr.commit()
-        env.invalidate_all()
+    existing = harness.bind_skus(env, backend, category, args.n, lambda n: {
+        "name": f"Bench market good {n}", "list_price": 100 + n % 900,
+        "barcode": f"2{n:012d}", "description_sale": f"Benchmark good number {n}",
+    })
     # Stock in the shops' warehouse (SQL: the ORM's quant update is not what is measured).
     env.cr.execute("DELETE FROM stock_quant WHERE product_id = ANY(%s)", [list(existing.values())])
     env.cr.execute(
@@ -107,7 +83,6 @@ def setup(odoo, env, args, chunk=2000):
              FROM product_product p WHERE p.id = ANY(%s)""",
         [warehouse.lot_stock_id.id, env.company.id, list(existing.values())])
     env.cr.commit()
-    harness.vacuum(args.db)
     return {"backend_id": backend.id}
 
 
@@ -117,69 +92,45 @@ def _demo_key():
     return DEMO_KEY
 
 
-def _measured(odoo, env, function):
-    """Run ``function()`` measuring wall, CPU, SQL (total and per checkpoint) and memory."""
-    from odoo.addons.supplier_connector.models.sync_run import SyncRun  # noqa: PLC0415
-
-    sql_db = odoo.sql_db
-    marks = []
-    checkpoint = SyncRun.checkpoint
-
-    def marking_checkpoint(run, *a, **kw):
-        marks.append((sql_db.sql_counter, time.perf_counter()))
-        return checkpoint(run, *a, **kw)
-
-    SyncRun.checkpoint = marking_checkpoint
-    rss_before = _proc_status_mb("VmRSS")
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")
-    cpu_before, queries_before = _cpu_seconds(), sql_db.sql_counter
-    marks.append((queries_before, time.perf_counter()))
-    start = time.perf_counter()
-    log = function()
-    wall = time.perf_counter() - start
-    SyncRun.checkpoint = checkpoint
-    steps = sorted(q2 - q1 for (q1, _t1), (q2, _t2) in zip(marks, marks[1:], strict=False)) or [0]
+def _measured(odoo, function):
+    """``function()`` measured (``harness.measured``), with what its sync log says."""
+    log, figures = harness.measured(odoo, function)
     return {
-        "wall": wall, "cpu": _cpu_seconds() - cpu_before,
-        "queries": sql_db.sql_counter - queries_before, "batches": len(steps),
-        "sql_batch_median": _median(steps), "sql_batch_max": steps[-1],
-        "rss_before": rss_before, "peak_rss": _proc_status_mb("VmHWM"),
-        "requests": log.request_count, "state": log.state, "processed": log.processed,
+        **figures, "requests": log.request_count, "state": log.state, "processed": log.processed,
         "created": log.created, "updated": log.updated, "unchanged": log.unchanged,
         "failed": log.failed, "message": log.message or "",
     }
 
 
-def measure_catalogue(odoo, env, args):
-    backend = env["supplier.backend"].browse(args.backend_id)
-    first = _measured(odoo, env, lambda: env["supplier.udoma.push"]._push(backend, "cron"))
+def _twice(odoo, env, work, between=None):
+    """``work()`` measured twice, a commit after each (``between()`` runs between them): the
+    first run does the work, the second finds nothing to do."""
+    first = _measured(odoo, work)
     env.cr.commit()
-    again = _measured(odoo, env, lambda: env["supplier.udoma.push"]._push(backend, "cron"))
+    if between:
+        between()
+    again = _measured(odoo, work)
     env.cr.commit()
     return {"first": first, "again": again}
+
+
+def measure_catalogue(odoo, env, args):
+    backend = env["supplier.backend"].browse(args.backend_id)
+    return _twice(odoo, env, lambda: env["supplier.udoma.push"]._push(backend, "cron"))
 
 
 def measure_assortment(odoo, env, args):
     backend = env["supplier.backend"].browse(args.backend_id)
-    Push = env["supplier.udoma.assortment.push"]
-    first = _measured(odoo, env, lambda: Push._push(backend, "cron"))
-    env.cr.commit()
-    again = _measured(odoo, env, lambda: Push._push(backend, "cron"))
-    env.cr.commit()
-    return {"first": first, "again": again}
+    return _twice(odoo, env, lambda: env["supplier.udoma.assortment.push"]._push(backend, "cron"))
 
 
 def measure_orders(odoo, env, args):
     backend = env["supplier.backend"].browse(args.backend_id)
-    Pull = env["supplier.udoma.orders"]
-    first = _measured(odoo, env, lambda: Pull._pull(backend, "cron"))
-    env.cr.commit()
-    backend.location_ids.write({"udoma_orders_until": False})  # the same window again
-    again = _measured(odoo, env, lambda: Pull._pull(backend, "cron"))
-    env.cr.commit()
-    count = env["sale.order"].search_count([("udoma_backend_id", "=", backend.id)])
-    return {"first": first, "again": again, "sale_orders": count}
+    result = _twice(odoo, env, lambda: env["supplier.udoma.orders"]._pull(backend, "cron"),
+                    # the same window again
+                    between=lambda: backend.location_ids.write({"udoma_orders_until": False}))
+    result["sale_orders"] = env["sale.order"].search_count([("udoma_backend_id", "=", backend.id)])
+    return result
 
 
 def cleanup_child(odoo, env, args):
@@ -192,23 +143,18 @@ def cleanup_child(odoo, env, args):
     return {}
 
 
+
 # -- the parent --------------------------------------------------------------------------------
 def run_child(args, step, *extra):
     phase = {"setup": "setup", "cleanup": "cleanup"}.get(step, "pull")
-    return harness.run_child(args, "bench.udoma", phase, "--step", step, *extra)
+    return harness.run_step(args, "bench.udoma", phase, step, *extra)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    if args.phase:
-        return child(args)
+def run(args, out):
     from emulators.udoma import UdomaEmulator  # noqa: PLC0415
 
-    harness.prepare(args)
-    load = os.getloadavg()
     emulator = UdomaEmulator(demo=False, record_limit=100).start()
     emulator.bind_shop("s003", "Third shop")
-    out, failure = {}, None
     try:
         n, chunk = args.products, args.chunk
         t0 = time.perf_counter()
@@ -223,25 +169,22 @@ def main(argv=None):
                                              step_seconds=30000 / max(args.orders, 1)):
             emulator.add_order(data)
         out["orders"] = run_child(args, "orders", "--backend-id", str(backend_id))
-    except SystemExit as exc:
-        failure = exc
     finally:
         emulator.stop()
-    try:
-        run_child(args, "cleanup")
-    except SystemExit as exc:
-        failure = failure or exc
-    text, ok = report(args, out, load)
-    if failure is None and not ok:
-        failure = SystemExit("a target is NOT MET (see the report)")
-    return harness.publish("udoma", text, failure)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.phase:
+        return child(args)
+    return harness.run_course("udoma", args, lambda out: run(args, out),
+                              lambda: run_child(args, "cleanup"),
+                              lambda out, load: report(args, out, load))
 
 
 def report(args, out, load):
     n, chunk = args.products, args.chunk
-    lines = [f"# UDOMA benchmark ({datetime.now():%Y-%m-%d %H:%M}, load {load[0]:.1f})", "",
-             f"{n:,} products, chunk {chunk}, 3 shops, {args.orders:,} orders.", "",
-             "| run | wall s | CPU s | requests | SQL | SQL/chunk median / max | peak RSS MB | result |",
+    lines = ["| run | wall s | CPU s | requests | SQL | SQL/chunk median / max | peak RSS MB | result |",
              "|---|---|---|---|---|---|---|---|"]
     checks = []
 
@@ -281,8 +224,10 @@ def report(args, out, load):
              f"sale orders {out['orders']['sale_orders']} = orders {args.orders}"),
             (again["created"] == 0, "the same window again created nothing"),
         ]
-    lines += [""] + [f"- {'met' if ok else 'NOT MET'}: {text}" for ok, text in checks]
-    return "\n".join(lines) + "\n", all(ok for ok, _text in checks)
+    intro = (f"{n:,} products, chunk {chunk}, 3 shops, {args.orders:,} orders; "
+             f"{harness.machine(args, load)}.")
+    checks = [(ok, f"{harness.verdict(ok)}: {text}") for ok, text in checks]
+    return harness.compose_report("UDOMA benchmark", intro, [(lines, checks)])
 
 
 if __name__ == "__main__":

@@ -26,6 +26,20 @@ from .udoma import UdomaEmulator
 from .udoma_demo import DEMO_KEY as UDOMA_KEY
 
 
+def _synthetic_size(args) -> int | None:
+    """``--catalogue``: None for 'demo', else the number of synthetic records asked for."""
+    if args.catalogue == "demo":
+        return None
+    if args.catalogue.isdigit():
+        return int(args.catalogue)
+    raise SystemExit(f"--catalogue must be 'demo' or a number, not {args.catalogue!r}")
+
+
+def _users(args, login: str, password: str) -> dict[str, str]:
+    """``--user LOGIN:PASSWORD`` (repeatable) as {login: password}; the demo user without it."""
+    return dict(u.split(":", 1) for u in args.user) if args.user else {login: password}
+
+
 def _etm_options(parser: argparse.ArgumentParser):
     parser.add_argument("--catalogue", default="demo",
                         help="'demo' (36 products) or a number of synthetic products")
@@ -37,13 +51,9 @@ def _etm_options(parser: argparse.ArgumentParser):
 
 
 def _etm_build(args, common: dict) -> tuple[EtmEmulator, str]:
-    if args.catalogue == "demo":
-        catalogue = None
-    elif args.catalogue.isdigit():
-        catalogue = EtmEmulator.generate_catalogue(int(args.catalogue))
-    else:
-        raise SystemExit(f"--catalogue must be 'demo' or a number, not {args.catalogue!r}")
-    users = dict(u.split(":", 1) for u in args.user) if args.user else {"demo": "demo"}
+    size = _synthetic_size(args)
+    catalogue = None if size is None else EtmEmulator.generate_catalogue(size)
+    users = _users(args, "demo", "demo")
     emulator = EtmEmulator(catalogue=catalogue, users=users, session_ttl=args.session_ttl,
                            job_polls_until_done=args.job_polls, **common)
     login, password = next(iter(users.items()))
@@ -74,14 +84,9 @@ def _shate_options(parser: argparse.ArgumentParser):
 
 
 def _shate_build(args, common: dict) -> tuple[ShateEmulator, str]:
-    if args.catalogue == "demo":
-        catalogue = None
-    elif args.catalogue.isdigit():
-        catalogue = ShateEmulator.generate_catalogue(int(args.catalogue), args.seed)
-    else:
-        raise SystemExit(f"--catalogue must be 'demo' or a number, not {args.catalogue!r}")
-    users = (dict(u.split(":", 1) for u in args.user) if args.user
-             else {DEMO_LOGIN: DEMO_PASSWORD})
+    size = _synthetic_size(args)
+    catalogue = None if size is None else ShateEmulator.generate_catalogue(size, args.seed)
+    users = _users(args, DEMO_LOGIN, DEMO_PASSWORD)
     login = next(iter(users))
     api_keys = {key: login for key in (args.api_key or [DEMO_API_KEY])}
     emulator = ShateEmulator(
@@ -108,12 +113,8 @@ def _imsklad_options(parser: argparse.ArgumentParser):
 
 
 def _imsklad_build(args, common: dict) -> tuple[ImskladEmulator, str]:
-    if args.catalogue == "demo":
-        goods = None
-    elif args.catalogue.isdigit():
-        goods = ImskladEmulator.generate_goods(int(args.catalogue))
-    else:
-        raise SystemExit(f"--catalogue must be 'demo' or a number, not {args.catalogue!r}")
+    size = _synthetic_size(args)
+    goods = None if size is None else ImskladEmulator.generate_goods(size)
     keys = args.key or [DEMO_KEY]
     emulator = ImskladEmulator(goods, api_keys=keys, callback_url=args.callback_url,
                                callback_key=args.callback_key,
@@ -148,8 +149,7 @@ def _moysklad_build(args, common: dict) -> tuple[MoyskladEmulator, str]:
     if args.catalogue not in ("demo", "empty") and not args.catalogue.isdigit():
         raise SystemExit(f"--catalogue must be 'demo', 'empty' or a number, "
                          f"not {args.catalogue!r}")
-    users = (dict(u.split(":", 1) for u in args.user) if args.user
-             else {MS_LOGIN: MS_PASSWORD})
+    users = _users(args, MS_LOGIN, MS_PASSWORD)
     tokens = {token: f"app-{n}" for n, token in enumerate(args.app_token or [MS_APP_TOKEN], 1)}
     emulator = MoyskladEmulator(
         args.catalogue, counterparties=args.counterparties, users=users, app_tokens=tokens, limits_enabled=not args.no_limits,

@@ -3,7 +3,7 @@
 Serves ``http://host:port/api/remap/1.2/…``: ``security/token``; ``context/companysettings``
 (and ``…/pricetype``, ``…/pricetype/default``, ``…/pricetype/<id>``), ``context/employee``;
 ``entity/<type>`` for product, service, variant, productfolder, uom, currency, store,
-organization, counterparty (with ``accounts`` and ``contactpersons``), webhook, webhookstock,
+organization, counterparty (with ``accounts`` and ``contactpersons``), country, webhook, webhookstock,
 customerorder, purchaseorder, demand, supply (with ``positions``): list, create one, bulk
 create/update (an array), bulk delete (``…/delete``), get/update/delete one, delete by
 ``syncid/<syncId>``, ``metadata`` (document states); ``entity/assortment``; product images

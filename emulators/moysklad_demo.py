@@ -2,11 +2,12 @@
 
 Demo (:func:`load_demo`): the organisation ООО «Демо Торг», stores «Основной склад» and «Склад
 Север», price types «Цена продажи» and «Оптовая», currencies RUB (default) and USD, units шт and
-кг, three product folders, 30 products with Russian names, codes ``DEMO-001``…, articles,
-EAN-13 barcodes, prices in kopecks (sale, wholesale, purchase; one priced in USD), weights and
-volumes, one archived, a PNG image on the first two, a service, variants of the T-shirt (sizes
-M/L/XL), stock on both stores (some reserve and in transit), two counterparties with a bank
-account and a contact person, and the order states of customerorder and purchaseorder.
+кг, 21 countries (:data:`COUNTRIES`), three product folders, 30 products with Russian names,
+codes ``DEMO-001``…, articles, EAN-13 barcodes, prices in kopecks (sale, wholesale, purchase;
+one priced in USD), weights and volumes, one archived, a PNG image on the first two, a service,
+variants of the T-shirt (sizes M/L/XL), stock on both stores (some reserve and in transit), two
+counterparties (the supplier with a bank account and a contact person, the customer with a
+structured address in Russia), and the order states of customerorder and purchaseorder.
 Ids are fixed (UUID5 of a name), so the demo is the same on every start.
 
 Synthetic counterparties (:func:`load_counterparties`, part 2 benchmarks): legal entities with
@@ -79,6 +80,27 @@ _PRODUCTS = [
     ("DEMO-030", "Кофемолка ручная", "KM-1", "Посуда", 2790, 2450, 1400, 0.6, 7, 2),
 ]
 _FOLDERS = ("Посуда", "Одежда", "Канцелярия")
+# A subset of the predefined countries (OKSM: code and externalCode are the numeric code; the
+# real list has about 250): numeric code, name, description. 895 is OKSM's own (no ISO code).
+COUNTRIES = [
+    ("643", "Россия", "Российская Федерация"), ("112", "Беларусь", "Республика Беларусь"),
+    ("398", "Казахстан", "Республика Казахстан"), ("051", "Армения", "Республика Армения"),
+    ("417", "Киргизия", "Киргизская Республика"), ("860", "Узбекистан", "Республика Узбекистан"),
+    ("762", "Таджикистан", "Республика Таджикистан"),
+    ("031", "Азербайджан", "Республика Азербайджан"), ("268", "Грузия", ""),
+    ("498", "Молдова, Республика", "Республика Молдова"), ("804", "Украина", ""),
+    ("156", "Китай", "Китайская Народная Республика"),
+    ("276", "Германия", "Федеративная Республика Германия"),
+    ("380", "Италия", "Итальянская Республика"), ("792", "Турция", "Турецкая Республика"),
+    ("840", "Соединенные Штаты", "Соединенные Штаты Америки"), ("392", "Япония", ""),
+    ("410", "Корея, Республика", "Республика Корея"), ("356", "Индия", "Республика Индия"),
+    ("504", "Марокко", "Королевство Марокко"), ("895", "Абхазия", "Республика Абхазия"),
+]
+
+
+def country_id(code: str) -> str:
+    """The fixed id of a demo country by its numeric code ("643")."""
+    return fixed_id(f"country-{code}")
 _STATES = {
     "customerorder": [("Новый", "Regular", 15106326), ("Подтвержден", "Regular", 40931),
                       ("Собран", "Regular", 8825440), ("Отгружен", "Successful", 8767198),
@@ -127,6 +149,11 @@ def _base(emulator):
     add("store", NORTH_STORE_ID, {"name": "Склад Север", "code": "NORTH",
                                   "externalCode": "north-store",
                                   "address": "Санкт-Петербург, пр. Северный, д. 5"})
+    for code, name, description in COUNTRIES:
+        values = {"name": name, "code": code, "externalCode": code}
+        if description:
+            values["description"] = description
+        add("country", country_id(code), values)
     for entity_type, states in _STATES.items():
         for name, state_type, color in states:
             add("state", fixed_id(f"state-{entity_type}-{name}"),
@@ -201,7 +228,10 @@ def load_demo(emulator):
     add("counterparty", fixed_id("counterparty-customer"), {
         "name": "ИП Смирнова Анна Викторовна", "code": "CP-2", "externalCode": "cp-customer",
         "companyType": "entrepreneur", "inn": "500100732259", "ogrnip": "304500116000157",
-        "email": "smirnova@example.ru", "phone": "+79261112233", "tags": ["покупатели"]})
+        "email": "smirnova@example.ru", "phone": "+79261112233", "tags": ["покупатели"],
+        "actualAddressFull": {"postalCode": "141400", "country": Ref("country", country_id("643")),
+                              "city": "Химки", "street": "ул. Ленинградская", "house": "5"},
+        "actualAddress": "141400, Россия, Химки, ул. Ленинградская, 5"})
 
 
 def load_catalogue(emulator, count: int):

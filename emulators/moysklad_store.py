@@ -13,6 +13,14 @@ official JSON shapes, and written by create/update with the service's validation
   (``entity/<type>/<id>``, ``context/companysettings/pricetype/<id>``,
   ``entity/<doc>/metadata/states/<id>``), whatever the host: a missing entity → 404 code 1021,
   a bad UUID → 400 code 1052, a reference of another type than the field takes → 400 code 2024.
+* Structured addresses (``legalAddressFull``, ``actualAddressFull``): the text parts are checked
+  for type and length (``postalCode`` 6, ``house`` and ``apartment`` 30, the others 255: 400
+  codes 2016 / 3040), the ``country`` is a reference to ``entity/country`` (an unknown country
+  → 404 code 1021, a reference to another type → 400 code 2024, like every reference), and the
+  address string is rebuilt from the parts, the country by its name (the document's rule:
+  postalCode, country, region, city, street, house, apartment, addInfo joined by ", "); a
+  string sent alone becomes the ``addInfo`` of the structured address (also the document's
+  rule). The address is replaced as a whole when sent.
 * Validation (decisions where the documentation is silent on details): a missing ``name`` on
   creation → 412 code 3000 (``parameter`` the field); a value of the wrong JSON type → 400 code
   2016; ``code`` unique among products, services and variants → 412 code 3006; ``syncId`` must
@@ -66,7 +74,7 @@ _DOCUMENT = {"name": "str", "code": "str", "externalCode": "str", "description":
              "positions": "positions", "syncId": "uuid", "shared": "bool",
              "deliveryPlannedMoment": "dt", "shipmentAddress": "str"}
 _COMPANY = {**_NAMED, "legalTitle": "str", "legalAddress": "str", "actualAddress": "str",
-            "legalAddressFull": "obj", "actualAddressFull": "obj", "companyType": "str",
+            "legalAddressFull": "address", "actualAddressFull": "address", "companyType": "str",
             "inn": "str", "kpp": "str", "ogrn": "str", "ogrnip": "str", "okpo": "str",
             "email": "str", "phone": "str", "fax": "str", "tags": "list",
             "legalFirstName": "str", "legalLastName": "str", "legalMiddleName": "str",
@@ -91,6 +99,7 @@ FIELDS: dict[str, dict[str, str]] = {
     "organization": {**_COMPANY},
     "counterparty": {**_COMPANY, "contactpersons": "contactpersons"},
     "state": {"name": "str", "color": "int", "stateType": "str", "entityType": "str"},
+    "country": {"name": "str", "code": "str", "externalCode": "str", "description": "text"},
     "webhook": {"url": "str", "action": "str", "entityType": "str", "method": "str",
                 "enabled": "bool", "diffType": "str"},
     "webhookstock": {"url": "str", "stockType": "str", "reportType": "str",
@@ -105,6 +114,13 @@ ACCOUNT_FIELDS = {"accountNumber": "str", "bankName": "str", "bic": "str",
                    "correspondentAccount": "str", "bankLocation": "str", "isDefault": "bool"}
 CONTACT_FIELDS = {"name": "str", "position": "str", "phone": "str", "email": "str",
                    "externalCode": "str", "description": "text"}
+# The structured address (the document's table): text parts with their lengths, the country
+# (a reference to entity/country) and the region (kept as sent: no region list here).
+ADDRESS_PARTS = {"postalCode": 6, "city": 255, "street": 255, "house": 30, "apartment": 30,
+                 "addInfo": 255, "comment": 255}
+# The address string is the parts joined in this order (the document's rule).
+ADDRESS_ORDER = ("postalCode", "country", "region", "city", "street", "house", "apartment",
+                 "addInfo")
 _POSITION_FIELDS = {"quantity": "num", "price": "num", "discount": "num", "vat": "int",
                     "reserve": "num", "assortment": "ref:product|service|variant"}
 ASSORTMENT_TYPES = ("product", "service", "variant")
@@ -462,6 +478,51 @@ class MsStoreMixin:
     def _read_contactpersons(self, field, value, record):
         return self._read_nested(field, value, CONTACT_FIELDS, record)
 
+    def _read_address(self, field, value, record):
+        if not isinstance(value, dict):
+            raise bad_type(field, "объект")
+        address = {}
+        for key, item in value.items():
+            name = f"{field}.{key}"
+            if key == "country":
+                address[key] = self.read_ref(name, item, ("country",)) if item else None
+            elif key == "region":
+                address[key] = item
+            elif key in ADDRESS_PARTS:
+                if not isinstance(item, str):
+                    raise bad_type(name, "строка")
+                if len(item) > ADDRESS_PARTS[key]:
+                    raise MsError(400, 3040, f"Ошибка валидации: поле '{name}' не может быть "
+                                             f"более '{ADDRESS_PARTS[key]}' символов", name)
+                address[key] = item
+        return {key: item for key, item in address.items() if item not in (None, "")}
+
+    def address_line(self, address: dict) -> str:
+        """The address string of a structured address (the document's order)."""
+        parts = []
+        for key in ADDRESS_ORDER:
+            item = address.get(key)
+            if isinstance(item, Ref):
+                item = self.db[item.type].get(item.id, {}).get("name", "")
+            elif isinstance(item, dict):
+                item = item.get("name", "")
+            if item:
+                parts.append(item)
+        return ", ".join(parts)
+
+    def _link_addresses(self, values: dict):
+        """A structured address rebuilds its string; a string sent alone becomes the
+        structured address's ``addInfo`` (the document's two rules)."""
+        for line in ("legalAddress", "actualAddress"):
+            full = line + "Full"
+            if full in values and values[full] is None:
+                del values[full]  # null does not remove an address (the document)
+            if values.get(full) is not None:
+                values[line] = self.address_line(values[full])
+            elif line in values:  # "" removes the address (the document)
+                values[line] = values[line] or None
+                values[full] = {"addInfo": values[line]} if values[line] else None
+
     def _read_positions(self, field, value, record):
         rows = self._read_nested(field, value, _POSITION_FIELDS, record)
         for index, row in enumerate(rows):
@@ -523,6 +584,8 @@ class MsStoreMixin:
             raise MsError(400, 1006, "Создание объектов с указанным идентификатором запрещено",
                           "id")
         values = self.read_body(type_, body, None)
+        if type_ in ("counterparty", "organization"):
+            self._link_addresses(values)
         values = {k: v for k, v in values.items() if v is not None}
         self._required(type_, values)
         id_ = str(uuid.uuid4())
@@ -577,6 +640,8 @@ class MsStoreMixin:
             raise MsError(400, 1047, "Вы не можете обновить поле syncId в запросе на обновление "
                                      "сущности", "syncId")
         values = self.read_body(type_, body, record)
+        if type_ in ("counterparty", "organization"):
+            self._link_addresses(values)
         if "code" in values:
             self._check_code(type_, values["code"], id_)
         if type_ == "variant" and "product" in values and values["product"] != record["product"]:
@@ -676,6 +741,9 @@ class MsStoreMixin:
             return self._render_positions(record, value, expand)
         if kind in ("accounts", "contactpersons"):
             return self._render_nested(record, field, value, field in expand)
+        if kind == "address":
+            return {key: {"meta": self.ref_meta(item)} if isinstance(item, Ref) else item
+                    for key, item in value.items()}
         if kind == "characteristics":
             return [{"meta": {"href": f"{ROOT}/entity/variant/metadata/characteristics/"
                                       f"{c['id']}", "type": "attributemetadata",

@@ -7,6 +7,7 @@ from . import backend_imsklad
 from . import supplier_backend_schedule
 from . import supplier_location
 from . import supplier_reference
+from . import supplier_binding_mixin
 from . import supplier_product
 from . import supplier_offer
 from . import supplier_sync_log
@@ -55,3 +56,5 @@ from . import res_partner_moysklad
 from . import backend_moysklad_partners
 from . import moysklad_partners
 from . import company_currency
+from . import supplier_order_selection
+from . import udoma_salesperson

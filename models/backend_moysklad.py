@@ -8,6 +8,10 @@ Decisions:
   masters; prices can be pushed only with the products (they travel in the product), and
   pulled prices are never sent back. Stock cannot be pushed: MoySklad computes stock from its
   documents (stock documents are part 2).
+- What the directions make meaningless is hidden and refused (``_moysklad_refusal``): "Import
+  catalogue" when MoySklad is the master of neither products nor prices (with Odoo the master
+  of products and MoySklad of prices the catalogue pass is how prices come, so it stays), "Push
+  products" unless Odoo is the master of products.
 - Reference data (organisations, price types, currencies) are ``supplier.reference`` rows;
   stores are ``supplier.location`` rows whose code is the MoySklad store id.
 - The watermark of the catalogue pass is saved only when a pass read every page; the stock
@@ -16,7 +20,7 @@ Decisions:
 """
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 
 from .chatter import post_note
 from .error_messages import describe_error
@@ -218,34 +222,43 @@ class SupplierBackendMoySklad(models.Model):
         self.env["supplier.location"].sudo().create(new_locations)
         return missing
 
-    def action_import_catalogue(self):
-        if any(backend.service != "moysklad" for backend in self):
-            return super().action_import_catalogue()
-        self._check_right("manager")
-        self.ensure_one()
-        if self.catalogue_create_products:
-            self.env["product.product"].check_access("create")
-        log = self.env["supplier.moysklad.pull"]._pull_catalogue(self, trigger="manual")
-        return log._notification()
+    # -- buttons dispatched by service (models/supplier_backend.py ``_dispatch``) -------------------
+    @api.depends("moysklad_products_direction", "moysklad_prices_direction")
+    def _compute_capabilities(self):
+        return super()._compute_capabilities()
+
+    def _moysklad_refusal(self, operation):
+        """What the directions make meaningless: importing the catalogue when MoySklad is the
+        master of neither products nor prices (the catalogue pass would read nothing it
+        keeps), pushing products when Odoo is not their master. "" otherwise."""
+        if operation == "import_catalogue" and "pull" not in (
+            self.moysklad_products_direction, self.moysklad_prices_direction
+        ):
+            return self.env._(
+                "Nothing to import on the connection %(connection)s: MoySklad is the master "
+                "of neither its products nor its prices. Choose 'MoySklad is the master' for "
+                "products or prices on its MoySklad tab first.",
+                connection=self.display_name,
+            )
+        if operation == "push_products" and self.moysklad_products_direction != "push":
+            return self.env._(
+                "Odoo is not the master of products on the connection %(connection)s: "
+                "choose 'Odoo is the master' for products on its MoySklad tab first.",
+                connection=self.display_name,
+            )
+        return ""
+
+    def _moysklad_import_catalogue(self):
+        return self.env["supplier.moysklad.pull"]._pull_catalogue(self, trigger="manual")
+
+    def _moysklad_sync_offers(self):
+        return self.env["supplier.moysklad.pull"]._pull_stock(self, trigger="manual")
 
     def action_moysklad_full_pass(self):
         """Forget the watermarks: the next pulls read the whole catalogue and stock again."""
         self._check_right("manager")
-        for backend in self:
-            if backend.service != "moysklad":
-                raise UserError(self.env._("This is not a MoySklad connection."))
+        self._moysklad_check_service()
         self.sudo().write({"moysklad_watermark": False, "moysklad_stock_watermark": False})
         return self._notify(self.env._(
             "The next catalogue and stock pulls read everything again (a full pass)."
         ), "success")
-
-    def action_sync_offers(self):
-        if any(backend.service != "moysklad" for backend in self):
-            return super().action_sync_offers()
-        self._check_right("user")
-        logs = self.env["supplier.sync.log"]
-        for backend in self:
-            logs |= self.env["supplier.moysklad.pull"]._pull_stock(backend, trigger="manual")
-        if len(logs) == 1:
-            return logs._notification()
-        return logs._action_open()

@@ -191,17 +191,9 @@ class SupplierBackendMoySkladDocuments(models.Model):
                 if r.kind == "ms_state"}
 
     # -- status pull ------------------------------------------------------------------------------
-    def action_pull_orders(self):
-        """Pull the state of every order sent to MoySklad now (connector users)."""
-        if any(backend.service != "moysklad" for backend in self):
-            return super().action_pull_orders()
-        self._check_right("user")
-        logs = self.env["supplier.sync.log"]
-        for backend in self:
-            logs |= self.env["supplier.moysklad.documents"]._pull_states(backend.sudo(), "manual")
-        if len(logs) == 1:
-            return logs._notification()
-        return logs._action_open()
+    def _moysklad_pull_orders(self):
+        """The state of every order sent to MoySklad (the "Pull orders" button's MoySklad run)."""
+        return self.env["supplier.moysklad.documents"]._pull_states(self.sudo(), "manual")
 
 
 class SupplierSyncEngineMoySkladDocuments(models.AbstractModel):

@@ -75,16 +75,9 @@ class SupplierLogOperationsImsklad(models.Model):
 class SupplierBackendImskladGoods(models.Model):
     _inherit = "supplier.backend"
 
-    def action_push_products(self):
+    def _imsklad_push_products(self):
         """Send new and changed products to the warehouse now; unchanged ones are not sent."""
-        self._check_right("manager")
-        logs = self.env["supplier.sync.log"]
-        for backend in self:
-            backend._check_operation("push_products")
-            logs |= self.env["supplier.imsklad.goods"]._push(backend, trigger="manual")
-        if len(logs) == 1:
-            return logs._notification()
-        return logs._action_open()
+        return self.env["supplier.imsklad.goods"]._push(self, trigger="manual")
 
     def action_imsklad_open_push_wizard(self):
         """Choose the products to send to the warehouse."""

@@ -232,7 +232,7 @@ class StockPickingImsklad(models.Model):
         for picking in self:
             backend = Backend._imsklad_for_warehouse(picking.picking_type_id.warehouse_id,
                                                      picking.company_id)
-            kind = backend and picking._imsklad_kind()
+            kind = picking._imsklad_kind() if backend else False
             picking.imsklad_backend_id = backend
             picking.imsklad_send_kind = kind or False
             picking.imsklad_can_send = (kind in OWN_DOCUMENT_KINDS

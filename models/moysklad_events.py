@@ -49,12 +49,15 @@ Decisions where the documents are silent:
 - A processing failure (MoySklad unreachable...) leaves the event in error: the event cron
   retries it (DESIGN §4.3); the sync logs it made say why, with trigger "Webhook".
 - Registering creates product and variant CREATE, UPDATE and DELETE webhooks and one stock
-  webhook (by store) pointing at the connection's URL, built on the Web Base URL (the MoySklad
-  connection has no public URL setting of its own). Webhooks already there with that URL are
-  adopted (listed first; 30003 "exists already" on creation also counts as adopted); a
+  webhook (by store) pointing at the connection's URL, only for what the connection pulls:
+  CREATE and UPDATE when MoySklad is the master of products or prices, the stock webhook when
+  it is the master of stock; DELETE always (it marks the mapping, and when Odoo is the master
+  the next push creates the product again). Ours that are no longer pulled (the directions
+  changed) are deleted by the next registration. The URL is built on the Web Base URL (the
+  MoySklad connection has no public URL setting of its own). Webhooks already there with that
+  URL are adopted (listed first; 30003 "exists already" on creation also counts as adopted); a
   connection registered before DELETE was handled gets the two DELETE webhooks when it is
-  registered again. On a free plan MoySklad
-  answers 30006: that is written in plain words on the connection (status and chatter), the
+  registered again. On a free plan MoySklad answers 30006: that is written in plain words on the connection (status and chatter), the
   button does not fail, and the scheduled pulls go on as before. Removing deletes the account's
   webhooks (entity and stock) whose URL is this connection's.
 """
@@ -152,8 +155,21 @@ class SupplierBackendMoySkladHooks(models.Model):
             if backend.service != "moysklad":
                 raise UserError(self.env._("This is not a MoySklad connection."))
 
+    def _moysklad_wanted_hooks(self):
+        """(entity hooks, stock hook?) this connection's directions give something to do: a
+        product or variant change is pulled only when MoySklad is the master of products or
+        prices, a stock change only when it is the master of stock. DELETE is always wanted:
+        it marks the mapping, and when Odoo is the master the next push creates it again."""
+        pulls_catalogue = "pull" in (self.moysklad_products_direction,
+                                     self.moysklad_prices_direction)
+        hooks = [(action, kind) for action, kind in ENTITY_HOOKS
+                 if pulls_catalogue or action == DELETE_ACTION]
+        return hooks, self.moysklad_stock_direction == "pull"
+
     def action_moysklad_register_webhooks(self):
-        """Create (or adopt) the product, variant and stock webhooks at MoySklad (managers)."""
+        """Create (or adopt) the product, variant and stock webhooks at MoySklad whose changes
+        this connection pulls (``_moysklad_wanted_hooks``), and delete its own that it no longer
+        pulls (the directions changed since), managers only."""
         self._check_right("manager")
         self._moysklad_check_service()
         self.ensure_one()
@@ -161,13 +177,18 @@ class SupplierBackendMoySkladHooks(models.Model):
         url = self._moysklad_webhook_url()
         adapter = self._adapter()
         client = adapter.client
-        created = adopted = 0
+        wanted, stock_wanted = self._moysklad_wanted_hooks()
+        created = adopted = removed = 0
         try:
-            existing = {
-                (hook.action.upper(), hook.entity_type)
-                for hook in client.list_webhooks() if hook.url == url
-            }
-            for action, kind in ENTITY_HOOKS:
+            existing = set()
+            for hook in client.list_webhooks():
+                key = (hook.action.upper(), hook.entity_type)
+                if hook.url == url and hook.entity_type in PRODUCT_KINDS and key not in wanted:
+                    client.delete_webhook(hook.id)
+                    removed += 1
+                elif hook.url == url:
+                    existing.add(key)
+            for action, kind in wanted:
                 if (action, kind) in existing:
                     adopted += 1
                     continue
@@ -176,11 +197,15 @@ class SupplierBackendMoySkladHooks(models.Model):
                     created += 1
                 except AlreadyExists:
                     adopted += 1
-            if any(hook.url == url for hook in client.list_stock_webhooks()):
+            stock_hooks = [hook for hook in client.list_stock_webhooks() if hook.url == url]
+            if stock_hooks and stock_wanted:
                 adopted += 1
-            else:
+            elif stock_wanted:
                 client.create_stock_webhook(url)
                 created += 1
+            for hook in stock_hooks if not stock_wanted else ():
+                client.delete_stock_webhook(hook.id)
+                removed += 1
         except ApiError as exc:
             self._save_adapter_state(adapter)
             if isinstance(exc, PlanRequired):
@@ -200,10 +225,13 @@ class SupplierBackendMoySkladHooks(models.Model):
             return self._notify(message, "warning", sticky=True)
         self._save_adapter_state(adapter)
         message = self.env._(
-            "Webhooks registered at MoySklad: %(created)s created, %(adopted)s already there. "
-            "A change of a product, a variant or stock at MoySklad now pulls that product; a "
+            "Webhooks registered at MoySklad: %(created)s created, %(adopted)s already there, "
+            "%(removed)s removed. Pulled at once when they change at MoySklad: %(pulled)s; a "
             "product deleted there is marked so on its mapping.",
-            created=created, adopted=adopted,
+            created=created, adopted=adopted, removed=removed, pulled=", ".join(filter(None, [
+                len(wanted) == len(ENTITY_HOOKS) and self.env._("products and variants"),
+                stock_wanted and self.env._("stock"),
+            ])) or self.env._("nothing (Odoo is the master)"),
         )
         self.sudo().write({
             "moysklad_webhook_status": message, "moysklad_webhook_count": created + adopted,

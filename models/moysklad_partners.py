@@ -30,8 +30,15 @@ Decisions (the issue is silent):
   archives the bank account (nothing is deleted).
 - The external code of a partner sent first by Odoo is its reference, else ``odoo-partner-<id>``.
 - Partners created from counterparties are shared (no company), like Odoo's own contacts.
-- Countries of addresses are not mapped: MoySklad names them by its own country list (numeric
-  codes), which Odoo's countries (ISO alpha-2) cannot be matched to without that list.
+- Countries of addresses: MoySklad names them by its country list (``entity/country``, OKSM
+  numeric codes), read once per run and only when a counterparty or a partner to send has a
+  country; they are matched to Odoo's countries by ISO code (``api/iso3166``). The actual
+  address's country is the partner's country (else the legal address's), the legal address's
+  is ``ru_legal_country_id``. MoySklad without a country never clears the partner's. A country
+  one side has and the other cannot hold (a MoySklad country without ISO code or missing in
+  Odoo; an Odoo country missing in MoySklad's list) is not a failure: the address is kept or
+  sent without it, MoySklad's own country is sent back unchanged, and the log lists the
+  countries not matched and for whom (details in ``moysklad_partner_values``).
 - More than 100 unmapped partners are looked up by reading the counterparty list once per run
   (pages of 1,000, kept in memory for the run) rather than by filtered lists per value.
 - A value Odoo refuses (a constraint) fails that counterparty only: the page is written in bulk,
@@ -63,10 +70,14 @@ from .bulk import bulk_write
 from .chatter import post_note
 from .error_messages import describe_error
 from .moysklad_partner_values import (
+    COUNTRY_FIELDS,
+    KEPT,
     KEYS,
     from_counterparty,
     from_partners,
+    is_kept,
     partner_vals,
+    snapshot_of,
     to_draft,
     values_hash,
 )
@@ -81,6 +92,7 @@ CHUNK = 1000
 # Up to this many unmapped partners are looked up by filtered lists; more: the whole list.
 LOOKUP_BY_FILTER_MAX = 100
 CONFLICTS_SHOWN = 50
+UNMATCHED_SHOWN = 10  # names listed per country not matched
 OWN_CODE = re.compile(r"^odoo-partner-(\d+)$")
 ODOO_REFUSALS = (ValidationError, UserError, psycopg2.IntegrityError, psycopg2.DataError)
 
@@ -108,6 +120,9 @@ class PartnerContext:
         self.conflicts = []
         self.ambiguous = 0
         self._everything = None
+        self._odoo_countries = None
+        # {(side, country label): [partner or counterparty names]} of countries not matched
+        self.unmatched_countries = defaultdict(list)
 
     def all_counterparties(self):
         """Every counterparty (without details), read once per run: the lookup of many
@@ -119,6 +134,47 @@ class PartnerContext:
 
     def href(self, counterparty_id):
         return f"{self.base}/entity/counterparty/{counterparty_id}"
+
+    # -- countries ------------------------------------------------------------------------------
+    def odoo_countries(self):
+        """{ISO alpha-2 code: (res.country id, name)}, read once per run."""
+        if self._odoo_countries is None:
+            self._odoo_countries = {
+                row["code"].upper(): (row["id"], row["name"])
+                for row in self.env["res.country"].sudo().search_read([], ["code", "name"])
+                if row["code"]}
+        return self._odoo_countries
+
+    def country_ids(self):
+        return {code: country[0] for code, country in self.odoo_countries().items()}
+
+    def country_of(self, address, reference):
+        """The country of a MoySklad structured address for the values: its ISO alpha-2 code
+        when Odoo has that country, "" without one, else ``?<href>`` (noted as not matched)."""
+        href = (address or {}).get("country_href")
+        if not href:
+            return ""
+        country = self.client.country_book().get(href)
+        code = country.alpha2 if country else ""
+        if code and code in self.odoo_countries():
+            return code
+        label = country.label if country else href.rsplit("/", 1)[-1]
+        self.unmatched_countries[("moysklad", label)].append(reference)
+        return f"?{href}"
+
+    def counterparty_values(self, item):
+        return from_counterparty(item, lambda address: self.country_of(address, item.name))
+
+    def country_href(self, code, reference):
+        """The href of MoySklad's country for an ISO code; "" (noted) when its list has none."""
+        href = self.client.country_book().href_for(code)
+        if not href:
+            name = self.odoo_countries().get(code, (0, code))[1]
+            self.unmatched_countries[("odoo", f"{name} ({code})")].append(reference)
+        return href
+
+    def country_sendable(self, code):
+        return bool(self.client.country_book().href_for(code))
 
     def meta(self, counterparty_id):
         return {"href": self.href(counterparty_id),
@@ -195,6 +251,7 @@ class SupplierMoySkladPartners(models.AbstractModel):
         except ApiError as exc:
             run.stop(exc)
         self._note_conflicts(ctx)
+        self._note_countries(ctx)
         return run.finish(adapter)
 
     @api.model
@@ -390,19 +447,21 @@ class SupplierMoySkladPartners(models.AbstractModel):
             details = ctx.client.counterparty_details(
                 [i.id for i in items if i.accounts_count or i.contacts_count])
             items = [details.get(i.id, i) for i in items]
-        values = [from_counterparty(item) for item in items]
+        values = [ctx.counterparty_values(item) for item in items]
         categories = self._categories({tag for v in values for tag in v["tags"]})
+        country_ids = ctx.country_ids()
         Partner = self.env["res.partner"].sudo().with_context(tracking_disable=True)
         plain_keys = [k for k in KEYS if k not in ("accounts", "contacts")]
         now = self.env.cr.now()
 
         def create(indexes):
-            partners = Partner.create([partner_vals(values[i], plain_keys, categories)
-                                       for i in indexes])
+            partners = Partner.create([partner_vals(values[i], plain_keys, categories,
+                                                    country_ids) for i in indexes])
             self._write_collections(partners, [values[i] for i in indexes])
             self.env["supplier.partner"].sudo().create([
                 dict(self._binding_vals(ctx, partner.id, items[i]), sync_state="ok",
-                     last_sync=now, ms_updated=_moment(items[i].updated), snapshot=values[i],
+                     last_sync=now, ms_updated=_moment(items[i].updated),
+                     snapshot=snapshot_of(values[i]),
                      ms_version=items[i].updated.isoformat() if items[i].updated else False)
                 for partner, i in zip(partners, indexes, strict=True)
             ])
@@ -621,14 +680,14 @@ class SupplierMoySkladPartners(models.AbstractModel):
         for binding, item in pairs:
             od = odoo[binding.partner_id.id]
             snap = binding.snapshot or {}
-            ms = from_counterparty(item) if item is not None else None
+            ms = ctx.counterparty_values(item) if item is not None else None
             target = self._merge(ctx, binding, od, ms, snap, item)
-            odoo_keys = [k for k in KEYS if target[k] != od[k]]
+            odoo_keys = [k for k in KEYS if target[k] != od[k] and not is_kept(target[k])]
             if odoo_keys:
                 partner_writes[binding.partner_id.id] = (target, odoo_keys)
             known = ms if ms is not None else snap
             ms_keys = [k for k in KEYS if not binding.external_id
-                       or (target[k] is not None and target[k] != known.get(k))]
+                       or self._ms_differs(ctx, k, target[k], known)]
             vals = {"last_sync": now, "sync_message": False}
             if item is not None:
                 vals.update(ms_updated=_moment(item.updated), external_name=item.name or False,
@@ -646,6 +705,7 @@ class SupplierMoySkladPartners(models.AbstractModel):
                     ctx.run.item_failed("inn", message, reference=binding.partner_id.display_name)
                 continue
             if sending:
+                name = binding.partner_id.display_name
                 drafts.append(to_draft(
                     target, href=ctx.href(binding.external_id) if binding.external_id else "",
                     sync_id=binding.sync_id or ctx.sync_id(binding.partner_id.id),
@@ -653,15 +713,16 @@ class SupplierMoySkladPartners(models.AbstractModel):
                     collections=not binding.external_id
                     or "accounts" in ms_keys or "contacts" in ms_keys,
                     key=binding.id,
+                    country_href=lambda code, name=name: ctx.country_href(code, name),
                 ))
-                odoo_targets[binding.id] = target
+                odoo_targets[binding.id] = (target, snapshot_of(target, od))
                 if not binding.sync_id:
                     vals["sync_id"] = ctx.sync_id(binding.partner_id.id)
                 done[binding.id] = vals
             else:
-                done[binding.id] = dict(vals, sync_state="ok", snapshot=target)
+                done[binding.id] = dict(vals, sync_state="ok", snapshot=snapshot_of(target, od))
                 outcome[binding.id] = "updated" if odoo_keys else "unchanged"
-        refused = self._write_partners(partner_writes)
+        refused = self._write_partners(partner_writes, ctx.country_ids)
         if refused:
             drafts = self._refused(ctx, pairs, refused, drafts, done, outcome)
         if ctx.run is not None:
@@ -695,13 +756,22 @@ class SupplierMoySkladPartners(models.AbstractModel):
     def _merge(self, ctx, binding, od, ms, snap, item):
         """Values both sides should have, field by field, by the direction."""
         if ms is None:  # the counterparty was not read: Odoo's side is what changed
-            return dict(od)
+            target = dict(od)
+            for key in COUNTRY_FIELDS:  # a country MoySklad keeps and Odoo did not change
+                if snap.get(KEPT + key) and od[key] == snap.get(key):
+                    target[key] = snap[KEPT + key]
+            return target
         target = {}
         ms_newer = None
         for key in KEYS:
             theirs, ours = ms[key], od[key]
             if theirs is None:  # not read: as last agreed, else ours
                 theirs = snap.get(key, ours)
+            if key in COUNTRY_FIELDS and not theirs:  # MoySklad has none: Odoo's is kept
+                theirs = ours
+            if ours is None:  # not synced for this partner (a foreign Tax ID)
+                target[key] = None
+                continue
             if ctx.direction == "pull":
                 target[key] = theirs
             elif ctx.direction == "push":
@@ -721,6 +791,19 @@ class SupplierMoySkladPartners(models.AbstractModel):
         return target
 
     @api.model
+    def _ms_differs(self, ctx, key, value, known):
+        """Whether MoySklad must be sent ``value`` for ``key`` (``known``: its values, or the
+        snapshot). A country MoySklad's list has not counts as none: it cannot be sent."""
+        if key not in COUNTRY_FIELDS:
+            return value is not None and value != known.get(key)
+        theirs = known.get(KEPT + key) or known.get(key) or ""
+        if value == theirs:
+            return False
+        if value and not is_kept(value) and not ctx.country_sendable(value):
+            return bool(theirs)
+        return True
+
+    @api.model
     def _write_bindings(self, Binding, done):
         rows = {}
         for binding_id, vals in done.items():
@@ -738,11 +821,11 @@ class SupplierMoySkladPartners(models.AbstractModel):
             for result in results:
                 binding = Binding.browse(result.key)
                 if result.ok:
-                    target = targets[binding.id]
+                    target, snapshot = targets[binding.id]
                     done[binding.id] = {
                         "external_id": result.id, "sync_state": "ok", "sync_message": False,
                         "last_push": now, "last_sync": now, "push_hash": values_hash(target),
-                        "snapshot": target,
+                        "snapshot": snapshot,
                         "ms_updated": _moment(result.item.updated) if result.item else False,
                         "ms_version": result.item.updated.isoformat()
                         if result.item and result.item.updated else False,
@@ -778,18 +861,21 @@ class SupplierMoySkladPartners(models.AbstractModel):
         return found
 
     @api.model
-    def _write_partners(self, writes):
-        """``writes``: {partner id: (values, keys)}; {partner id: reason} of those refused."""
+    def _write_partners(self, writes, country_ids):
+        """``writes``: {partner id: (values, keys)}; {partner id: reason} of those refused.
+        ``country_ids()``: {ISO code: res.country id}, asked only when a country is written."""
         if not writes:
             return {}
         Partner = self.env["res.partner"].sudo().with_context(active_test=False)
         categories = self._categories({
             tag for values, keys in writes.values() if "tags" in keys for tag in values["tags"]})
+        country_ids = country_ids() if any(
+            key in COUNTRY_FIELDS for _values, keys in writes.values() for key in keys) else {}
 
         def write(partner_ids):
             for partner_id in partner_ids:
                 values, keys = writes[partner_id]
-                vals = partner_vals(values, keys, categories)
+                vals = partner_vals(values, keys, categories, country_ids)
                 if vals:
                     Partner.browse(partner_id).write(vals)
             collections = [pid for pid in partner_ids
@@ -903,6 +989,28 @@ class SupplierMoySkladPartners(models.AbstractModel):
         ctx.run.note(self.env._(
             "Changed on both sides since the last sync (%(count)s fields); the side changed "
             "most recently won:", count=len(ctx.conflicts)) + "\n" + "\n".join(lines))
+
+
+    @api.model
+    def _note_countries(self, ctx):
+        if not ctx.unmatched_countries or ctx.run is None:
+            return
+        lines = []
+        for (side, label), names in sorted(ctx.unmatched_countries.items()):
+            names = sorted(set(names))
+            shown = ", ".join(names[:UNMATCHED_SHOWN])
+            if len(names) > UNMATCHED_SHOWN:
+                shown += self.env._(" and %(count)s more", count=len(names) - UNMATCHED_SHOWN)
+            if side == "moysklad":
+                lines.append(self.env._(
+                    "MoySklad's country %(country)s matches no Odoo country (kept at MoySklad, "
+                    "not set in Odoo): %(names)s", country=label, names=shown))
+            else:
+                lines.append(self.env._(
+                    "Odoo's country %(country)s is not in MoySklad's country list (the address "
+                    "was sent without it): %(names)s", country=label, names=shown))
+        ctx.run.note(self.env._("Countries not matched; the partners were synced without "
+                                "them:") + "\n" + "\n".join(lines))
 
 
 def _moment(value):

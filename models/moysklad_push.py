@@ -86,23 +86,10 @@ class SupplierBackendMoySkladPush(models.Model):
         "subcategories) not mapped yet.",
     )
 
-    def action_push_products(self):
-        if any(backend.service != "moysklad" for backend in self):
-            return super().action_push_products()
-        self._check_right("manager")
-        logs = self.env["supplier.sync.log"]
-        for backend in self:
-            if backend.moysklad_products_direction != "push":
-                raise UserError(self.env._(
-                    "Odoo is not the master of products on the connection %(connection)s: "
-                    "choose 'Odoo is the master' for products on its MoySklad tab first.",
-                    connection=backend.display_name,
-                ))
-            with exclusive_run(self.env, backend, "push_products"):
-                logs |= self.env["supplier.moysklad.push"]._push(backend, trigger="manual")
-        if len(logs) == 1:
-            return logs._notification()
-        return logs._action_open()
+    def _moysklad_push_products(self):
+        """The "Push products" button's MoySklad run (``_dispatch`` checked the direction)."""
+        with exclusive_run(self.env, self, "push_products"):
+            return self.env["supplier.moysklad.push"]._push(self, trigger="manual")
 
     # -- the push schedule ------------------------------------------------------------------------
     def _ensure_schedules(self):

@@ -4,7 +4,7 @@ Decisions (the issue is silent):
 - The INN is the partner's Tax ID (``vat``); OGRN (legal entity) or OGRNIP (entrepreneur) is the
   Company ID (``company_registry``); KPP, OKPO, fax, the legal title and the company type are
   fields of their own. The partner's address is the counterparty's actual address; the legal
-  address has fields of its own on the partner.
+  address has fields of its own on the partner, its country too (``ru_legal_country_id``).
 - Company type: a legal entity and an entrepreneur are companies in Odoo, an individual is a
   person; a partner without a company type is a legal entity when it is a company, else an
   individual.
@@ -56,6 +56,8 @@ class ResPartner(models.Model):
     ru_legal_street2 = fields.Char(string="Legal address: street 2")
     ru_legal_city = fields.Char(string="Legal address: city")
     ru_legal_zip = fields.Char(string="Legal address: ZIP")
+    ru_legal_country_id = fields.Many2one("res.country", string="Legal address: country",
+                                          ondelete="restrict")
     ru_inn_problem = fields.Char(string="INN problem", compute="_compute_ru_inn_problem")
     supplier_partner_ids = fields.One2many(
         "supplier.partner", "partner_id", string="Counterparty mappings",

@@ -115,8 +115,9 @@ class SupplierBackend(models.Model):
 
     price_budget_state = fields.Json(copy=False, readonly=True)
     reference_ids = fields.One2many("supplier.reference", "backend_id", string="Reference lists")
-    # What the service can do, for the views (the core view names no service).
+    # What the service can do, with the connection's settings (``_refusal``): the buttons' state.
     can_import_catalogue = fields.Boolean(compute="_compute_capabilities")
+    can_push_products = fields.Boolean(string="Pushes products", compute="_compute_capabilities")
     sells_by_offer = fields.Boolean(compute="_compute_capabilities")
     has_references = fields.Boolean(compute="_compute_capabilities")
     can_map_products = fields.Boolean(string="Can map products", compute="_compute_capabilities")
@@ -159,12 +160,12 @@ class SupplierBackend(models.Model):
     def _compute_capabilities(self):
         for backend in self:
             adapter = ADAPTERS.get(backend.service)
-            operations = adapter.operations if adapter else ()
-            backend.can_import_catalogue = "import_catalogue" in operations
+            backend.can_import_catalogue = not backend._refusal("import_catalogue")
+            backend.can_push_products = not backend._refusal("push_products")
             backend.sells_by_offer = bool(adapter and adapter.sells_by_offer)
             backend.has_references = bool(adapter and adapter.has_references)
-            backend.can_map_products = "map_products" in operations
-            backend.can_sync_offers = "sync_offers" in operations
+            backend.can_map_products = not backend._refusal("map_products")
+            backend.can_sync_offers = not backend._refusal("sync_offers")
             backend.uses_login = bool(adapter and adapter.uses_login)
 
     def _compute_counts(self):
@@ -273,21 +274,93 @@ class SupplierBackend(models.Model):
         self.ensure_one()
 
     def _check_operation(self, operation):
+        """Raise, naming the connection and why, unless every one of these offers ``operation``."""
+        for backend in self:
+            refusal = backend._refusal(operation)
+            if refusal:
+                raise UserError(refusal)
+
+    def _refusal(self, operation):
+        """Why this connection does not offer ``operation``, in plain words, else "": its service
+        must support it (adapter ``operations``) and its settings may make it meaningless
+        (``_<service>_refusal``). The ``can_…`` fields and the actions read this one answer."""
         self.ensure_one()
-        if operation not in ADAPTERS[self.service].operations:
-            raise UserError(
-                self.env._("%(service)s does not support this operation.", service=self._service_label())
+        adapter = ADAPTERS.get(self.service)
+        if not adapter or operation not in adapter.operations:
+            return self.env._(
+                "%(service)s does not support this operation (connection %(connection)s).",
+                service=self._service_label() or self.env._("No service"),
+                connection=self.display_name,
             )
+        own = getattr(self, f"_{self.service}_refusal", None)
+        return own(operation) if own else ""
+
+    # -- buttons dispatched by service ------------------------------------------------------
+    def _dispatch(self, operation):
+        """Run the button ``operation`` on these connections, each by its own service's code.
+
+        The public action has checked the caller's rights. Before anything runs: each service's
+        extra access (``_<service>_<operation>_access``, where it has one), then every connection
+        must offer the operation (``_refusal``), so a selection is refused whole, naming the
+        connection, never half done. Then each runs ``_<service>_<operation>``, else the engine's
+        ``_<operation>``, and returns its sync log or a notification (``_button_result``).
+
+        By name, not through the adapter: the adapter (services/) declares what a service can do
+        (``operations``) and speaks plain data, while a run is Odoo code (logs, locks, bulk
+        writes, chatter) that DESIGN §2 keeps in models/; an adapter calling back into models
+        would point the layers upwards. The adapter says *whether*, the service's model file
+        *how*, found by name as the IMSKLAD callbacks are (models/imsklad_events.py): no
+        override can take, or refuse, another service's connections.
+        """
+        groups = self.grouped("service")
+        for service, backends in groups.items():
+            access = getattr(backends, f"_{service}_{operation}_access", None)
+            if access:
+                access()
+        self._check_operation(operation)
+        results = []
+        for service, backends in groups.items():
+            for backend in backends:
+                run = getattr(backend, f"_{service}_{operation}", None) or getattr(
+                    backend, f"_{operation}"
+                )
+                results.append(run())
+        return results
+
+    def _button_result(self, results):
+        """A button's answer for the logs and notifications of its runs: one log's notification,
+        the list of several logs, or the notifications, followed by the logs' list if any."""
+        logs = self.env["supplier.sync.log"].union(
+            *(result for result in results if not isinstance(result, dict))
+        )
+        notes = [result for result in results if isinstance(result, dict)]
+        if not notes:
+            return logs._notification() if len(logs) == 1 else logs._action_open()
+        action = notes[0]
+        action["params"]["message"] = "\n".join(note["params"]["message"] for note in notes)
+        if logs:
+            action["params"]["next"] = logs._action_open()
+        return action
+
+    def action_push_products(self):
+        """Send new and changed products to the service (each service its own way)."""
+        self._check_right("manager")
+        return self._button_result(self._dispatch("push_products"))
 
     def action_pull_orders(self):
-        """Pull orders or their status: each service that has them extends this; here only
-        what no service took (several services at once, or a service without orders)."""
+        """Pull orders (UDOMA: marketplace orders) or their states (MoySklad).
+
+        A pull that brought nothing new says so, "No new orders from <connection>", in its
+        log and in the notification, instead of a row of zeros."""
         self._check_right("user")
-        if len(set(self.mapped("service"))) > 1:
-            raise UserError(self.env._("Choose connections of one service."))
-        raise UserError(self.env._(
-            "%(service)s does not support this operation.", service=self[:1]._service_label()
-        ))
+        logs = self.env["supplier.sync.log"].union(*self._dispatch("pull_orders"))
+        empty = logs.filtered(lambda log: log.state == "done" and not (log.created or log.updated))
+        for log in empty.sudo():
+            note = self.env._("No new orders from %s.", log.backend_id.display_name)
+            log.message = "\n".join(filter(None, [note, log.message]))
+        if len(logs) == 1 and empty:
+            return logs.backend_id._notify(logs.message, "info")
+        return self._button_result([logs])
 
     def _content_lang(self):
         """The language of texts sent to the service: the vendor's, else the company's, never
@@ -378,35 +451,27 @@ class SupplierBackend(models.Model):
         return action
 
     def action_sync_offers(self):
-        """Pull prices and stock for every product mapped to these connections, now.
-
-        From the form, a connection with more products than the context's
-        ``sync_in_background_over`` runs in the scheduler instead: a web request cannot wait
-        for thousands of remains requests at the supplier's rate limit.
-        """
+        """Pull prices and stock for every product mapped to these connections, now."""
         self._check_right("user")
+        return self._button_result(self._dispatch("sync_offers"))
+
+    def _sync_offers(self):
+        """The engine's pull (ETM, Shate-M, IMSKLAD). From the form, a connection with more
+        products than the context's ``sync_in_background_over`` runs in the scheduler instead:
+        a web request cannot wait for thousands of remains requests at the supplier's rate limit.
+        """
         background_over = self.env.context.get("sync_in_background_over")
-        logs = self.env["supplier.sync.log"]
-        queued = self.browse()
-        for backend in self:
-            backend._check_operation("sync_offers")
-            if background_over and backend.product_count > background_over:
-                queued |= backend
-            else:
-                logs |= self.env["supplier.sync.engine"]._run_offers(backend, trigger="manual")
-        if queued:
-            queued._queue_operation("sync_offers")
+        if background_over and self.product_count > background_over:
+            self._queue_operation("sync_offers")
             return self._notify(
                 self.env._(
                     "The sync of %(count)s mapped products runs in the background; follow it "
                     "in the sync logs.",
-                    count=sum(queued.mapped("product_count")),
+                    count=self.product_count,
                 ),
                 "info",
             )
-        if len(logs) == 1:
-            return logs._notification()
-        return logs._action_open()
+        return self.env["supplier.sync.engine"]._run_offers(self, trigger="manual")
 
     def _queue_operation(self, operation):
         """Ask the scheduler to run ``operation`` as soon as possible, once."""
@@ -424,13 +489,13 @@ class SupplierBackend(models.Model):
 
     def action_import_catalogue(self):
         self._check_right("manager")
-        self.ensure_one()
-        self._check_operation("import_catalogue")
-        if self.catalogue_create_products:
+        if any(self.mapped("catalogue_create_products")):
             # The import creates the products it cannot match, as superuser.
             self.env["product.product"].check_access("create")
-        log = self.env["supplier.catalogue.importer"]._import(self, trigger="manual")
-        return log._notification()
+        return self._button_result(self._dispatch("import_catalogue"))
+
+    def _import_catalogue(self):
+        return self.env["supplier.catalogue.importer"]._import(self, trigger="manual")
 
     def action_open_products(self):
         self._check_right("user")

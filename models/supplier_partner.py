@@ -1,8 +1,8 @@
 """The binding of one Odoo partner to one counterparty of a connection (DESIGN §3).
 
-Same shape as ``supplier.product``: unique per (connection, partner) and per (connection,
-external id), a sync state and message, the last success, and for pushes the last push and the
-hash of the payload the service last accepted.
+Same shape as ``supplier.product`` (both inherit ``supplier.binding.mixin``): unique per
+(connection, partner) and per (connection, external id), a sync state and message, the last
+success, and for pushes the last push and the hash of the payload the service last accepted.
 
 Decisions:
 - ``sync_id`` is fixed when the binding is created, before anything is sent, and derived from
@@ -19,36 +19,22 @@ Decisions:
 
 from odoo import fields, models
 
-SYNC_STATES = [
-    ("new", "New"),
-    ("ok", "Up to date"),
-    ("not_found", "Not found"),
-    ("ambiguous", "Several matches"),
-    ("error", "Error"),
-]
-
 
 class SupplierPartner(models.Model):
     _name = "supplier.partner"
+    _inherit = "supplier.binding.mixin"
     _description = "Supplier counterparty mapping"
     _order = "backend_id, id"
-    _rec_name = "external_code"
-    _check_company_auto = True
 
-    backend_id = fields.Many2one(
-        "supplier.backend", string="Connection", required=True, ondelete="cascade", index=True
-    )
-    service = fields.Selection(related="backend_id.service")
-    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
     partner_id = fields.Many2one(
         "res.partner", required=True, ondelete="cascade", index=True,
     )
     external_id = fields.Char(
-        string="Counterparty ID", copy=False, index=True, readonly=True,
+        string="Counterparty ID", readonly=True,
         help="The service's own id of the counterparty, once known.",
     )
     external_code = fields.Char(
-        string="External code", index=True, copy=False,
+        string="External code", copy=False,
         help="The counterparty's external code at the service (matched before creating).",
     )
     external_name = fields.Char(string="Name at the service", readonly=True)
@@ -56,9 +42,10 @@ class SupplierPartner(models.Model):
         string="syncId", readonly=True, copy=False,
         help="Sent with the first creation, so that a retry never creates the counterparty twice.",
     )
-    sync_state = fields.Selection(SYNC_STATES, default="new", required=True, readonly=True, index=True)
-    sync_message = fields.Char(readonly=True)
-    last_sync = fields.Datetime(readonly=True, copy=False, help="Last success.")
+    sync_state = fields.Selection(
+        selection_add=[("ambiguous", "Several matches"), ("error",)],
+        ondelete={"ambiguous": "set default"},
+    )
     last_push = fields.Datetime(readonly=True, copy=False)
     push_hash = fields.Char(readonly=True, copy=False)
     ms_updated = fields.Datetime(

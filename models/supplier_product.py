@@ -7,28 +7,15 @@ from odoo.osv import expression
 from ..services import get_adapter
 from .error_messages import describe_code_problem
 
-SYNC_STATES = [
-    ("new", "New"),
-    ("ok", "Up to date"),
-    ("not_found", "Not found"),
-    ("error", "Error"),
-]
-
 
 class SupplierProduct(models.Model):
     """The binding of one Odoo product to one connection, with what the service last said."""
 
     _name = "supplier.product"
+    _inherit = "supplier.binding.mixin"
     _description = "Supplier product mapping"
     _order = "backend_id, last_sync asc nulls first, id"
-    _rec_name = "external_code"
-    _check_company_auto = True
 
-    backend_id = fields.Many2one(
-        "supplier.backend", string="Connection", required=True, ondelete="cascade", index=True
-    )
-    service = fields.Selection(related="backend_id.service")
-    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
     product_id = fields.Many2one(
         "product.product", required=True, ondelete="cascade", index=True, check_company=True
     )
@@ -36,12 +23,10 @@ class SupplierProduct(models.Model):
         related="product_id.product_tmpl_id", store=True, index=True, string="Product template"
     )
     external_code = fields.Char(
-        string="Supplier code", required=True, index=True,
+        string="Supplier code", required=True,
         help="The code the service is asked by (e.g. the ETM code, client code or article).",
     )
-    external_id = fields.Char(
-        string="Supplier ID", copy=False, index=True, help="The service's own id, once known."
-    )
+    external_id = fields.Char(string="Supplier ID", help="The service's own id, once known.")
     external_brand = fields.Char(string="Brand")
     external_name = fields.Char(string="Name at the supplier")
 
@@ -55,9 +40,7 @@ class SupplierProduct(models.Model):
     delivery_label = fields.Char(string="Delivery", readonly=True)
     unit_name = fields.Char(string="Supplier unit", readonly=True)
 
-    sync_state = fields.Selection(SYNC_STATES, default="new", required=True, readonly=True, index=True)
-    sync_message = fields.Char(readonly=True)
-    last_sync = fields.Datetime(readonly=True, copy=False, index=True, help="Last success.")
+    last_sync = fields.Datetime(index=True)  # the order of the stalest-first queue
     # Failures: scheduled runs ask a product that failed again only after a growing delay, so
     # that it never sits at the head of the stalest-first queue (see the sync engine).
     last_attempt = fields.Datetime(readonly=True, copy=False, help="Last time it was asked.")

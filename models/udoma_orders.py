@@ -71,20 +71,14 @@ class SaleOrderUdoma(models.Model):
 class SupplierBackendUdomaOrders(models.Model):
     _inherit = "supplier.backend"
 
-    def action_pull_orders(self):
-        """Pull the marketplace orders of every shop since the last pull into sale orders."""
-        if any(backend.service != "udoma" for backend in self):
-            return super().action_pull_orders()
-        self._check_right("user")
+    def _udoma_pull_orders_access(self):
+        """Pulling marketplace orders creates sale orders: the caller must be allowed to."""
         self.env["sale.order"].check_access("create")
-        logs = self.env["supplier.sync.log"]
-        for backend in self:
-            backend._check_operation("pull_orders")
-            with exclusive_run(self.env, backend, "pull_orders"):
-                logs |= self.env["supplier.udoma.orders"]._pull(backend, trigger="manual")
-        if len(logs) == 1:
-            return logs._notification()
-        return logs._action_open()
+
+    def _udoma_pull_orders(self):
+        """The marketplace orders of every shop since the last pull, into sale orders."""
+        with exclusive_run(self.env, self, "pull_orders"):
+            return self.env["supplier.udoma.orders"]._pull(self, trigger="manual")
 
 
 class SupplierUdomaOrders(models.AbstractModel):
@@ -241,6 +235,8 @@ class SupplierUdomaOrders(models.AbstractModel):
             "udoma_payment_method": payment,
             "udoma_unknown_lines": "\n".join(unknown) or False,
             "order_line": lines,
+            # Never the user running the pull (OdooBot in the cron): the connection's.
+            **backend._udoma_order_owner_values(),
         }
         if order.date:
             vals["date_order"] = order.date

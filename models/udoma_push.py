@@ -17,6 +17,7 @@
 """
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL, split_every
 
 from ..api.errors import ApiError
@@ -40,26 +41,18 @@ def stops_run(exc):
 class SupplierBackendUdomaPush(models.Model):
     _inherit = "supplier.backend"
 
-    def action_push_products(self):
-        if any(backend.service != "udoma" for backend in self):
-            return super().action_push_products()
-        self._check_right("manager")
-        return self._udoma_push_products(full=None)
+    def _udoma_push_products(self, full=None):
+        """The "Push products" button's UDOMA run; ``full``: every mapped product."""
+        with exclusive_run(self.env, self, "push_products"):
+            return self.env["supplier.udoma.push"]._push(self, "manual", full=full)
 
     def action_udoma_push_products_full(self):
         """Send every mapped product, changed or not (and turn off the others when asked)."""
         self._check_right("manager")
-        return self._udoma_push_products(full=True)
-
-    def _udoma_push_products(self, full):
-        logs = self.env["supplier.sync.log"]
-        for backend in self:
-            backend._check_operation("push_products")
-            with exclusive_run(self.env, backend, "push_products"):
-                logs |= self.env["supplier.udoma.push"]._push(backend, "manual", full=full)
-        if len(logs) == 1:
-            return logs._notification()
-        return logs._action_open()
+        if any(backend.service != "udoma" for backend in self):
+            raise UserError(self.env._("This is not a UDOMA connection."))
+        self._check_operation("push_products")
+        return self._button_result([backend._udoma_push_products(full=True) for backend in self])
 
 
 class SupplierUdomaPush(models.AbstractModel):

@@ -46,7 +46,7 @@ class MoySkladAdapter(ServiceAdapter):
     default_url = MOYSKLAD_DEFAULT_URL
     default_trusted_hosts = ", ".join(MOYSKLAD_HOSTS)
     batch_size = 1000
-    operations = ("sync_offers", "import_catalogue", "push_products")
+    operations = ("sync_offers", "import_catalogue", "push_products", "pull_orders")
     default_schedules = (
         ("import_catalogue", {"interval_number": 1, "interval_type": "hours", "enabled": True}),
         ("sync_offers", {"interval_number": 30, "interval_type": "minutes", "enabled": True}),

@@ -34,3 +34,5 @@ from . import test_moysklad_partners
 from . import test_purchase_details
 from . import test_chatter_traces
 from . import test_currencies
+from . import test_order_selection_actions
+from . import test_action_dispatch

@@ -18,14 +18,15 @@ class TestBackend(EtmCase):
         )
 
     def test_pull_orders_is_refused_where_the_service_has_none(self):
-        """Each service with orders extends action_pull_orders; ETM has none, and a selection
-        of several services is refused instead of being half done."""
-        with self.assertRaisesRegex(UserError, "does not support this operation"):
+        """ETM pulls no orders: refused, naming the service; in a selection with a service that
+        does, the whole selection is refused before anything runs (never half done)."""
+        with self.assertRaisesRegex(UserError, "ETM iPro does not support this operation"):
             self.backend.action_pull_orders()
         udoma = self.env["supplier.backend"].create(
             {"name": "UDOMA", "service": "udoma", "api_url": "http://127.0.0.1:9/api"})
-        with self.assertRaisesRegex(UserError, "one service"):
-            (self.backend | udoma).action_pull_orders()
+        with self.assertRaisesRegex(UserError, r"ETM iPro does not support this operation \(connection"):
+            (udoma | self.backend).action_pull_orders()
+        self.assertFalse(self.env["supplier.sync.log"].search([("backend_id", "=", udoma.id)]))
 
     def test_test_connection_success_says_what_worked(self):
         action = self.backend.action_test_connection()

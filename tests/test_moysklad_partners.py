@@ -7,7 +7,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.supplier_connector.api.errors import ApiError
-from odoo.addons.supplier_connector.emulators.moysklad_demo import fixed_id
+from odoo.addons.supplier_connector.emulators.moysklad_demo import country_id, fixed_id
 
 from .moysklad_common import MoySkladCase
 from .rights_common import JsonRpc, RightsUsers
@@ -523,3 +523,164 @@ class TestMoySkladPartnerRightsRpc(RightsUsers, JsonRpc, HttpCase, MoySkladCase)
                                      {"fields": ["name", "ru_inn_problem"]})
         self.assertFalse(error, error and error["message"])
         self.assertNotIn("secret-token-ms9p", json.dumps(result))
+
+
+@tagged("post_install", "-at_install")
+class TestMoySkladPartnerCountries(PartnersCase):
+    """Countries of addresses: MoySklad's country list read once per run, matched by ISO code."""
+
+    def country_gets(self, since=0):
+        return [r for r in self.emulator.requests[since:]
+                if r.method == "GET" and r.path.endswith("/entity/country")]
+
+    def address(self, code, **parts):
+        return dict(parts, country={"meta": {
+            "href": f"{self.emulator.api_url}/entity/country/{country_id(code)}",
+            "type": "country", "mediaType": "application/json"}})
+
+    def create_counterparty(self, body):
+        with self.emulator.lock:
+            record, _new = self.emulator.create("counterparty", body)
+        return record["id"]
+
+    def partner_of(self, counterparty_id):
+        return self.env["supplier.partner"].search(
+            [("external_id", "=", counterparty_id)]).partner_id.with_context(active_test=False)
+
+    def stored_country(self, counterparty_id, field="actualAddressFull"):
+        country = self.ms(counterparty_id).get(field, {}).get("country")
+        return country.id if country else None
+
+    def test_pull_sets_countries_keeps_them_and_logs_the_unmatched(self):
+        ru, kz, by, am = (self.env.ref(f"base.{code}") for code in ("ru", "kz", "by", "am"))
+        # The supplier has no country at MoySklad: the partner it matches keeps its own.
+        kept = self.Partner.create({"name": "Поставщик", "is_company": True,
+                                    "email": "info@postavshik.example", "country_id": am.id})
+        legal_only = self.create_counterparty({
+            "name": "ТОО «Степь»", "companyType": "legal",
+            "legalAddressFull": self.address("398", city="Астана", street="пр. Мира",
+                                             house="3")})
+        both = self.create_counterparty({
+            "name": "ОДО «Минск»", "companyType": "legal",
+            "actualAddressFull": self.address("112", city="Минск"),
+            "legalAddressFull": self.address("643", city="Москва", postalCode="101000")})
+        abkhazia = self.create_counterparty({
+            "name": "ООО «Сухум»", "companyType": "legal",
+            "actualAddressFull": self.address("895", city="Сухум", street="ул. Мира",
+                                              house="7")})
+        log = self.sync("pull")
+        self.assertEqual(log.state, "done", log.message)
+        self.assertEqual(log.failed, 0, "a country not matched is no failure")
+        self.assertEqual(len(self.country_gets()), 1, "the country list is read once per run")
+        self.assertEqual(self.partner_of(CUSTOMER_ID).country_id, ru)
+        self.assertEqual(self.partner_of(SUPPLIER_ID), kept)
+        self.assertEqual(kept.country_id, am, "MoySklad has no country: the partner's is kept")
+        steppe = self.partner_of(legal_only)
+        self.assertEqual((steppe.country_id, steppe.ru_legal_country_id), (kz, kz),
+                         "only a legal address: its country is the partner's too")
+        self.assertEqual((steppe.ru_legal_city, steppe.ru_legal_street), ("Астана", "пр. Мира, 3"))
+        minsk = self.partner_of(both)
+        self.assertEqual((minsk.country_id, minsk.ru_legal_country_id), (by, ru))
+        self.assertEqual((minsk.city, minsk.ru_legal_zip), ("Минск", "101000"))
+        sukhum = self.partner_of(abkhazia)
+        self.assertTrue(sukhum, "the partner was created all the same")
+        self.assertFalse(sukhum.country_id)
+        self.assertEqual((sukhum.street, sukhum.city), ("ул. Мира, 7", "Сухум"),
+                         "the address is kept without its country")
+        self.assertIn("Countries not matched", log.message)
+        self.assertIn("Абхазия (895)", log.message)
+        self.assertIn("ООО «Сухум»", log.message)
+        # A change of country at MoySklad reaches the partner; the list is read again per run.
+        self.advance_clock()
+        before = len(self.emulator.requests)
+        self.update_counterparty(CUSTOMER_ID, {"actualAddressFull": self.address(
+            "398", postalCode="050000", city="Алматы")})
+        log = self.sync()
+        self.assertEqual(log.updated, 1, log.message)
+        self.assertEqual(self.partner_of(CUSTOMER_ID).country_id, kz)
+        self.assertEqual(self.partner_of(CUSTOMER_ID).city, "Алматы")
+        self.assertEqual(len(self.country_gets(before)), 1)
+        self.assertFalse(self.counterparty_posts(), "pulled only: nothing sent")
+
+    def test_push_sends_the_country_meta_and_reports_what_moysklad_lacks(self):
+        kz, by = self.env.ref("base.kz"), self.env.ref("base.by")
+        partner = self.Partner.create({
+            "name": "ТОО «Экспорт»", "is_company": True, "customer_rank": 1,
+            "street": "ул. Абая, 10", "city": "Алматы", "zip": "050000", "country_id": kz.id,
+            "ru_legal_city": "Минск", "ru_legal_country_id": by.id})
+        only_country = self.Partner.create({"name": "Only a country", "customer_rank": 1,
+                                            "country_id": kz.id})
+        kosovo = self.Partner.create({"name": "Prishtina LLC", "is_company": True,
+                                      "supplier_rank": 1, "city": "Prishtina",
+                                      "country_id": self.env.ref("base.xk").id})
+        log = self.sync("push")
+        self.assertEqual(log.state, "done", log.message)
+        self.assertEqual(log.failed, 0)
+        self.assertEqual(len(self.country_gets()), 1, "the country list is read once per run")
+        [post] = self.counterparty_posts()
+        body = {item["name"]: item for item in json.loads(post.body)}
+        sent = body["ТОО «Экспорт»"]
+        self.assertEqual(sent["actualAddressFull"]["country"]["meta"]["href"],
+                         f"{self.emulator.api_url}/entity/country/{country_id('398')}")
+        self.assertEqual(sent["actualAddressFull"]["country"]["meta"]["type"], "country")
+        self.assertTrue(sent["legalAddressFull"]["country"]["meta"]["href"].endswith(
+            country_id("112")))
+        stored = self.binding_of(partner).external_id
+        self.assertEqual(self.stored_country(stored), country_id("398"))
+        self.assertEqual(self.stored_country(stored, "legalAddressFull"), country_id("112"))
+        self.assertEqual(self.ms(stored)["actualAddress"],
+                         "050000, Казахстан, Алматы, ул. Абая, 10")
+        self.assertEqual(self.stored_country(self.binding_of(only_country).external_id),
+                         country_id("398"), "a country alone is an address to send")
+        # Kosovo is not in MoySklad's list: sent without a country, said in the log.
+        self.assertNotIn("country", body["Prishtina LLC"]["actualAddressFull"])
+        self.assertEqual(self.binding_of(kosovo).sync_state, "ok")
+        self.assertIn("Kosovo (XK)", log.message)
+        self.assertIn("Prishtina LLC", log.message)
+        # Nothing changed: nothing is sent again (the country MoySklad lacks included).
+        log = self.sync()
+        self.assertEqual(len(self.counterparty_posts()), 1, log.message)
+        # A new country: one update carrying it.
+        partner.country_id = by
+        log = self.sync()
+        self.assertEqual(log.updated, 1, log.message)
+        self.assertEqual(self.stored_country(stored), country_id("112"))
+        self.assertEqual(self.ms(stored)["actualAddressFull"]["city"], "Алматы")
+
+    def test_both_ways_country_follows_the_latest_change_and_unmatched_is_kept(self):
+        log = self.sync("both")
+        self.assertEqual(log.state, "done", log.message)
+        customer = self.partner_of(CUSTOMER_ID)
+        self.assertEqual(customer.country_id, self.env.ref("base.ru"))
+        # Changed in Odoo: sent.
+        customer.country_id = self.env.ref("base.by")
+        self.sync()
+        self.assertEqual(self.stored_country(CUSTOMER_ID), country_id("112"))
+        self.assertEqual(self.ms(CUSTOMER_ID)["actualAddressFull"]["city"], "Химки")
+        # Changed on both sides, MoySklad later: MoySklad's wins, the log says so.
+        customer.country_id = self.env.ref("base.am")
+        self.advance_clock()
+        self.update_counterparty(CUSTOMER_ID, {"actualAddressFull": self.address(
+            "860", city="Ташкент")})
+        log = self.sync()
+        self.assertEqual(customer.country_id, self.env.ref("base.uz"))
+        self.assertEqual(self.stored_country(CUSTOMER_ID), country_id("860"))
+        self.assertIn("country: MoySklad changed it later", log.message)
+        # MoySklad moves it to a country Odoo cannot hold: the partner keeps its own ...
+        self.update_counterparty(CUSTOMER_ID, {"actualAddressFull": self.address(
+            "895", city="Гагра")})
+        log = self.sync()
+        self.assertEqual(customer.country_id, self.env.ref("base.uz"))
+        self.assertEqual(customer.city, "Гагра")
+        self.assertIn("Абхазия (895)", log.message)
+        # ... and a later change in Odoo sends MoySklad's own country back, not Odoo's.
+        customer.phone = "+70000000777"
+        before = len(self.counterparty_posts())
+        self.sync()
+        self.assertEqual(len(self.counterparty_posts()), before + 1)
+        self.assertEqual(self.ms(CUSTOMER_ID)["phone"], "+70000000777")
+        self.assertEqual(self.stored_country(CUSTOMER_ID), country_id("895"))
+        # Odoo's country changed after that: now it is sent.
+        customer.country_id = self.env.ref("base.kz")
+        self.sync()
+        self.assertEqual(self.stored_country(CUSTOMER_ID), country_id("398"))

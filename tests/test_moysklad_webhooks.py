@@ -102,6 +102,34 @@ class TestMoySkladWebhooks(MoySkladCase, RightsUsers, HttpCase):
         self.assertEqual(self.backend.moysklad_webhook_count, 0)
         self.assertIn("removed at MoySklad: 7", self.backend.moysklad_webhook_status)
 
+    def test_push_only_connection_registers_only_what_it_pulls(self):
+        """Odoo the master of products and prices, stock off: no change at MoySklad is pulled, so
+        only the DELETE webhooks (they mark the mapping for the next push) are registered; those
+        of a connection registered while it pulled are removed by the next registration."""
+        self.backend.write({"moysklad_products_direction": "push",
+                            "moysklad_prices_direction": "push", "moysklad_stock_direction": "off"})
+        self.backend.action_moysklad_register_webhooks()
+        self.assertEqual(self.hooks_at_moysklad(), ({("DELETE", "product"), ("DELETE", "variant")}, []))
+        self.assertEqual(self.backend.moysklad_webhook_count, 2)
+        self.assertIn("Pulled at once when they change at MoySklad: nothing",
+                      self.backend.moysklad_webhook_status)
+        # Stock pulled again: its webhook only.
+        self.backend.moysklad_stock_direction = "pull"
+        self.backend.action_moysklad_register_webhooks()
+        entity, stock = self.hooks_at_moysklad()
+        self.assertEqual((len(entity), len(stock)), (2, 1))
+        # Everything pulled: all seven; then push-only again: back to the two DELETE webhooks.
+        self.backend.write({"moysklad_products_direction": "pull",
+                            "moysklad_prices_direction": "pull"})
+        self.backend.action_moysklad_register_webhooks()
+        self.assertEqual(len(self.hooks_at_moysklad()[0]), 6)
+        self.backend.write({"moysklad_products_direction": "push",
+                            "moysklad_prices_direction": "push", "moysklad_stock_direction": "off"})
+        self.backend.action_moysklad_register_webhooks()
+        self.assertEqual(self.hooks_at_moysklad(), ({("DELETE", "product"), ("DELETE", "variant")}, []))
+        self.assertIn("0 created, 2 already there, 5 removed", self.backend.moysklad_webhook_status)
+        self.assertEqual(self.backend.moysklad_webhook_count, 2)
+
     def test_free_plan_30006_in_plain_words(self):
         self.emulator.paid_plan = False
         action = self.backend.action_moysklad_register_webhooks()

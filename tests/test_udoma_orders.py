@@ -144,6 +144,42 @@ class TestUdomaOrders(UdomaCase):
         self.backend.action_pull_orders()
         self.assertEqual(set(self.udoma_orders().mapped("state")), {"sale"})
 
+    def test_orders_belong_to_the_connections_salesperson_and_team(self):
+        seller = new_test_user(self.env, "sc_udoma_seller", groups="sales_team.group_sale_salesman")
+        team = self.env["crm.team"].create({"name": "Marketplace"})
+        self.backend.write({"udoma_user_id": seller.id, "udoma_team_id": team.id})
+        # The scheduled pull runs as OdooBot: the orders are still the seller's.
+        schedule = self.backend.schedule_ids.filtered(lambda s: s.operation == "pull_orders")
+        schedule._run_once(self.env["supplier.sync.engine"])
+        orders = self.udoma_orders()
+        self.assertEqual(len(orders), 3)
+        self.assertEqual(set(orders.mapped("user_id")), {seller})
+        self.assertEqual(set(orders.mapped("team_id")), {team})
+        # What the seller's "My Quotations" filter shows.
+        mine = self.env["sale.order"].with_user(seller).search([("user_id", "=", seller.id)])
+        self.assertEqual(mine, orders)
+
+    def test_salesperson_defaults_to_the_creator_never_odoobot(self):
+        odoobot = self.env.ref("base.user_root")
+        # Made by OdooBot (the fixture): no default salesperson, and the orders get none.
+        self.assertFalse(self.backend.udoma_user_id)
+        self.pull()
+        self.assertFalse(self.udoma_orders().user_id)
+        self.assertNotIn(odoobot, self.udoma_orders().mapped("user_id"))
+        # Made by a person: they are the salesperson.
+        manager = new_test_user(
+            self.env, "sc_udoma_admin",
+            groups="base.group_system,supplier_connector.group_supplier_manager,"
+            "sales_team.group_sale_manager",
+        )
+        backend = self.env["supplier.backend"].with_user(manager).create({
+            "name": "UDOMA by a person", "service": "udoma", "partner_id": self.marketplace.id,
+        })
+        self.assertEqual(backend.udoma_user_id, manager)
+        # Emptied again: the creator's orders still.
+        backend.udoma_user_id = False
+        self.assertEqual(backend.sudo()._udoma_order_owner_values(), {"user_id": manager.id})
+
     def test_scheduled_pull(self):
         schedule = self.backend.schedule_ids.filtered(lambda s: s.operation == "pull_orders")
         schedule._run_once(self.env["supplier.sync.engine"])

@@ -1,10 +1,10 @@
 """Shared by the MoySkladClient tests: a fake clock, a client factory, request readers and answers
 shaped like the official documentation's examples (api-remap-1.2-doc)."""
 
-import json
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
+import http_helpers
 import responses
 
 from api.base import SessionState
@@ -30,26 +30,11 @@ PRICE_TYPE_ID = "672559f1-cbf3-11e1-9eb9-889ffa6f49fd"
 PRICE_TYPE_HREF = f"{BASE}/context/companysettings/pricetype/{PRICE_TYPE_ID}"
 
 
-class FakeTime:
-    """Monotonic clock and sleep that only move when the code under test sleeps (or advance)."""
+class FakeTime(http_helpers.FakeTime):
+    """The shared fake clock at NOW, whose wall clock stays put unless a test sets ``current``."""
 
     def __init__(self):
-        self.current = NOW
-        self.mono = 0.0
-        self.sleeps = []
-
-    def now(self):
-        return self.current
-
-    def clock(self):
-        return self.mono
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.mono += seconds
-
-    def advance(self, seconds):
-        self.mono += seconds
+        super().__init__(NOW, wall_moves=False)
 
 
 def make_client(fake, **options):
@@ -128,9 +113,7 @@ def query_of(call):
             for key, values in parse_qs(urlsplit(call.request.url).query).items()}  # fmt: skip
 
 
-def body_of(call):
-    body = call.request.body
-    return json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
+body_of = http_helpers.json_body
 
 
 def api_calls(mocked, path=None):

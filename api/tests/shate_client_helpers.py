@@ -1,10 +1,9 @@
-"""Shared by the ShateClient tests: a fake clock, a client factory, request readers and the
+"""Shared by the ShateClient tests: a client factory, request readers and the
 document's example answers (shared/api-docs/shate-m.txt, with its JSON typos fixed: missing commas,
 trailing commas, the unquoted priceId)."""
 
 import copy
-import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import responses
@@ -24,37 +23,10 @@ LOGIN_NAME = "Test123"
 PASSWORD = "Sekret-Pa55word"
 TOKEN = "eyJhbGciOiJQUzI1NiIsInR5cCI6ImF0K2p3dCJ9"
 NEW_TOKEN = "eyJhbGciOiJQUzI1NiIsInR5cCI6ImF0K2p3dCJ9.second"
-NOW = datetime(2025, 3, 1, 12, 0, 0)  # naive UTC: 15:00 in Moscow
 PRICE_ID = (
     "EA0A241990CBE80CD928445ADB1146A81861AFA2B69CC0F1C59EEBCEA5B67A12608B2F0799466CC6B01"
     "9C63056DDB2565D9E288D38DE21BCC5CB706019FF029E"
 )
-
-
-class FakeTime:
-    """Wall clock (``now``), monotonic clock, epoch clock and sleep, moved only by sleep/advance."""
-
-    def __init__(self):
-        self.current = NOW
-        self.mono = 0.0
-        self.sleeps = []
-
-    def now(self):
-        return self.current
-
-    def clock(self):
-        return self.mono
-
-    def epoch(self):
-        return (self.current - datetime(1970, 1, 1)).total_seconds()
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.advance(seconds)
-
-    def advance(self, seconds):
-        self.mono += seconds
-        self.current += timedelta(seconds=seconds)
 
 
 def make_client(fake, **options):
@@ -91,10 +63,6 @@ def form(call):
 
 def query(call):
     return parse_qs(urlsplit(call.request.url).query)
-
-
-def body(call):
-    return json.loads(call.request.body)
 
 
 def saved_session(fake, token=TOKEN, minutes=30):

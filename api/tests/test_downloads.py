@@ -29,19 +29,6 @@ ALLOWED = ("etm.ru",)
 METADATA = re.compile(r"https?://169\.254\.169\.254(:\d+)?/.*")
 
 
-class FakeTime:
-    def __init__(self):
-        self.mono = 0.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.mono
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.mono += seconds
-
-
 class Trickle(io.RawIOBase):
     """A body that gives ``piece`` bytes per read, each read taking ``interval`` fake seconds:
     the server that keeps every socket read under the timeout but never finishes."""
@@ -62,17 +49,6 @@ class Trickle(io.RawIOBase):
         buffer[:size] = self.data[self.sent : self.sent + size]
         self.sent += size
         return size
-
-
-@pytest.fixture
-def fake():
-    return FakeTime()
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
 
 
 def make_client(fake, base_url=BASE, **options):

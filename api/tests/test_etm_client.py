@@ -3,12 +3,13 @@
 import json
 import logging
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 import responses
+from http_helpers import NOW
 
 from api.base import SessionState
 from api.errors import (
@@ -31,42 +32,7 @@ LOGIN_NAME = "690000889TA"
 PASSWORD = "Sekret-Pa55"
 TOKEN = "110377745112238593650805959783"
 NEW_TOKEN = "220488856223349604761916060894"
-NOW = datetime(2025, 3, 1, 12, 0, 0)
 HIDDEN = "\u0425\u0425\u0425"  # Cyrillic "XXX": ETM's hidden price
-
-
-class FakeTime:
-    """Wall clock (``now``), monotonic clock and sleep, all moved only by sleeping or advance()."""
-
-    def __init__(self):
-        self.current = NOW
-        self.mono = 0.0
-        self.sleeps = []
-
-    def now(self):
-        return self.current
-
-    def clock(self):
-        return self.mono
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.advance(seconds)
-
-    def advance(self, seconds):
-        self.mono += seconds
-        self.current += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def fake():
-    return FakeTime()
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
 
 
 def make_client(fake, **options):

@@ -24,38 +24,12 @@ SECRET = "hunter2-secret"
 NOW = datetime(2025, 3, 1, 12, 0, 0)
 
 
-class FakeTime:
-    """Monotonic clock and sleep that only move when the code under test sleeps."""
-
-    def __init__(self):
-        self.mono = 0.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.mono
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.mono += seconds
-
-
 class SecretClient(HttpClient):
     service_name = "Test service"
     secret_params = ("pwd",)
 
     def _secret_values(self):
         return (SECRET,)
-
-
-@pytest.fixture
-def fake():
-    return FakeTime()
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
 
 
 def make_client(fake, base_url=BASE, **options):

@@ -8,6 +8,7 @@ from datetime import date, datetime, timezone
 import pytest
 import requests
 import responses
+from http_helpers import json_body
 
 from api.errors import (
     AlreadyExists,
@@ -41,30 +42,6 @@ BILLING = {"current_balance": 11067, "change_of_balance": -150, "billing": [
      "date": 1590775195, "amount": -100, "comment": "Забор товара"}]}  # fmt: skip
 
 
-class FakeTime:
-    def __init__(self):
-        self.mono = 0.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.mono
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.mono += seconds
-
-
-@pytest.fixture
-def fake():
-    return FakeTime()
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
 def make_client(fake, **options):
     values = {"api_key": KEY, "sleep": fake.sleep, "clock": fake.clock, "backoff": 0.5,
               "max_retries": 2}  # fmt: skip
@@ -76,12 +53,8 @@ def client(fake):
     return make_client(fake)
 
 
-def sent(call):
-    return json.loads(call.request.body)
-
-
 def data_sent(mocked, index=-1):
-    return sent(mocked.calls[index])["data"]
+    return json_body(mocked.calls[index])["data"]
 
 
 def order(**changes):
@@ -101,7 +74,7 @@ def test_envelope_url_and_headers(client, mocked):
     assert (call.request.method, call.request.url) == ("POST", URL)
     assert call.request.headers["Content-Type"] == "application/json"
     assert call.request.headers["Accept"] == "application/json"
-    assert sent(call) == {"key": KEY, "type": "goods", "action": "add_good", "data": DOC_GOOD}
+    assert json_body(call) == {"key": KEY, "type": "goods", "action": "add_good", "data": DOC_GOOD}
     assert (result.system_id, result.partner_id, result.result) == (124323, "13", "ok")
     assert not result.has_warning
 
@@ -119,7 +92,7 @@ def test_good_ids_and_values_as_the_tables_say(client, mocked):
     client.update_good({"id": "007", "name": " Кружка ", "price": 450.005, "cost": 170,
                         "weight": 320.6, "width": 80.4, "color": 9, "size": "350 мл"})  # fmt: skip
     client.update_good({"id": "42", "name": "x", "price": 1, "cost": 1})
-    first, second = (sent(call) for call in mocked.calls)
+    first, second = (json_body(call) for call in mocked.calls)
     assert (first["type"], first["action"]) == ("goods", "update_good")
     assert first["data"] == {"id": "007", "name": "Кружка", "price": 450.0, "cost": 170.0,
                              "weight": 321, "width": 80, "color": 9, "size": "350 мл"}  # fmt: skip
@@ -138,7 +111,7 @@ def test_add_order_and_update_order_send_their_tables(client, mocked):
     client.add_order(full)
     client.update_order(full)
 
-    added, updated = (sent(call) for call in mocked.calls)
+    added, updated = (json_body(call) for call in mocked.calls)
     assert (added["type"], added["action"], updated["action"]) == (
         "order", "add_order", "update_order")  # fmt: skip
     expected = {
@@ -170,7 +143,7 @@ def test_preorders_and_documents(client, mocked):
     client.add_doc(doc)
     client.update_doc(doc)
 
-    bodies = [sent(call) for call in mocked.calls]
+    bodies = [json_body(call) for call in mocked.calls]
     assert [(b["type"], b["action"]) for b in bodies] == [
         ("preorder", "add_preorder"), ("preorder", "update_preorder"),
         ("doc", "add_doc"), ("doc", "update_doc")]  # fmt: skip
@@ -389,7 +362,7 @@ def test_get_stock_in_chunks(fake, mocked):
 
     report = client.get_stock(ids)
 
-    bodies = [sent(call) for call in mocked.calls]
+    bodies = [json_body(call) for call in mocked.calls]
     assert [b["data"]["ids"] for b in bodies] == [
         list(range(1, 101)), list(range(101, 201)), list(range(201, 251))]  # fmt: skip
     assert {(b["type"], b["action"], b["data"]["storage_id"]) for b in bodies} == {
@@ -401,8 +374,8 @@ def test_get_stock_in_chunks(fake, mocked):
     assert (row.id, row.stock, row.reserved, row.free) == (13, 6, 1, 5)
 
     client.get_stock(range(1, 11), chunk_size=4, storage_id=2)
-    assert [len(sent(call)["data"]["ids"]) for call in mocked.calls[3:]] == [4, 4, 2]
-    assert sent(mocked.calls[-1])["data"]["storage_id"] == 2
+    assert [len(json_body(call)["data"]["ids"]) for call in mocked.calls[3:]] == [4, 4, 2]
+    assert json_body(mocked.calls[-1])["data"]["storage_id"] == 2
 
 
 def test_get_stock_finds_the_unknown_ids_of_a_refused_chunk(client, mocked):
@@ -437,7 +410,7 @@ def test_check_key_probes_stock(client, mocked):
     mocked.add(responses.POST, URL, json={"error": "Good 0 not found", "code": 2})
     assert client.check_key() is True
     assert client.check_key() is True  # NotFound: the key was accepted
-    assert [sent(call)["data"] for call in mocked.calls] == [{"storage_id": 1, "ids": [0]}] * 2
+    assert [json_body(call)["data"] for call in mocked.calls] == [{"storage_id": 1, "ids": [0]}] * 2
 
 
 # -- billing -------------------------------------------------------------------------------------
@@ -446,7 +419,7 @@ def test_get_billing(client, mocked):
 
     billing = client.get_billing(datetime(2020, 5, 29), datetime(2020, 5, 29, 23, 59, 59))
 
-    body = sent(mocked.calls[0])
+    body = json_body(mocked.calls[0])
     assert (body["type"], body["action"]) == ("billing", "get_billing")
     assert body["data"] == {"storage_id": 1, "from": 1590710400, "to": 1590796799}
     assert (billing.current_balance, billing.change_of_balance) == (11067.0, -150.0)
@@ -467,7 +440,7 @@ def test_get_billing_reads_the_tables_odd_types(client, mocked):
     assert (operation.amount, operation.comment) == (None, "5")
     assert operation.date == datetime(2020, 5, 29, 17, 59, 20)
     assert billing.current_balance == 100.5
-    assert sent(mocked.calls[0])["data"]["from"] == 1588280400  # 1 May 00:00 Moscow
+    assert json_body(mocked.calls[0])["data"]["from"] == 1588280400  # 1 May 00:00 Moscow
     with pytest.raises(ValueError):
         client.get_billing(2, 1)
 

@@ -48,12 +48,6 @@ def fake():
     return FakeTime()
 
 
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
 def echo_bulk(request):
     """Answer a bulk POST like MoySklad: each item back with an id (creations keep syncId)."""
     import json

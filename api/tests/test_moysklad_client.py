@@ -60,12 +60,6 @@ def fake():
     return FakeTime()
 
 
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
 # -- headers -------------------------------------------------------------------------------------
 def test_every_request_has_gzip_accept_and_bearer(fake, mocked):
     mocked.add(responses.GET, PRODUCT_URL, json=product_row())

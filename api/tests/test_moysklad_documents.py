@@ -40,12 +40,6 @@ def fake():
     return FakeTime()
 
 
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
 def counterparty_row(**fields):
     row = {
         "meta": {"href": AGENT_HREF, "type": "counterparty"},

@@ -40,12 +40,6 @@ def fake():
     return FakeTime()
 
 
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
 def test_user_weight_follows_the_documented_schedule():
     assert user_request_weight(date(2026, 5, 11)) == 1
     assert user_request_weight(date(2026, 5, 12)) == 2

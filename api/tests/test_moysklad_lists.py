@@ -32,12 +32,6 @@ def fake():
     return FakeTime()
 
 
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
 # -- Moscow time and filters ---------------------------------------------------------------------
 def test_moscow_time_from_naive_utc_aware_and_date():
     assert to_moscow_text(datetime(2025, 12, 31, 21, 0, 0)) == "2026-01-01 00:00:00"

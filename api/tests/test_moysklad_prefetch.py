@@ -31,12 +31,6 @@ def fake():
     return FakeTime()
 
 
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
 def pages_of(mocked, pages=3, failing=None, status=500, body=None):
     """Pages of 2 products by offset; page ``failing`` (0-based) answers ``status``."""
 

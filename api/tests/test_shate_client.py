@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import requests
 import responses
+from http_helpers import NOW
 from shate_client_helpers import (
     API,
     API_KEY,
@@ -17,12 +18,10 @@ from shate_client_helpers import (
     KEY_LOGIN_URL,
     LOGIN_NAME,
     NEW_TOKEN,
-    NOW,
     ORDER_URL,
     PASSWORD,
     PASSWORD_LOGIN_URL,
     TOKEN,
-    FakeTime,
     add_login,
     calls_to,
     form,
@@ -43,17 +42,6 @@ from api.errors import (
     ServiceUnavailable,
     SessionExpired,
 )
-
-
-@pytest.fixture
-def fake():
-    return FakeTime()
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
 
 
 # -- login and token ---------------------------------------------------------------------------

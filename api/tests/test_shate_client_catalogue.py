@@ -7,13 +7,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from http_helpers import json_body
 from shate_client_helpers import (
     API,
     ARTICLE,
     ARTICLE_CARD,
     TRADEMARK,
-    FakeTime,
-    body,
     calls_to,
     make_client,
     query,
@@ -22,17 +21,6 @@ from shate_client_helpers import (
 
 from api.errors import UnsafeUrl
 from api.shate_data import ShateContent, normalize_key
-
-
-@pytest.fixture
-def fake():
-    return FakeTime()
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
 
 
 @pytest.fixture
@@ -202,9 +190,9 @@ def test_search_articles_in_batches_of_50(client, mocked):
 
     found = client.search_articles(keys)
 
-    sizes = [len(body(call)["keys"]) for call in mocked.calls]
+    sizes = [len(json_body(call)["keys"]) for call in mocked.calls]
     assert sizes == [50, 50, 21]
-    assert body(mocked.calls[0])["keys"][0] == {"articleCode": "OC0", "tradeMarkName": "KNECHT"}
+    assert json_body(mocked.calls[0])["keys"][0] == {"articleCode": "OC0", "tradeMarkName": "KNECHT"}
     assert set(found) == set(keys)
     assert [a.id for a in found[("OC7", "KNECHT")]] == [1007]
     assert found[("OC999", "KNECHT")] == []
@@ -219,7 +207,7 @@ def test_search_articles_matches_code_and_brand_loosely(client, mocked):
 
     found = client.search_articles(keys, include="trademark")
 
-    assert body(mocked.calls[0]) == {"include": "trademark", "keys": [
+    assert json_body(mocked.calls[0]) == {"include": "trademark", "keys": [
         {"articleCode": "oc-100", "tradeMarkName": "KNECHT"},
         {"articleCode": "W 712/75", "tradeMarkName": "mann filter"}]}  # fmt: skip
     assert [a.id for a in found[keys[0]]] == [1]
@@ -249,7 +237,7 @@ def test_search_articles_sends_brandless_codes_by_string(client, mocked):
 
     posts = calls_to(mocked, f"{API}/articles/search", "POST")
     gets = calls_to(mocked, f"{API}/articles/search", "GET")
-    assert [body(call) for call in posts] == [{"include": "trademark", "keys": [
+    assert [json_body(call) for call in posts] == [{"include": "trademark", "keys": [
         {"articleCode": "OC100", "tradeMarkName": "KNECHT"},
         {"articleCode": "OC200", "tradeMarkName": "KNECHT"}]}]  # fmt: skip
     # One GET per code ("OC 105" and "oc-105" are one code), never a POST key without a brand.
@@ -288,7 +276,7 @@ def test_get_articles_by_ids(client, mocked):
     mocked.add(responses.POST, f"{API}/articles/search", json=[
         {"article": dict(ARTICLE, id=5)}, {"article": dict(ARTICLE, id=6)}])  # fmt: skip
     found = client.get_articles([5, "6", 7])
-    assert body(mocked.calls[0]) == {"ids": [5, 6, 7]}
+    assert json_body(mocked.calls[0]) == {"ids": [5, 6, 7]}
     assert sorted(found) == [5, 6]
 
 
@@ -300,7 +288,7 @@ def test_search_content_and_bytes(client, mocked):
 
     found = client.search_content(["C1"], height=1000, width=100)
 
-    assert body(mocked.calls[0]) == {"contentId": "C1", "heightSize": 1000, "widthSize": 100}
+    assert json_body(mocked.calls[0]) == {"contentId": "C1", "heightSize": 1000, "widthSize": 100}
     assert found["C1"].mime_type == "image/webp"
     assert client.content_bytes(found["C1"]) == picture
 

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
+from http_helpers import json_body
 from shate_client_helpers import (
     API,
     CART_ERROR,
@@ -18,9 +19,7 @@ from shate_client_helpers import (
     ORDER_URL,
     PRICE_ID,
     PRICE_WARNING,
-    FakeTime,
     add_login,
-    body,
     calls_to,
     make_client,
     place,
@@ -30,17 +29,6 @@ from shate_client_helpers import (
 
 from api.errors import OutcomeUnknown, RequestRejected
 from api.shate_data import price_change
-
-
-@pytest.fixture
-def fake():
-    return FakeTime()
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
 
 
 @pytest.fixture
@@ -58,7 +46,7 @@ def test_order_by_price_items_body_and_answer(client, mocked):
                    phone="+375 29 123 45 67", comment="Позвонить", note="Для Васи",
                    expected_arrival=date(2020, 12, 3))  # fmt: skip
 
-    assert body(mocked.calls[0]) == {
+    assert json_body(mocked.calls[0]) == {
         "agreementCode": "SAGR1",
         "agreeWithTermsOfDelivery": True,
         "agreeWithPersonalDataProcessingPolicyAndUserAgreement": True,
@@ -156,7 +144,7 @@ def test_order_without_consents_sends_nothing(client, mocked):
 def test_pickup_order_has_no_delivery_info(client, mocked):
     mocked.add(responses.POST, ORDER_URL, json=ORDER)
     place(client, delivery_address_code=None)
-    assert "deliveryInfo" not in body(mocked.calls[0])
+    assert "deliveryInfo" not in json_body(mocked.calls[0])
 
 
 def test_order_by_cart_items(client, mocked):
@@ -166,7 +154,7 @@ def test_order_by_cart_items(client, mocked):
         delivery_address_code="Д1", agree_with_terms_of_delivery=True,
         agree_with_personal_data_policy=True,
     )  # fmt: skip
-    sent = body(mocked.calls[0])
+    sent = json_body(mocked.calls[0])
     assert sent["cartItems"] == [{"id": 87865469}, {"id": 2}]
     assert sent["deliveryInfo"]["deliveryType"] == "OneDelivery"
     assert [order.id for order in result.orders] == [1]
@@ -184,7 +172,7 @@ def test_fio_and_phone_go_at_the_top_level_of_both_orders(client, mocked):
     client.order_by_cart_items(agreement_code="SAGR2", cart_item_ids=[7], **contact, **consents)
     client.order_by_cart_items(agreement_code="SAGR1", cart_item_ids=[8], fio="", **consents)
 
-    by_price, by_cart, plain = (body(call) for call in mocked.calls)
+    by_price, by_cart, plain = (json_body(call) for call in mocked.calls)
     for sent in (by_price, by_cart):
         assert (sent["agreementCode"], sent["fio"], sent["phone"]) == (
             "SAGR2", contact["fio"], contact["phone"])  # fmt: skip
@@ -242,9 +230,9 @@ def test_cart_endpoints(client, mocked):
 
     assert line == single == added
     assert query(mocked.calls[0]) == {"agreementCode": ["SAGR1"], "deliveryAddressCode": ["Д1"]}
-    assert body(calls_to(mocked, f"{API}/cartitems", "POST")[0]) == {
+    assert json_body(calls_to(mocked, f"{API}/cartitems", "POST")[0]) == {
         "quantity": 1, "priceId": PRICE_ID, "comment": "Для Пети"}  # fmt: skip
-    assert body(calls_to(mocked, f"{API}/cartitems/1", "PATCH")[0]) == {"quantity": 3}
+    assert json_body(calls_to(mocked, f"{API}/cartitems/1", "PATCH")[0]) == {"quantity": 3}
     assert patched.quantity == 3.0
     assert len(calls_to(mocked, f"{API}/cartitems", "DELETE")) == 1
     assert len(calls_to(mocked, f"{API}/cartitems/1", "DELETE")) == 1

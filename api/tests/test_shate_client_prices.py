@@ -6,16 +6,14 @@ from datetime import datetime, timedelta
 
 import pytest
 import responses
+from http_helpers import NOW, json_body
 from shate_client_helpers import (
     API,
     ARTICLE,
     KEY_LOGIN_URL,
-    NOW,
     OFFER,
     PRICE_ID,
     PRICES_URL,
-    FakeTime,
-    body,
     calls_to,
     login_calls,
     make_client,
@@ -30,17 +28,6 @@ from api.rate_budget import RateBudget
 
 
 @pytest.fixture
-def fake():
-    return FakeTime()
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
-@pytest.fixture
 def client(fake):
     return make_client(fake, session_state=saved_session(fake), max_retries=1)
 
@@ -52,8 +39,8 @@ def test_search_prices_single_article_parses_every_field(client, mocked):
 
     result = client.search_prices([1248288], agreement_code="SAGR1", delivery_address_code="Д1")
 
-    assert body(mocked.calls[0]) == [{"articleId": 1248288, "agreementCode": "SAGR1",
-                                      "deliveryAddressCode": "Д1", "includeAnalogs": False}]  # fmt: skip
+    assert json_body(mocked.calls[0]) == [{"articleId": 1248288, "agreementCode": "SAGR1",
+                                           "deliveryAddressCode": "Д1", "includeAnalogs": False}]  # fmt: skip
     (found,) = result[1248288]
     assert found.price_id == PRICE_ID
     assert (found.article_id, found.requested_article_id, found.is_analog) == (
@@ -91,9 +78,9 @@ def test_search_prices_several_articles_per_request(fake, mocked):
 
     result = client.search_prices([1, "2", 3])
 
-    assert [[key["articleId"] for key in body(call)] for call in mocked.calls] == [[1, 2], [3]]
-    assert body(mocked.calls[0])[0]["agreementCode"] == "SAGR1"  # the client's defaults
-    assert body(mocked.calls[0])[0]["deliveryAddressCode"] == "Д1"
+    assert [[key["articleId"] for key in json_body(call)] for call in mocked.calls] == [[1, 2], [3]]
+    assert json_body(mocked.calls[0])[0]["agreementCode"] == "SAGR1"  # the client's defaults
+    assert json_body(mocked.calls[0])[0]["deliveryAddressCode"] == "Д1"
     assert [o.price_id for o in result[1]] == ["P1-0", "P1-1"]
     assert [o.price_id for o in result["2"]] == ["P2-0", "P2-1"]  # keyed as the caller gave it
     assert result[3] == []
@@ -110,8 +97,8 @@ def test_search_prices_with_analogs_one_article_per_request(client, mocked):
 
     result = client.search_prices([1248288, 1248289], include_analogs=True)
 
-    assert [len(body(call)) for call in mocked.calls] == [1, 1]
-    assert body(mocked.calls[0])[0]["includeAnalogs"] is True
+    assert [len(json_body(call)) for call in mocked.calls] == [1, 1]
+    assert json_body(mocked.calls[0])[0]["includeAnalogs"] is True
     offers = result[1248288]
     assert [(o.price_id, o.is_analog, o.requested_article_id) for o in offers] == [
         (PRICE_ID, False, 1248288), ("A", True, 1248288)]  # fmt: skip
@@ -121,7 +108,7 @@ def test_search_prices_object_shape(fake, mocked):
     client = make_client(fake, session_state=saved_session(fake), price_request_shape="object")
     mocked.add(responses.POST, PRICES_URL, json=[OFFER])
     client.search_prices([1248288, 5])
-    assert [body(call) for call in mocked.calls] == [
+    assert [json_body(call) for call in mocked.calls] == [
         {"articleId": 1248288, "includeAnalogs": False}, {"articleId": 5, "includeAnalogs": False}]  # fmt: skip
 
 

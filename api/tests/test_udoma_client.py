@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-import responses
+from http_helpers import FakeTime, json_body
 
 from api.errors import ApiError, AuthError, RateLimited, RequestRejected, ServiceUnavailable
 from api.udoma import (
@@ -71,30 +71,6 @@ DOC_ORDERS = {"code": "search.successful", "detail": {"orders": [
 ]}}  # fmt: skip
 
 
-class FakeTime:
-    def __init__(self):
-        self.mono = 0.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.mono
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.mono += seconds
-
-
-@pytest.fixture
-def fake():
-    return FakeTime()
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
 def make_client(fake, version="v1", **options):
     values = {"sleep": fake.sleep, "clock": fake.clock, "now": lambda: NOW, "backoff": 0.5,
               "max_retries": 2}  # fmt: skip
@@ -110,10 +86,6 @@ def v1(fake):
 @pytest.fixture
 def v2(fake):
     return make_client(fake, "v2")
-
-
-def sent(call):
-    return json.loads(call.request.body)
 
 
 def items(count, prefix="p", group="g1"):
@@ -167,7 +139,7 @@ def test_key_header_json_body_and_regenerated_key(v1, mocked):
 def test_check_key_is_an_empty_orders_window(v2, mocked):
     mocked.add("POST", ORDERS, json={"code": "search.successful", "detail": {"orders": []}})
     assert v2.check_key() is True
-    body = sent(mocked.calls[0])
+    body = json_body(mocked.calls[0])
     assert mocked.calls[0].request.url == ORDERS  # v1 even for a v2 connection
     assert body == {"shopSourceSystemId": "supplier-connector-key-check",
                     "dateFromUtc": "2026-11-28T18:30:15+00:00",
@@ -203,7 +175,7 @@ def test_check_key_400_proves_the_key_unless_the_named_shop_is_unknown(v1, mocke
     with pytest.raises(ShopNotFound) as caught:
         v1.check_key("s404")
     assert caught.value.shop_source_id == "s404"
-    assert sent(mocked.calls[1])["shopSourceSystemId"] == "s404"
+    assert json_body(mocked.calls[1])["shopSourceSystemId"] == "s404"
 
 
 def test_check_key_wrong_url_or_web_page_fails(v1, mocked):
@@ -225,8 +197,8 @@ def test_check_key_wrong_url_or_web_page_fails(v1, mocked):
 def test_check_shop_is_an_empty_v2_assortment(v1, mocked):
     mocked.add("POST", ASSORTMENT_V2, json=OK)
     assert v1.check_shop("s001") is True
-    assert sent(mocked.calls[0]) == {"turnOffMissingAssortment": False,
-                                     "shopSourceSystemId": "s001", "shopAssortment": []}
+    assert json_body(mocked.calls[0]) == {"turnOffMissingAssortment": False,
+                                          "shopSourceSystemId": "s001", "shopAssortment": []}
     mocked.replace("POST", ASSORTMENT_V2, status=400,
                    json={"code": "shop.not.found.by.source.system.id"})
     with pytest.raises(ShopNotFound, match="'s404'"):
@@ -244,7 +216,7 @@ def test_check_shop_is_an_empty_v2_assortment(v1, mocked):
 def test_v1_nomenclature_body_is_the_documents(v1, mocked):
     mocked.add("POST", NOMENCLATURE_V1, json=OK)
     result = v1.import_nomenclature(DOC_ITEMS, move_in_groups=True)
-    body = sent(mocked.calls[0])
+    body = json_body(mocked.calls[0])
     assert body["turnOffMissingNomenclature"] is False
     assert body["moveNomenclatureInGroups"] is True
     assert body["nomenclatures"][0] == {
@@ -267,7 +239,7 @@ def test_v1_nomenclature_mappings_units_flags_and_deleted(v1, mocked):
          "tobacco": True, "deleted": True},
         {"source_id": "m1", "name": "Метр кабеля", "group_source_id": "g", "okei_code": 6},
     ])  # fmt: skip
-    rows = sent(mocked.calls[0])["nomenclatures"]
+    rows = json_body(mocked.calls[0])["nomenclatures"]
     assert (rows[0]["okeiCode"], rows[0]["alcohol"], rows[0]["tobacco"]) == (112, True, False)
     assert (rows[1]["okeiCode"], rows[1]["tobacco"], rows[1]["deleted"]) == (778, True, True)
     assert rows[2]["okeiCode"] == 796
@@ -289,7 +261,7 @@ def test_v1_refuses_bad_items_before_sending_and_sends_the_rest(v1, mocked):
         {"source_id": "x", "name": "X", "colour": "red"},
         UdomaNomenclature("ok", "OK", "g", barcode="333"),
     ])  # fmt: skip
-    assert [row["sourceSystemId"] for row in sent(mocked.calls[0])["nomenclatures"]] == \
+    assert [row["sourceSystemId"] for row in json_body(mocked.calls[0])["nomenclatures"]] == \
         ["a", "ok"]  # fmt: skip
     codes = {(error.index, error.source_id, error.code) for error in result.errors}
     assert codes == {(1, "", "invalid"), (2, "b", "invalid"), (3, "c", "invalid"),
@@ -307,7 +279,7 @@ def test_v1_groups_with_subgroups_refused_before_sending(v1, mocked):
     groups = [UdomaGroup("root"), UdomaGroup("milk", "root"), UdomaGroup("kefir", "root")]
     result = v1.import_nomenclature([UdomaNomenclature("a", "A", "root"),
                                      UdomaNomenclature("b", "B", "milk")], groups=groups)
-    assert [row["sourceSystemId"] for row in sent(mocked.calls[0])["nomenclatures"]] == ["b"]
+    assert [row["sourceSystemId"] for row in json_body(mocked.calls[0])["nomenclatures"]] == ["b"]
     (error,) = result.errors
     assert (error.source_id, error.code) == ("a", "group_has_subgroups")
     assert "'root' has sub-groups (kefir, milk)" in error.message
@@ -325,12 +297,12 @@ def test_group_conflicts_accepts_every_shape():
 def test_chunks_send_every_item_once(v1, mocked):
     mocked.add("POST", NOMENCLATURE_V1, json=OK)
     result = v1.import_nomenclature(items(5), chunk_size=2)
-    sizes = [len(sent(call)["nomenclatures"]) for call in mocked.calls]
+    sizes = [len(json_body(call)["nomenclatures"]) for call in mocked.calls]
     assert sizes == [2, 2, 1]
     assert result.accepted == [f"p{n}" for n in range(5)] and result.requests == 3
     client = make_client(FakeTime(), "v1", chunk_size=3)
     client.import_nomenclature(items(7))
-    assert [len(sent(call)["nomenclatures"]) for call in mocked.calls[3:]] == [3, 3, 1]
+    assert [len(json_body(call)["nomenclatures"]) for call in mocked.calls[3:]] == [3, 3, 1]
 
 
 def test_item_refusal_naming_items_refuses_them_and_resends_the_rest(v1, mocked):
@@ -340,7 +312,7 @@ def test_item_refusal_naming_items_refuses_them_and_resends_the_rest(v1, mocked)
     mocked.add("POST", NOMENCLATURE_V1, json=OK)
     result = v1.import_nomenclature(items(4), chunk_size=10)
     assert len(mocked.calls) == 2
-    assert [row["sourceSystemId"] for row in sent(mocked.calls[1])["nomenclatures"]] == \
+    assert [row["sourceSystemId"] for row in json_body(mocked.calls[1])["nomenclatures"]] == \
         ["p0", "p1", "p3"]  # fmt: skip
     (error,) = result.errors
     assert (error.index, error.source_id, error.code) == (2, "p2", "duplicate_barcode")
@@ -389,7 +361,7 @@ def test_turn_off_missing_goes_in_one_request(v1, mocked):
     mocked.add("POST", NOMENCLATURE_V1, json=OK)
     result = v1.import_nomenclature(items(5), turn_off_missing=True, chunk_size=2)
     assert len(mocked.calls) == 1
-    body = sent(mocked.calls[0])
+    body = json_body(mocked.calls[0])
     assert body["turnOffMissingNomenclature"] is True and len(body["nomenclatures"]) == 5
     assert result.turned_off is True and len(result.accepted) == 5
 
@@ -398,14 +370,14 @@ def test_turn_off_missing_is_not_sent_when_an_item_was_refused(v1, mocked):
     mocked.add("POST", NOMENCLATURE_V1, json=OK)
     result = v1.import_nomenclature(items(4) + [UdomaNomenclature("x", "")],
                                     turn_off_missing=True, chunk_size=2)  # fmt: skip
-    assert [sent(c)["turnOffMissingNomenclature"] for c in mocked.calls] == [False, False]
+    assert [json_body(c)["turnOffMissingNomenclature"] for c in mocked.calls] == [False, False]
     assert result.turned_off is False and "not asked to switch off" in result.notes[0]
 
 
 def test_turn_off_missing_refused_by_udoma_falls_back_to_chunks(v1, mocked):
     mocked.add_callback("POST", NOMENCLATURE_V1, callback=refusing({"p1"}, name_items=True))
     result = v1.import_nomenclature(items(4), turn_off_missing=True, chunk_size=2)
-    flags = [sent(c)["turnOffMissingNomenclature"] for c in mocked.calls]
+    flags = [json_body(c)["turnOffMissingNomenclature"] for c in mocked.calls]
     assert flags == [True, False, False, False]  # full upload, chunk p0-p1, p0 again, p2-p3
     assert result.accepted == ["p0", "p2", "p3"] and result.turned_off is False
     assert [e.source_id for e in result.errors] == ["p1"]
@@ -485,7 +457,7 @@ def test_v2_nomenclature_is_per_shop_without_groups(fake, mocked):
     mocked.add("POST", NOMENCLATURE_V2, json=OK)
     result = client.import_nomenclature(DOC_ITEMS + [UdomaNomenclature("n4", "No group")],
                                         shop_source_id="s001", turn_off_missing=True)
-    body = sent(mocked.calls[0])
+    body = json_body(mocked.calls[0])
     assert body["shopSourceSystemId"] == "s001"
     assert body["shopSourceSystemVersion"] == "18.0"
     assert body["shopSourceSystemInfo"] == "Odoo supplier_connector"
@@ -519,7 +491,7 @@ ROWS = [UdomaAssortmentRow("n0001", 2, 123.32),
 def test_v1_assortment_rows_carry_the_shop(v1, mocked):
     mocked.add("POST", ASSORTMENT_V1, json=OK)
     result = v1.import_assortment("s001", ROWS)
-    assert sent(mocked.calls[0]) == {"turnOffMissingAssortment": False, "shopAssortment": [
+    assert json_body(mocked.calls[0]) == {"turnOffMissingAssortment": False, "shopAssortment": [
         {"shopSourceSystemId": "s001", "nomenclatureSourceSystemId": "n0001", "remains": 2,
          "price": 123.32},
         {"shopSourceSystemId": "s001", "nomenclatureSourceSystemId": "n0002", "remains": 12,
@@ -533,7 +505,7 @@ def test_v2_assortment_has_the_shop_in_the_body(v2, mocked):
     mocked.add("POST", ASSORTMENT_V2, json=OK)
     v2.import_assortment("s001", ROWS, turn_off_missing=True, chunk_size=1)
     assert len(mocked.calls) == 1
-    body = sent(mocked.calls[0])
+    body = json_body(mocked.calls[0])
     assert body["shopSourceSystemId"] == "s001" and body["turnOffMissingAssortment"] is True
     assert body["shopAssortment"][0] == {"nomenclatureSourceSystemId": "n0001", "remains": 2,
                                          "price": 123.32}  # fmt: skip
@@ -546,7 +518,7 @@ def test_assortment_bad_rows_refused_before_sending(v2, mocked):
         UdomaAssortmentRow("c", 1, 10, sale_percent=120), UdomaAssortmentRow("", 1, 10),
         UdomaAssortmentRow("d", 1.5, "12,50"), UdomaAssortmentRow("e", 1, 10),
         UdomaAssortmentRow("e", 2, 10)])  # fmt: skip
-    assert sent(mocked.calls[0])["shopAssortment"] == [
+    assert json_body(mocked.calls[0])["shopAssortment"] == [
         {"nomenclatureSourceSystemId": "d", "remains": 1.5, "price": 12.5}]
     assert [(e.index, e.code) for e in result.errors] == [
         (0, "invalid"), (1, "invalid"), (2, "invalid"), (3, "invalid"), (5, "duplicate_id"),
@@ -575,9 +547,9 @@ def test_assortment_needs_a_shop(v1):
 def test_export_orders_reads_the_documents_answer(v2, mocked):
     mocked.add("POST", ORDERS, json=DOC_ORDERS)
     export = v2.export_orders("s001", datetime(2019, 9, 19), datetime(2019, 9, 20, 0, 0, 0, 5))
-    assert sent(mocked.calls[0]) == {"shopSourceSystemId": "s001",
-                                     "dateFromUtc": "2019-09-19T00:00:00+00:00",
-                                     "dateToUtc": "2019-09-20T00:00:00.000005+00:00"}
+    assert json_body(mocked.calls[0]) == {"shopSourceSystemId": "s001",
+                                          "dateFromUtc": "2019-09-19T00:00:00+00:00",
+                                          "dateToUtc": "2019-09-20T00:00:00.000005+00:00"}
     assert len(export) == 2 and export.requests == 1
     first, second = list(export)
     assert first.order_id == "a4b74a75-3092-4672-a3cf-beeba96e4be8"
@@ -592,13 +564,13 @@ def test_export_orders_reads_the_documents_answer(v2, mocked):
 def test_export_orders_window_defaults_and_aware_datetimes(v1, mocked):
     mocked.add("POST", ORDERS, json={"code": "search.successful", "detail": {"orders": []}})
     export = v1.export_orders("s002")
-    assert sent(mocked.calls[0]) == {"shopSourceSystemId": "s002",
-                                     "dateToUtc": "2026-11-28T18:30:15+00:00"}
+    assert json_body(mocked.calls[0]) == {"shopSourceSystemId": "s002",
+                                          "dateToUtc": "2026-11-28T18:30:15+00:00"}
     assert list(export) == [] and export.date_to == NOW and export.date_from is None
     moscow = timezone(timedelta(hours=3))
     v1.export_orders("s002", datetime(2026, 11, 28, 12, 0, tzinfo=moscow),
                      datetime(2026, 11, 28, 13, 0, tzinfo=moscow))
-    body = sent(mocked.calls[1])
+    body = json_body(mocked.calls[1])
     assert (body["dateFromUtc"], body["dateToUtc"]) == ("2026-11-28T09:00:00+00:00",
                                                         "2026-11-28T10:00:00+00:00")
     with pytest.raises(ValueError, match="starts after it ends"):
