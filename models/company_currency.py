@@ -113,5 +113,5 @@ class ResCompany(models.Model):
         moves = self.env["account.move"].sudo().with_context(active_test=False).search(
             [("company_id", "child_of", company_ids)]
         )
-        moves.with_context({MODULE_UNINSTALL_FLAG: True}).unlink()
+        moves.with_context(**{MODULE_UNINSTALL_FLAG: True}).unlink()
         return len(moves)
