@@ -123,9 +123,10 @@ class SupplierMoySkladPull(models.AbstractModel):
         try:
             if context["products"] and backend.catalogue_create_products:
                 context["uoms"] = self._uom_map(adapter.list_uoms())
-            # The next page is fetched (HTTP, JSON) in a thread while this one is applied;
-            # leaving the block, on an error too, stops that thread (no request after it).
-            with adapter.client.prefetch(adapter.iter_assortment(updated_since=since)) as pages:
+            # The next pages are fetched (HTTP, JSON, rows) in threads while this one is
+            # applied, handed in order; leaving the block, on an error too, stops the threads
+            # (no request after it).
+            with adapter.client.prefetch_assortment(updated_since=since) as pages:
                 for page in pages:
                     for row in page.skipped:
                         skipped[row.kind] += 1
@@ -924,17 +925,30 @@ class SupplierMoySkladPull(models.AbstractModel):
     # -- log --------------------------------------------------------------------------------------
     @api.model
     def _note_usage(self, run, adapter):
+        """What the run spent of MoySklad's limits, on the log's "Request limit" (shown on the
+        log, not in the pop-up a button returns: the run's summary is for the user, these
+        figures for the administrator)."""
         usage = adapter.usage()
         if not usage:
             return
-        run.note(self.env._(
+        run.log.request_usage = self.env._(
             "MoySklad units used: %(units)s in %(requests)s requests (%(weight)s units per "
             "request, stock reports 5; MoySklad allows 45 units per 3 seconds). Waited for the "
             "limit: %(waited)s s. Answers 429: %(limited)s. New tokens: %(tokens)s.",
             units=usage["units"], requests=usage["requests"], weight=usage["request_weight"],
             waited=usage["waited_seconds"], limited=usage["rate_limited"],
             tokens=usage["tokens_issued"],
-        ))
+        )
+
+
+class SupplierSyncLogMoySklad(models.Model):
+    _inherit = "supplier.sync.log"
+
+    request_usage = fields.Text(
+        string="Request limit", readonly=True,
+        help="What the run spent of the service's request limit: units, seconds waited, "
+        "answers 429, new tokens. Shown here, not in the message after Sync or Import.",
+    )
 
 
 class SupplierSyncEngineMoySklad(models.AbstractModel):

@@ -33,3 +33,4 @@ from . import test_moysklad_documents
 from . import test_moysklad_partners
 from . import test_purchase_details
 from . import test_chatter_traces
+from . import test_moysklad_migration

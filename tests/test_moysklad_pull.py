@@ -181,7 +181,24 @@ class TestMoySkladPull(MoySkladCase):
         assortment = self.requests("entity/assortment")
         self.assertEqual(len(assortment), 1)
         self.assertEqual(assortment[0].query.get("limit"), "1000")
-        self.assertIn("MoySklad units used", log.message)
+        self.assertIn("MoySklad units used", log.request_usage)
+
+    def test_request_limit_figures_in_the_log_not_in_the_pop_up(self):
+        # Import and Sync answer with a pop-up: the run's summary, without the request limit's
+        # figures (units, waits, 429s, tokens), which stay on the log for the administrator.
+        for action, operation in ((self.backend.action_import_catalogue, "import_catalogue"),
+                                  (self.backend.action_sync_offers, "sync_offers")):
+            self.advance_clock()
+            popup = action()["params"]["message"]
+            log = self.last_log(operation)
+            self.assertIn("processed", popup)
+            for figure in ("units used", "Answers 429", "New tokens", "Waited for the limit"):
+                self.assertNotIn(figure, popup)
+                self.assertNotIn(figure, log.message or "")
+                self.assertIn(figure, log.request_usage)
+            self.assertRegex(log.request_usage, r"MoySklad units used: [1-9]\d* in [1-9]\d* requests")
+            # The pop-up is still the log's summary (what the run said, its counters).
+            self.assertEqual(popup, log._summary())
 
     def test_delta_by_watermark(self):
         first = self.import_catalogue()
@@ -322,7 +339,7 @@ class TestMoySkladPull(MoySkladCase):
         reports = self.requests("report/stock/bystore/current")
         # One report per type (a 429 waited out and retried may repeat one).
         self.assertEqual({r.query["stockType"] for r in reports}, {"inTransit", "reserve", "stock"})
-        self.assertIn("units used", log.message)
+        self.assertIn("units used", log.request_usage)
         # A store not used for stock no longer counts; a change is picked up by the delta.
         self.backend.location_ids.filtered(lambda loc: loc.code == NORTH_STORE_ID).use_for_stock = False
         self.advance_clock()
@@ -438,7 +455,7 @@ class TestMoySkladPull(MoySkladCase):
         self.assertEqual(log.state, "done", log.message)
         self.assertEqual(self.emulator.auth.issued_count, 2)
         self.assertNotEqual(self.backend.sudo().session_token, token)
-        self.assertIn("New tokens: 1", log.message)
+        self.assertIn("New tokens: 1", log.request_usage)
 
     def test_rate_limit_stops_the_run_in_plain_words(self):
         self.emulator.set_fault("rate_limit", count=5)
