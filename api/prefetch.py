@@ -176,7 +176,6 @@ class PagesAhead:
         self._no_more = False  # an error or the end was seen: plan nothing more
         self._finished = False
         self.stopped = threading.Event()
-        self.requested = []  # offsets in the order threads took them (for tests and logs)
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{index}", daemon=True)
             for index in range(self.ahead)
@@ -200,7 +199,6 @@ class PagesAhead:
                 if self.stopped.is_set() or not self._todo:
                     return
                 offset = self._todo.pop(0)
-                self.requested.append(offset)
             try:
                 result = (_ITEM, self._fetch(offset))
             except StopIteration:

@@ -1,9 +1,12 @@
 """MoySklad is the master: the catalogue pass (products, variants, prices) and the stock pass.
 
-Catalogue (``import_catalogue``): ``entity/assortment`` page by page (1,000 rows; the next page
-is fetched in a thread while Odoo applies the current one, so two pages in memory at most, and
-MoySklad's budget is spent while Odoo works, not after), only what changed since the connection's watermark (``updated>=``, Moscow time; saved
-only when every page was read; empty = a full pass). Per page, a constant number of queries
+Catalogue (``import_catalogue``): ``entity/assortment`` page by page (1,000 rows), only what
+changed since the connection's watermark (``updated>=``, Moscow time; saved only when every page
+was read; empty = a full pass). The pages are fetched in threads while Odoo applies the current
+one (``MoySkladClient.prefetch_assortment``): once the first page told the list's size, up to
+three pages are asked at once (MoySklad allows five requests in parallel) and handed to Odoo in
+page order, so MoySklad's budget is spent while Odoo works and while a page travels, not after;
+four pages in memory at most. Per page, a constant number of queries
 looks the rows up: binding by MoySklad id → binding by externalCode → product by internal
 reference = code, then = article → product by barcode. Rows matching several products are
 reported, not guessed. Unmatched rows create products when the connection says so.
