@@ -264,23 +264,48 @@ class TestMoySkladPull(MoySkladCase):
         self.assertEqual(self.binding("DEMO-030").product_id.list_price, 1.0,
                          "the default sales price is left alone")
 
-    def small_pages(self):
-        """The assortment in pages of 10 (33 rows: 4 pages)."""
-        def iter_assortment(adapter, updated_since=None):
-            return adapter.client.iter_assortment(updated_since=updated_since, limit=10)
-        return patch.object(MoySkladAdapter, "iter_assortment", iter_assortment)
+    def small_pages(self, limit=10):
+        """The assortment in pages of ``limit`` (33 rows: 4 pages of 10, 7 of 5)."""
+        original = MoySkladClient.prefetch_assortment
+
+        def prefetch_assortment(client, **options):
+            return original(client, limit=limit, **options)
+        return patch.object(MoySkladClient, "prefetch_assortment", prefetch_assortment)
 
     def prefetch_threads(self):
-        return [t for t in threading.enumerate() if t.name == "moysklad-prefetch" and t.is_alive()]
+        return [t for t in threading.enumerate()
+                if t.name.startswith("moysklad-assortment") and t.is_alive()]
+
+    def assortment_offsets(self):
+        return [int(r.query.get("offset", "0")) for r in self.requests("entity/assortment")]
 
     def test_pages_prefetched_give_the_same_outcome(self):
         with self.small_pages():
             log = self.import_catalogue()
         self.assertEqual(log.state, "done", log.message)
         self.assertEqual((log.processed, log.created), (33, 32))
-        offsets = [r.query.get("offset", "0") for r in self.requests("entity/assortment")]
-        self.assertEqual(offsets, ["0", "10", "20", "30"], "each page once, nothing past the end")
+        # Pages asked several at a time (in any order), each once, nothing past the end.
+        self.assertEqual(sorted(self.assortment_offsets()), [0, 10, 20, 30])
         self.assertFalse(self.prefetch_threads())
+
+    def test_pages_applied_in_page_order(self):
+        Pull = type(self.env["supplier.moysklad.pull"])
+        original = Pull._apply_page
+        applied = []
+
+        def recording(pull, backend, context, items, run):
+            applied.append([item.code for item in items])
+            return original(pull, backend, context, items, run)
+
+        with self.small_pages(5), patch.object(Pull, "_apply_page", recording):
+            log = self.import_catalogue()
+        self.assertEqual(log.state, "done", log.message)
+        with self.emulator.lock:
+            expected = [record.get("code", "") for _type, record in sorted(
+                ((t, r) for t in ("product", "variant") for r in self.emulator.db[t].values()),
+                key=lambda pair: pair[1]["id"])]  # fmt: skip
+        self.assertEqual([code for page in applied for code in page], expected)
+        self.assertEqual(sorted(self.assortment_offsets()), [0, 5, 10, 15, 20, 25, 30])
 
     def test_error_of_a_prefetched_page_stops_the_run_as_before(self):
         self.backend.max_retries = 0
@@ -291,8 +316,11 @@ class TestMoySkladPull(MoySkladCase):
         self.assertEqual(log.processed, 10, "the first page was applied before the error")
         self.assertIn("The service did not answer", log.message)
         self.assertFalse(self.backend.moysklad_watermark)
-        offsets = [r.query.get("offset", "0") for r in self.requests("entity/assortment")]
-        self.assertEqual(offsets, ["0", "10"], "no page asked after the failing one")
+        # The pages after the first were asked together; each once (no retry), none again.
+        offsets = self.assortment_offsets()
+        self.assertEqual(sorted(offsets), sorted(set(offsets)))
+        self.assertLessEqual(set(offsets), {0, 10, 20, 30})
+        self.assertIn(10, offsets)
         self.assertFalse(self.prefetch_threads())
 
     def test_run_stopped_by_odoo_stops_the_prefetch(self):
@@ -303,13 +331,16 @@ class TestMoySkladPull(MoySkladCase):
             original(pull, backend, context, items, run)
             raise psycopg2.errors.LockNotAvailable("the run's lock was lost")
 
-        with self.small_pages(), patch.object(Pull, "_apply_page", failing), \
+        with self.small_pages(5), patch.object(Pull, "_apply_page", failing), \
                 self.assertRaises(psycopg2.errors.LockNotAvailable):
             self.backend.action_import_catalogue()
         self.assertFalse(self.prefetch_threads())
         time.sleep(0.3)
-        offsets = [r.query.get("offset", "0") for r in self.requests("entity/assortment")]
-        self.assertEqual(offsets, ["0", "10"], "the prefetched page, nothing after the stop")
+        # The first page and at most the three asked ahead of it: nothing after the stop.
+        offsets = self.assortment_offsets()
+        self.assertIn(0, offsets)
+        self.assertLessEqual(set(offsets), {0, 5, 10, 15})
+        self.assertEqual(len(offsets), len(set(offsets)))
 
     def test_no_creation_when_off(self):
         self.backend.catalogue_create_products = False
