@@ -173,6 +173,7 @@ class PagesAhead:
         self._stride = None
         self._size = None
         self._more_after = {}  # offset -> True when that page says more follow
+        self._short = {}  # offset -> where the next page starts, for a page cut short
         self._no_more = False  # an error or the end was seen: plan nothing more
         self._finished = False
         self.stopped = threading.Event()
@@ -208,6 +209,8 @@ class PagesAhead:
             with self._cond:
                 if self.stopped.is_set():
                     return  # the caller left: nobody will take it
+                if offset not in self._planned:
+                    continue  # dropped meanwhile (a page before it ended the list early)
                 if result[0] == _ITEM:
                     self._learn(offset, result[1])
                 else:
@@ -231,10 +234,19 @@ class PagesAhead:
             self._stride = max(1, int(page.limit or page.rows_count or 1))
         if page.size is not None:
             self._size = page.size if self._size is None else max(self._size, page.size)
-        self._more_after[offset] = bool(page.next_href) or bool(
+        more = self._more_after[offset] = bool(page.next_href) or bool(
             page.rows_count and page.size is not None
             and page.offset + page.rows_count < page.size
         )
+        if more and 0 < page.rows_count < self._stride:
+            # Fewer rows than the stride and yet more follow: the next page starts right after
+            # these rows, as in the sequential list; what was planned after it is dropped.
+            self._short[offset] = offset + page.rows_count
+            later = self._planned[self._planned.index(offset) + 1:]
+            del self._planned[len(self._planned) - len(later):]
+            self._todo = [other for other in self._todo if other not in later]
+            for other in later:
+                self._results.pop(other, None)
 
     def _plan(self):
         """Ask the next offsets while fewer than ``ahead`` pages wait (under the lock)."""
@@ -242,7 +254,7 @@ class PagesAhead:
             if len(self._planned) >= self.ahead:
                 return
             last = self._planned[-1] if self._planned else self._handed_last
-            following = last + self._stride
+            following = self._short.get(last, last + self._stride)
             known = self._size is not None and following < self._size
             if not known and not self._more_after.get(last):
                 return

@@ -152,14 +152,16 @@ class Gates:
     offsets asked, in order, and how many requests were under way at most."""
 
     def __init__(self, mocked, pages, *, failing=None, status=500, size=None, with_size=True,
-                 held=()):  # fmt: skip
+                 held=(), short=None):  # fmt: skip
         self.pages = pages
         self.size = 2 * pages if size is None else size
         self.failing = failing
         self.status = status
         self.with_size = with_size
         self.gates = {page: threading.Event() for page in held}
+        self.short = short or {}  # offset -> rows answered there (fewer than the limit)
         self.asked = []
+        self.offsets = []
         self.in_flight = 0
         self.most = 0
         self.lock = threading.Lock()
@@ -170,6 +172,7 @@ class Gates:
         page = offset // 2
         with self.lock:
             self.asked.append(page)
+            self.offsets.append(offset)
             self.in_flight += 1
             self.most = max(self.most, self.in_flight)
         try:
@@ -179,7 +182,7 @@ class Gates:
             if page == self.failing:
                 return self.status, {}, json.dumps(error_body(1000))
             rows = [product_row(MANY_IDS[offset + i], name=f"p{offset + i}")
-                    for i in range(2) if offset + i < self.size]  # fmt: skip
+                    for i in range(self.short.get(offset, 2)) if offset + i < self.size]  # fmt: skip
             body = list_answer(rows, href="entity/assortment", size=self.size, limit=2,
                                offset=offset)  # fmt: skip
             if not self.with_size:
@@ -316,4 +319,22 @@ def test_pages_ahead_list_shrinking_mid_pull_ends_on_the_empty_page(fake, mocked
     assert [page.rows_count for page in collected] == [2, 2, 1]
     # Page 3 (empty now) may have left before the end was known: its answer is dropped.
     assert sorted(gates.asked) in ([0, 1, 2], [0, 1, 2, 3])
+    assert not pages.alive
+
+
+def test_pages_ahead_page_cut_short_restarts_the_offsets_after_its_rows(fake, mocked):
+    # The page at offset 2 has one row although more follow: the sequential list asks offset 3
+    # next, so do the pages ahead (the pages planned after it by the stride are dropped).
+    gates = Gates(mocked, pages=4, size=7, short={2: 1})
+    plain = make_client(FakeTime())
+    sequential = list(plain.iter_assortment(limit=2))
+    sequential_offsets = list(gates.offsets)
+    gates.offsets.clear()
+    client = make_client(fake)
+    with client.prefetch_assortment(limit=2, ahead=3) as pages:
+        collected = list(pages)
+    assert names(collected) == names(sequential) == [f"p{i}" for i in range(7)]
+    assert [page.offset for page in collected] == [0, 2, 3, 5] == sequential_offsets
+    # Offsets 4 and 6 (by the stride) may have left before page 2 came back: never handed.
+    assert set(gates.offsets) <= {0, 2, 3, 4, 5, 6}
     assert not pages.alive
