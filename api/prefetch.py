@@ -29,7 +29,9 @@ time, each in a thread of its own, and handed to the caller in page order.
   seen: when the list grows during the pull the later pages are asked too; when it shrinks, a
   page asked past the new end comes back empty and ends it (its request is the only waste).
   Without a ``size`` (an answer without ``meta.size``), a page is asked only once the one
-  before it arrived and told that more follow: one page at a time, as the sequential list.
+  before it arrived and told that more follow: one page at a time, as the sequential list. A
+  page with fewer rows than the stride that still says more follow moves the next offset to
+  right after its rows, as the sequential list does (what was asked after it is dropped).
 - ``close()`` (or leaving the ``with`` block, also on an error): no page is asked after it,
   every thread's ``on_start`` event is set (``MoySkladClient`` then refuses that thread's next
   request and ends its waits for the budget or a retry), and ``close()`` returns once the
