@@ -58,6 +58,21 @@ Decisions:
   → 0.03-0.04 s of CPU per page of 1,000; the process, with the prefetch thread reading the
   next page (HTTP, JSON, parsing: now most of what is left), 0.39 → 0.14 s; 9 queries per
   unchanged page (was 19 and more).
+- MoySklad's budget (issue 8: "report the budget used, aim ≥ 90 %"), bench.moysklad, 100,000
+  unchanged products, 2 cores shared with the emulator and other processes: 22.7 s (78 % of
+  what 45 units / 3 s allow in that time; 12.8 s of thread waits for the budget) and 26.4 s
+  (69 %; no wait: Odoo's process was the limit at 0.22 s of CPU a page, the machine 72 % busy)
+  in two runs, against 0.29 s a page with one page ahead before. What a page costs Odoo's
+  process: 0.16-0.22 s of CPU (JSON decoding about 0.07, parsing the rows 0.06, gunzip 0.01,
+  the ORM 0.03-0.04); the emulator 0.04-0.06 s. 90 % is out of reach there for two reasons of
+  the client itself, whatever Odoo does: it counts 45 units per 3.2 s (a margin, as MoySklad
+  counts a request when it arrives) in 0.05 s buckets, and a request may leave only once the
+  one 45 units before it left a window ago, so 101 requests of 3 units cannot end before
+  6 × 3.25 s = 19.5 s: 90 % at best; and the first window's 15 requests take about 1 s to
+  leave (each thread decodes its page before asking the next, the process decodes one page at
+  a time), a delay every later window repeats. The client alone, no Odoo, 0.04 s of work a
+  page: 21.0-21.9 s, 81-84 %; without the margin 20.0 s, 88 % (and 429s once more pages are
+  asked at once): not a setting to lower for a figure.
 """
 
 import base64
