@@ -2,7 +2,7 @@
     "name": "Supplier Connector",
     "summary": "Prices, stock, catalogues and orders from ETM iPro, Shate-M, MoySklad, "
     "IMSKLAD and UDOMA",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Inventory/Purchase",
     "license": "LGPL-3",
     "author": "supplier_connector developers",
@@ -49,6 +49,7 @@
         "views/moysklad_document_views.xml",
         "views/moysklad_partner_views.xml",
         "views/supplier_order_actions.xml",
+        "views/moysklad_sync_log_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

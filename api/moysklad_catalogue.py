@@ -29,6 +29,7 @@ from .moysklad_reference_data import (
     parse_store,
     parse_uom,
 )
+from .prefetch import PagesAhead
 
 STOCK_TYPES = ("stock", "freeStock", "quantity", "reserve", "inTransit")
 CHANGED_SINCE_MAX = timedelta(hours=24)
@@ -42,6 +43,13 @@ _UTC = timezone.utc  # noqa: UP017 (Odoo 18 runs on Python 3.10)
 ASSORTMENT_BETA = {"X-Lognex-Remap-Beta-Feature": "assortmentWithoutStock"}
 # Stock rows handed over per batch, and bytes read from the answer at a time.
 STOCK_ROWS_BATCH = 5000
+# Assortment pages asked at once by ``prefetch_assortment``: with MoySklad's 5 parallel requests,
+# two stay free (a product's images asked meanwhile, another run of the account). Measured on
+# 2 cores (emulator and client side by side, 100,000 products, 0.04 s of work per page): three,
+# five or eight pages ahead end within 0.3 s of each other (21.0 to 21.3 s, the budget being
+# the limit: the threads wait for it); one page ahead left it idle while a page travelled and
+# was decoded.
+PAGES_AHEAD = 3
 STREAM_CHUNK = 64 * 1024
 
 
@@ -78,7 +86,7 @@ def _since_filter(filter, updated_since, include_archived):
 class MoySkladCatalogueMixin:
     # -- catalogue --------------------------------------------------------------------------------
     def iter_assortment(self, *, updated_since=None, include_archived=True, filter=None,
-                        search=None, order=None, limit=1000, expand=None):  # fmt: skip
+                        search=None, order=None, limit=1000, expand=None, offset=0):  # fmt: skip
         """Pages (MsPage) of products and variants from ``entity/assortment``; services, bundles
         and consignments in ``skipped`` with a reason. ``updated_since``: the watermark (naive
         UTC or aware), sent as ``updated>=`` in Moscow time."""
@@ -89,9 +97,27 @@ class MoySkladCatalogueMixin:
             search=search,
             order=order or STABLE_ORDER,
             limit=limit,
+            offset=offset,
             expand=expand,
             extra_headers=ASSORTMENT_BETA if self.assortment_beta else None,
         )
+
+    def prefetch_assortment(self, *, ahead=PAGES_AHEAD, name="moysklad-assortment", **options):
+        """The pages of ``iter_assortment`` (same options), up to ``ahead`` asked at once in
+        threads once the first page told the list's size, handed in page order
+        (``api.prefetch.PagesAhead``); use as a context manager. Each page goes through the
+        budget, the parallel limit and the retries like any request; leaving the block (an
+        error too) sends nothing more and ends the threads' waits at once."""
+        start = int(options.pop("offset", 0) or 0)
+
+        def fetch(offset):
+            pages = self.iter_assortment(offset=offset, **options)
+            try:
+                return next(pages)
+            finally:
+                pages.close()
+
+        return PagesAhead(fetch, offset=start, ahead=ahead, on_start=self._cancel_on, name=name)
 
     def iter_products(self, *, updated_since=None, include_archived=True, filter=None,
                       search=None, order=None, limit=1000, expand=None):  # fmt: skip

@@ -1,7 +1,15 @@
 """MoySklad images (list, upload as base64, delete, download through the temporary link) and
-webhooks (entity and stock webhooks: list, create, delete). A mixin of MoySkladClient."""
+webhooks (entity and stock webhooks: list, create, delete). A mixin of MoySkladClient.
 
-from .errors import BadResponse, TooLarge
+Decision: an image upload is sent once (a repeat after a lost answer could add the image twice),
+but a 429 is no lost answer: MoySklad refused the request before doing anything. So an upload
+answered 429 is sent again after ``X-Lognex-Retry-After`` (else ``Retry-After``, else the
+backoff), as every other request is, at most ``max_retries`` times; a wait over
+``max_retry_after`` seconds, the circuit breaker or our own budget refusing it end the upload
+with the rate-limit error at once, as for other requests.
+"""
+
+from .errors import BadResponse, RateLimited, TooLarge
 from .moysklad_data import text
 from .moysklad_payloads import check_uuid, image_payload
 from .moysklad_reference_data import parse_image, parse_webhook
@@ -22,13 +30,33 @@ class MoySkladMediaMixin:
         ``list_images`` by filename and size."""
         check_uuid(entity_id, f"{entity_type} id")
         body = image_payload(filename, content)
-        document = self.post_json(f"entity/{entity_type}/{entity_id}/images", body,
-                                  endpoint=f"entity/{entity_type}/images", once=True)  # fmt: skip
+        document = self._post_once_retrying_429(f"entity/{entity_type}/{entity_id}/images", body,
+                                                endpoint=f"entity/{entity_type}/images")  # fmt: skip
         rows = document if isinstance(document, list) else (
             document.get("rows") if isinstance(document, dict) else None)  # fmt: skip
         if not isinstance(rows, list):
             raise BadResponse("MoySklad answered the image upload with no list of images")
         return [image for image in map(parse_image, rows) if image]
+
+    def _post_once_retrying_429(self, path, body, *, endpoint):
+        """``post_json(..., once=True)``, sent again when MoySklad answered 429 (see the module
+        docstring); any other failure as ``once`` has it (a lost answer: OutcomeUnknown)."""
+        retries = 0
+        while True:
+            try:
+                return self.post_json(path, body, endpoint=endpoint, once=True)
+            except RateLimited as exc:
+                # Only MoySklad's own 429 (status set): not our budget's or the breaker's refusal.
+                wait = exc.retry_after
+                if (exc.status != 429 or retries >= self.max_retries
+                        or (wait is not None and wait > self.max_retry_after)):  # fmt: skip
+                    if exc.status == 429 and retries:
+                        exc.message = (f"{exc.message.split('; still refused')[0]}; still refused "
+                                       f"after {retries} retries")  # fmt: skip
+                    raise
+                delay = wait if wait is not None else self._backoff(retries)
+            retries += 1
+            self.sleep(delay)
 
     def delete_image(self, entity_id, image_id, *, entity_type="product"):
         check_uuid(entity_id, f"{entity_type} id")

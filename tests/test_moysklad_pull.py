@@ -181,7 +181,24 @@ class TestMoySkladPull(MoySkladCase):
         assortment = self.requests("entity/assortment")
         self.assertEqual(len(assortment), 1)
         self.assertEqual(assortment[0].query.get("limit"), "1000")
-        self.assertIn("MoySklad units used", log.message)
+        self.assertIn("MoySklad units used", log.request_usage)
+
+    def test_request_limit_figures_in_the_log_not_in_the_pop_up(self):
+        # Import and Sync answer with a pop-up: the run's summary, without the request limit's
+        # figures (units, waits, 429s, tokens), which stay on the log for the administrator.
+        for action, operation in ((self.backend.action_import_catalogue, "import_catalogue"),
+                                  (self.backend.action_sync_offers, "sync_offers")):
+            self.advance_clock()
+            popup = action()["params"]["message"]
+            log = self.last_log(operation)
+            self.assertIn("processed", popup)
+            for figure in ("units used", "Answers 429", "New tokens", "Waited for the limit"):
+                self.assertNotIn(figure, popup)
+                self.assertNotIn(figure, log.message or "")
+                self.assertIn(figure, log.request_usage)
+            self.assertRegex(log.request_usage, r"MoySklad units used: [1-9]\d* in [1-9]\d* requests")
+            # The pop-up is still the log's summary (what the run said, its counters).
+            self.assertEqual(popup, log._summary())
 
     def test_delta_by_watermark(self):
         first = self.import_catalogue()
@@ -247,23 +264,48 @@ class TestMoySkladPull(MoySkladCase):
         self.assertEqual(self.binding("DEMO-030").product_id.list_price, 1.0,
                          "the default sales price is left alone")
 
-    def small_pages(self):
-        """The assortment in pages of 10 (33 rows: 4 pages)."""
-        def iter_assortment(adapter, updated_since=None):
-            return adapter.client.iter_assortment(updated_since=updated_since, limit=10)
-        return patch.object(MoySkladAdapter, "iter_assortment", iter_assortment)
+    def small_pages(self, limit=10):
+        """The assortment in pages of ``limit`` (33 rows: 4 pages of 10, 7 of 5)."""
+        original = MoySkladClient.prefetch_assortment
+
+        def prefetch_assortment(client, **options):
+            return original(client, limit=limit, **options)
+        return patch.object(MoySkladClient, "prefetch_assortment", prefetch_assortment)
 
     def prefetch_threads(self):
-        return [t for t in threading.enumerate() if t.name == "moysklad-prefetch" and t.is_alive()]
+        return [t for t in threading.enumerate()
+                if t.name.startswith("moysklad-assortment") and t.is_alive()]
+
+    def assortment_offsets(self):
+        return [int(r.query.get("offset", "0")) for r in self.requests("entity/assortment")]
 
     def test_pages_prefetched_give_the_same_outcome(self):
         with self.small_pages():
             log = self.import_catalogue()
         self.assertEqual(log.state, "done", log.message)
         self.assertEqual((log.processed, log.created), (33, 32))
-        offsets = [r.query.get("offset", "0") for r in self.requests("entity/assortment")]
-        self.assertEqual(offsets, ["0", "10", "20", "30"], "each page once, nothing past the end")
+        # Pages asked several at a time (in any order), each once, nothing past the end.
+        self.assertEqual(sorted(self.assortment_offsets()), [0, 10, 20, 30])
         self.assertFalse(self.prefetch_threads())
+
+    def test_pages_applied_in_page_order(self):
+        Pull = type(self.env["supplier.moysklad.pull"])
+        original = Pull._apply_page
+        applied = []
+
+        def recording(pull, backend, context, items, run):
+            applied.append([item.code for item in items])
+            return original(pull, backend, context, items, run)
+
+        with self.small_pages(5), patch.object(Pull, "_apply_page", recording):
+            log = self.import_catalogue()
+        self.assertEqual(log.state, "done", log.message)
+        with self.emulator.lock:
+            expected = [record.get("code", "") for _type, record in sorted(
+                ((t, r) for t in ("product", "variant") for r in self.emulator.db[t].values()),
+                key=lambda pair: pair[1]["id"])]  # fmt: skip
+        self.assertEqual([code for page in applied for code in page], expected)
+        self.assertEqual(sorted(self.assortment_offsets()), [0, 5, 10, 15, 20, 25, 30])
 
     def test_error_of_a_prefetched_page_stops_the_run_as_before(self):
         self.backend.max_retries = 0
@@ -274,8 +316,11 @@ class TestMoySkladPull(MoySkladCase):
         self.assertEqual(log.processed, 10, "the first page was applied before the error")
         self.assertIn("The service did not answer", log.message)
         self.assertFalse(self.backend.moysklad_watermark)
-        offsets = [r.query.get("offset", "0") for r in self.requests("entity/assortment")]
-        self.assertEqual(offsets, ["0", "10"], "no page asked after the failing one")
+        # The pages after the first were asked together; each once (no retry), none again.
+        offsets = self.assortment_offsets()
+        self.assertEqual(sorted(offsets), sorted(set(offsets)))
+        self.assertLessEqual(set(offsets), {0, 10, 20, 30})
+        self.assertIn(10, offsets)
         self.assertFalse(self.prefetch_threads())
 
     def test_run_stopped_by_odoo_stops_the_prefetch(self):
@@ -286,13 +331,16 @@ class TestMoySkladPull(MoySkladCase):
             original(pull, backend, context, items, run)
             raise psycopg2.errors.LockNotAvailable("the run's lock was lost")
 
-        with self.small_pages(), patch.object(Pull, "_apply_page", failing), \
+        with self.small_pages(5), patch.object(Pull, "_apply_page", failing), \
                 self.assertRaises(psycopg2.errors.LockNotAvailable):
             self.backend.action_import_catalogue()
         self.assertFalse(self.prefetch_threads())
         time.sleep(0.3)
-        offsets = [r.query.get("offset", "0") for r in self.requests("entity/assortment")]
-        self.assertEqual(offsets, ["0", "10"], "the prefetched page, nothing after the stop")
+        # The first page and at most the three asked ahead of it: nothing after the stop.
+        offsets = self.assortment_offsets()
+        self.assertIn(0, offsets)
+        self.assertLessEqual(set(offsets), {0, 5, 10, 15})
+        self.assertEqual(len(offsets), len(set(offsets)))
 
     def test_no_creation_when_off(self):
         self.backend.catalogue_create_products = False
@@ -322,7 +370,7 @@ class TestMoySkladPull(MoySkladCase):
         reports = self.requests("report/stock/bystore/current")
         # One report per type (a 429 waited out and retried may repeat one).
         self.assertEqual({r.query["stockType"] for r in reports}, {"inTransit", "reserve", "stock"})
-        self.assertIn("units used", log.message)
+        self.assertIn("units used", log.request_usage)
         # A store not used for stock no longer counts; a change is picked up by the delta.
         self.backend.location_ids.filtered(lambda loc: loc.code == NORTH_STORE_ID).use_for_stock = False
         self.advance_clock()
@@ -438,7 +486,7 @@ class TestMoySkladPull(MoySkladCase):
         self.assertEqual(log.state, "done", log.message)
         self.assertEqual(self.emulator.auth.issued_count, 2)
         self.assertNotEqual(self.backend.sudo().session_token, token)
-        self.assertIn("New tokens: 1", log.message)
+        self.assertIn("New tokens: 1", log.request_usage)
 
     def test_rate_limit_stops_the_run_in_plain_words(self):
         self.emulator.set_fault("rate_limit", count=5)

@@ -73,3 +73,28 @@ class TestMoySkladScale(TransactionCase):
         per_product_ms = 1000 * sum(s for _n, _q, s in pages) / 2500
         _logger.info("MoySklad pull figures: creating pages (rows, queries) %s; unchanged pages "
                      "%s queries; %.3f ms per unchanged product", first, queries, per_product_ms)
+
+    def test_failing_later_page_stops_the_run_after_the_pages_before_it(self):
+        # Pages are fetched ahead in threads; the third one (offset 2,000) keeps failing: the
+        # run applies the two pages before it, in order, then stops on that page's error in
+        # plain words, with no watermark saved (the next run reads everything again).
+        self.backend.action_test_connection()
+        self.emulator.set_fault("http_5xx", count=None, match=r"offset=2000")
+        self.backend.action_import_catalogue()
+        log = self.env["supplier.sync.log"].search([("backend_id", "=", self.backend.id)], limit=1)
+        self.assertEqual(log.state, "partial")
+        self.assertEqual((log.processed, log.created, log.failed), (2000, 2000, 0))
+        self.assertIn("did not answer (time-outs or server errors, retried)", log.message)
+        self.assertFalse(self.backend.moysklad_watermark)
+        created = self.env["supplier.product"].search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(len(created), 2000)
+        # The pages before the failing one, whole: the first 2,000 products in MoySklad's order.
+        with self.emulator.lock:
+            ids = [i for kind in ("product", "variant") for i in self.emulator.db.get(kind, {})]
+        first_ids = sorted(ids)[:2000]
+        self.assertEqual(sorted(created.mapped("external_id")), first_ids)
+        offsets = [request.query.get("offset", "0") for request in self.emulator.requests
+                   if request.path.endswith("/entity/assortment")]
+        # Page 3 asked with its retries (max_retries 2), nothing past the list's end.
+        self.assertEqual(sorted(set(offsets)), ["0", "1000", "2000"])
+        self.assertEqual(offsets.count("2000"), 3)

@@ -29,7 +29,7 @@ from moysklad_client_helpers import (
 )
 
 from api.errors import AlreadyExists, BadResponse, NotFound, OutcomeUnknown, UnsafeUrl
-from api.moysklad_errors import MoySkladRejected, PlanRequired
+from api.moysklad_errors import MoySkladRateLimited, MoySkladRejected, PlanRequired
 from api.moysklad_payloads import (
     MsProductDraft,
     MsSalePrice,
@@ -378,6 +378,61 @@ def test_add_image_lost_answer_is_not_repeated(fake, mocked):
     with pytest.raises(OutcomeUnknown):
         client.add_image(PRODUCT_ID, "photo.png", b"x")
     assert len(mocked.calls) == 1
+
+
+def _refused(wait_ms):
+    return responses.Response(
+        responses.POST, f"{PRODUCTS_URL}/{PRODUCT_ID}/images", status=429,
+        json=error_body(1049, "Превышено ограничение на количество запросов в единицу времени"),
+        headers={"X-Lognex-Retry-After": str(wait_ms)},
+    )
+
+
+def test_add_image_answered_429_waits_and_is_sent_again(fake, mocked):
+    # A 429 is MoySklad refusing the upload before doing anything: sent again after
+    # X-Lognex-Retry-After, as other requests, although an upload is otherwise sent once.
+    mocked.add(_refused(1500))
+    mocked.add(responses.POST, f"{PRODUCTS_URL}/{PRODUCT_ID}/images", json=[IMAGE_ROW])
+    client = make_client(fake)
+
+    images = client.add_image(PRODUCT_ID, "photo.png", b"\x89PNG-bytes")
+
+    assert [image.filename for image in images] == ["birdimage.png"]
+    assert len(mocked.calls) == 2
+    assert body_of(mocked.calls[0]) == body_of(mocked.calls[1])
+    assert 1.5 in fake.sleeps  # waited what MoySklad asked before the second send
+    assert sum(fake.sleeps) < 3.5  # and not twice over (the limiter's block ends meanwhile)
+    assert client.usage()["rate_limited"] == 1
+
+
+def test_add_image_still_refused_after_the_retries(fake, mocked):
+    for _ in range(3):
+        mocked.add(_refused(1000))
+    client = make_client(fake, max_retries=2)
+    with pytest.raises(MoySkladRateLimited) as caught:
+        client.add_image(PRODUCT_ID, "photo.png", b"x")
+    assert len(mocked.calls) == 3
+    assert "still refused after 2 retries" in caught.value.message
+    assert caught.value.run_level is True
+
+
+def test_add_image_429_with_a_long_wait_is_not_waited(fake, mocked):
+    mocked.add(_refused(120_000))  # two minutes: more than the client waits at once
+    client = make_client(fake)
+    with pytest.raises(MoySkladRateLimited) as caught:
+        client.add_image(PRODUCT_ID, "photo.png", b"x")
+    assert len(mocked.calls) == 1
+    assert caught.value.retry_after >= 120
+    assert not [wait for wait in fake.sleeps if wait >= 60]
+
+
+def test_add_image_lost_answer_after_a_429_is_not_repeated(fake, mocked):
+    mocked.add(_refused(500))
+    mocked.add(responses.POST, f"{PRODUCTS_URL}/{PRODUCT_ID}/images", status=503)
+    client = make_client(fake)
+    with pytest.raises(OutcomeUnknown):
+        client.add_image(PRODUCT_ID, "photo.png", b"x")
+    assert len(mocked.calls) == 2
 
 
 def test_list_images_and_download_through_redirect(fake, mocked):
