@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from .moysklad_meta import _dict, meta_of, ref_id, text, type_of
 from .moysklad_query import parse_moscow
 
 __all__ = [
@@ -64,14 +65,6 @@ def to_kopecks(amount):
 
 
 # -- small readers -------------------------------------------------------------------------------
-def text(value):
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _dict(value):
-    return value if isinstance(value, dict) else {}
-
-
 def _number(value):
     if value is None or isinstance(value, bool):
         return None
@@ -85,30 +78,6 @@ def _number(value):
 def _int(value):
     number = _number(value)
     return int(number) if number is not None else None
-
-
-def meta_of(obj):
-    return _dict(_dict(obj).get("meta"))
-
-
-def href_of(obj):
-    return text(meta_of(obj).get("href"))
-
-
-def id_from_href(href):
-    """The last path part of a MoySklad href (query string dropped)."""
-    href = text(href).split("?", 1)[0].rstrip("/")
-    return href.rsplit("/", 1)[-1] if href else ""
-
-
-def ref_id(obj):
-    """Id of an object or of a meta reference to it."""
-    obj = _dict(obj)
-    return text(obj.get("id")) or id_from_href(href_of(obj))
-
-
-def type_of(obj):
-    return text(meta_of(obj).get("type"))
 
 
 def collection_size(value):

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .moysklad_data import _dict, id_from_href, text
+from .moysklad_meta import _dict, id_from_href, text
 from .moysklad_query import parse_moscow
 
 __all__ = ["MsDelivery", "MsEvent", "MsStockEvent", "parse_delivery"]

@@ -27,7 +27,7 @@ __all__ = [
 _CAPITAL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
-def _text(value):
+def text(value):
     return value.strip() if isinstance(value, str) else ""
 
 
@@ -40,23 +40,23 @@ def meta_of(obj):
 
 
 def href_of(obj):
-    return _text(meta_of(obj).get("href"))
+    return text(meta_of(obj).get("href"))
 
 
 def type_of(obj):
-    return _text(meta_of(obj).get("type"))
+    return text(meta_of(obj).get("type"))
 
 
 def id_from_href(href):
     """The last path part of a MoySklad href (query string dropped)."""
-    href = _text(href).split("?", 1)[0].rstrip("/")
+    href = text(href).split("?", 1)[0].rstrip("/")
     return href.rsplit("/", 1)[-1] if href else ""
 
 
 def ref_id(obj):
     """Id of an object or of a meta reference to it."""
     obj = _dict(obj)
-    return _text(obj.get("id")) or id_from_href(href_of(obj))
+    return text(obj.get("id")) or id_from_href(href_of(obj))
 
 
 def snake_case(name):
@@ -74,5 +74,5 @@ def entity_values(row, texts=(), kinds=(), *, need_id=True):
     if (need_id and not entity_id) or (kinds and kind and kind not in kinds):
         return row, None
     values = {"id": entity_id, "href": href_of(row)}
-    values.update((snake_case(name), _text(row.get(name))) for name in texts)
+    values.update((snake_case(name), text(row.get(name))) for name in texts)
     return row, values
