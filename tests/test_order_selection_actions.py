@@ -300,3 +300,18 @@ class TestOrderSelectionImsklad(ImskladCase):
             action["params"]["message"],
             f"2 sent\n1 refused: {refused.name} — {refused.name} has no product to send.",
         )
+
+    def test_refresh_of_orders_the_warehouse_reports_itself(self):
+        """Sent to IMSKLAD: skipped by a refresh as sent (its status comes by its calls), not
+        as "not sent yet"; an order never sent still reads "not sent yet"."""
+        sent = self.sale([(self.products[0], 150.0)])
+        sent.action_supplier_send_selection()
+        self.assertEqual(sent.supplier_order_ids.state, "sent")
+        never = self.sale([(self.products[1], 90.0)])
+        action = (sent | never).action_supplier_refresh_selection()
+        self.assertEqual(
+            action["params"]["message"],
+            f"0 refreshed\n2 skipped: {sent.name} — the warehouse reports its status itself; "
+            f"{never.name} — not sent yet",
+        )
+        self.assertEqual(action["params"]["className"], "o_supplier_notification")
