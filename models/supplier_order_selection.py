@@ -108,8 +108,14 @@ class SupplierOrderSelection(models.AbstractModel):
         return "; ".join(f"{record.display_name} — {reason}" for record, reason in pairs)
 
     def _supplier_outcome_text(self, message):
-        """A button's message on one line, without the record's name it starts with."""
-        text = " ".join(line.strip() for line in (message or "").splitlines() if line.strip())
+        """A button's message on one line, without the record's name it starts with; a line
+        that ends without a stop gets one, so two lines do not run into one sentence."""
+        lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+        text = " ".join(
+            line if index == len(lines) - 1 or line.endswith((".", ":", ";", "!", "?"))
+            else line + "."
+            for index, line in enumerate(lines)
+        )
         prefix = f"{self.display_name}: "
         return text[len(prefix):] if text.startswith(prefix) else text
 

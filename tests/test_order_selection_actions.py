@@ -271,6 +271,20 @@ class TestOrderSelectionShate(ShateCase):
                          f"2 refreshed\n1 skipped: {refused.name} — not sent yet")
 
 
+    def test_outcome_of_several_locations_reads_as_sentences(self):
+        order = self.purchase(self.products[0], 1, confirm=False)
+        self.assertEqual(
+            order._supplier_outcome_text(
+                f"{order.name}/SHATE-S01: The supplier refused: 107: Not enough stock (5)\n"
+                f"{order.name}/SHATE-01: sent as order 7."
+            ),
+            f"{order.name}/SHATE-S01: The supplier refused: 107: Not enough stock (5). "
+            f"{order.name}/SHATE-01: sent as order 7.",
+        )
+        self.assertEqual(order._supplier_outcome_text(f"{order.name}: nothing to send"),
+                         "nothing to send")
+
+
 @tagged("post_install", "-at_install")
 class TestOrderSelectionImsklad(ImskladCase):
     """Sale orders sent to the IMSKLAD warehouse from the list: one without goods refused."""
