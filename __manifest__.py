@@ -54,6 +54,7 @@
     "assets": {
         "web.assets_backend": [
             "supplier_connector/static/src/js/reload_thread.js",
+            "supplier_connector/static/src/scss/notification.scss",
         ],
     },
     "demo": [

@@ -13,6 +13,10 @@ Decisions where the issue is silent:
   line, does not add activities. The refusal text is on the line (``supplier_message``: the
   line's own reason, else the order's); the order's chatter note names each refused line once
   (not again in the "not sent" list), and the "Supplier orders" tab keeps the order's reason.
+  When some lines have their own reason, the other lines of that order say "Not ordered: the
+  supplier refused the order because of another line" (not the order's reason, which read as
+  if they were at fault), and the order's reason names each of the supplier's reasons once
+  (Shate-M repeats them in its errors and its descriptions).
 - **Supplier location**: the location each line was ordered from is written on the line when
   it is sent (the one chosen, else the offer the connection's rule picked), and is read-only
   afterwards.
@@ -416,7 +420,8 @@ class PurchaseOrder(models.Model):
 
     def _supplier_refused(self, order, result, pairs):
         """Nothing was created: each line says why (its own errors, else the order's)."""
-        reasons = result.errors + list(result.error_descriptions.values())
+        # Shate-M repeats its reason in errors and in the descriptions: each reason once.
+        reasons = list(dict.fromkeys(result.errors + list(result.error_descriptions.values())))
         order_reason = self.env._(
             "The supplier refused the order: %(reasons)s",
             reasons="; ".join(reasons) or result.error_code or "?",
@@ -424,22 +429,29 @@ class PurchaseOrder(models.Model):
         line_errors = {error.price_id: error for error in result.price_item_errors}
         for line, offer in pairs:
             error = line_errors.get(offer.external_offer_id)
-            line.write({
-                "supplier_refused": True,
-                "supplier_message": ("; ".join(error.errors) or self.env._("Refused."))
-                if error else order_reason,
-            })
+            if error:
+                message = "; ".join(error.errors) or self.env._("Refused.")
+            elif line_errors:
+                # Nothing wrong with this line: the order goes whole or not at all.
+                message = self._supplier_other_line_text()
+            else:
+                message = order_reason
+            line.write({"supplier_refused": True, "supplier_message": message})
         order.write({"state": "error", "last_error": order_reason})
         self._supplier_refusal_activity(self.env["purchase.order.line"].concat(
             *(line for line, _offer in pairs)
         ))
+
+    def _supplier_other_line_text(self):
+        return self.env._("Not ordered: the supplier refused the order because of another line.")
 
     def _supplier_refusal_summary(self, order, pairs):
         """The refusal once: the order's reason when no line has its own, else each line's."""
         own = [
             self.env._("%(product)s: %(reason)s",
                        product=line.product_id.display_name, reason=line.supplier_message)
-            for line, _offer in pairs if line.supplier_message != order.last_error
+            for line, _offer in pairs
+            if line.supplier_message not in (order.last_error, self._supplier_other_line_text())
         ]
         if not own:
             return order.last_error

@@ -19,8 +19,9 @@ Decisions where the issue is silent:
   shipments and receipts, draft or cancelled transfers), no connection takes it, or already
   sent: every connection that takes it holds it (for Shate-M: no line left to send). Changes
   to an order already sent go from its form's button, which sends the changes; a selection
-  sends what was not sent. For a refresh: never sent, or sent only where the status comes by
-  itself (IMSKLAD's calls).
+  sends what was not sent. For a refresh: never sent ("not sent yet"), or sent only where the
+  status comes by itself (IMSKLAD's calls: "the warehouse reports its status itself", not
+  "not sent yet", which read as if the order had not gone).
 - One notification sums it up: "3 sent, 1 refused, 2 skipped", then the refused and the skipped
   records with their reasons, one line each kind.
 """
@@ -107,8 +108,14 @@ class SupplierOrderSelection(models.AbstractModel):
         return "; ".join(f"{record.display_name} — {reason}" for record, reason in pairs)
 
     def _supplier_outcome_text(self, message):
-        """A button's message on one line, without the record's name it starts with."""
-        text = " ".join(line.strip() for line in (message or "").splitlines() if line.strip())
+        """A button's message on one line, without the record's name it starts with; a line
+        that ends without a stop gets one, so two lines do not run into one sentence."""
+        lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+        text = " ".join(
+            line if index == len(lines) - 1 or line.endswith((".", ":", ";", "!", "?"))
+            else line + "."
+            for index, line in enumerate(lines)
+        )
         prefix = f"{self.display_name}: "
         return text[len(prefix):] if text.startswith(prefix) else text
 
@@ -127,8 +134,13 @@ class SupplierOrderSelection(models.AbstractModel):
         return False
 
     def _supplier_refresh_skip_reason(self):
-        rows = self.sudo().moysklad_order_ids.filtered(lambda r: r.state == "sent" and r.external_id)
-        return False if rows else self.env._("not sent yet")
+        record = self.sudo()
+        if record.moysklad_order_ids.filtered(lambda r: r.state == "sent" and r.external_id):
+            return False
+        # Sent to the IMSKLAD warehouse: sent indeed, its status comes by its own calls.
+        if record.supplier_order_ids.filtered(lambda r: r.state == "sent"):
+            return self.env._("the warehouse reports its status itself")
+        return self.env._("not sent yet")
 
 
 class SaleOrderSelection(models.Model):

@@ -271,6 +271,20 @@ class TestOrderSelectionShate(ShateCase):
                          f"2 refreshed\n1 skipped: {refused.name} — not sent yet")
 
 
+    def test_outcome_of_several_locations_reads_as_sentences(self):
+        order = self.purchase(self.products[0], 1, confirm=False)
+        self.assertEqual(
+            order._supplier_outcome_text(
+                f"{order.name}/SHATE-S01: The supplier refused: 107: Not enough stock (5)\n"
+                f"{order.name}/SHATE-01: sent as order 7."
+            ),
+            f"{order.name}/SHATE-S01: The supplier refused: 107: Not enough stock (5). "
+            f"{order.name}/SHATE-01: sent as order 7.",
+        )
+        self.assertEqual(order._supplier_outcome_text(f"{order.name}: nothing to send"),
+                         "nothing to send")
+
+
 @tagged("post_install", "-at_install")
 class TestOrderSelectionImsklad(ImskladCase):
     """Sale orders sent to the IMSKLAD warehouse from the list: one without goods refused."""
@@ -300,3 +314,18 @@ class TestOrderSelectionImsklad(ImskladCase):
             action["params"]["message"],
             f"2 sent\n1 refused: {refused.name} — {refused.name} has no product to send.",
         )
+
+    def test_refresh_of_orders_the_warehouse_reports_itself(self):
+        """Sent to IMSKLAD: skipped by a refresh as sent (its status comes by its calls), not
+        as "not sent yet"; an order never sent still reads "not sent yet"."""
+        sent = self.sale([(self.products[0], 150.0)])
+        sent.action_supplier_send_selection()
+        self.assertEqual(sent.supplier_order_ids.state, "sent")
+        never = self.sale([(self.products[1], 90.0)])
+        action = (sent | never).action_supplier_refresh_selection()
+        self.assertEqual(
+            action["params"]["message"],
+            f"0 refreshed\n2 skipped: {sent.name} — the warehouse reports its status itself; "
+            f"{never.name} — not sent yet",
+        )
+        self.assertEqual(action["params"]["className"], "o_supplier_notification")

@@ -95,6 +95,46 @@ class TestShateOrders(ShateCase):
         self.assertNotIn("refused the order", po.order_line.supplier_message, "the line's own reason")
         self.assertFalse(self.emulator.placed_orders())
 
+    def test_refused_order_says_which_line_and_each_reason_once(self):
+        """One line over the supplier's maximum: that line has the reason; the other line of
+        the same order says it was not ordered because of another line; the order's reason
+        names each of the supplier's reasons once (Shate-M repeats them)."""
+        article = next(a for a in self.catalogue.values()
+                       if any(o.maximum for o in a.offers) and a not in self.articles)
+        product = self.env["product.product"].create({"name": article.name})
+        self.env["supplier.product"].create({
+            "backend_id": self.backend.id, "product_id": product.id,
+            "external_code": article.code, "external_brand": article.trademark,
+        })
+        self.backend.action_sync_offers()
+        # The store of an offer with a maximum, and another product in stock there.
+        limited = next(o for o in article.offers if o.maximum)
+        maximum = limited.maximum
+        offer = self.env["supplier.offer"].search([
+            ("binding_id.product_id", "=", product.id), ("external_offer_id", "!=", False),
+            ("location_code", "in", [limited.location_code, limited.location_code_real]),
+        ])[:1]
+        self.assertTrue(offer.location_id)
+        other = self.env["supplier.offer"].search([
+            ("binding_id.product_id", "in", self.products.ids), ("quantity", ">", 0),
+            ("location_id", "=", offer.location_id.id), ("external_offer_id", "!=", False),
+        ])[:1].binding_id.product_id
+        self.assertTrue(other, "the emulator's catalogue has two articles in one store")
+        po = self.make_po([(product, maximum + 1, offer.location_id),
+                           (other, 1, offer.location_id)])
+        action = po.action_supplier_send()
+        too_many, fine = po.order_line.sorted(lambda line: line.product_id != product)
+        self.assertTrue(too_many.supplier_refused and fine.supplier_refused)
+        self.assertNotIn("refused the order", too_many.supplier_message)
+        self.assertEqual(fine.supplier_message,
+                         "Not ordered: the supplier refused the order because of another line.")
+        reasons = po.supplier_order_ids.last_error.split(": ", 1)[1].split("; ")
+        self.assertEqual(len(reasons), len(set(reasons)), po.supplier_order_ids.last_error)
+        self.assertFalse(self.emulator.placed_orders())
+        # The notification names the refused line only.
+        self.assertIn(too_many.supplier_message, action["params"]["message"])
+        self.assertNotIn("another line", action["params"]["message"])
+
     def test_price_change_warning_is_shown_on_the_line(self):
         """The price fell between the fresh offers and the order: ordered, with the warning."""
         engine_class = type(self.env["supplier.sync.engine"])
