@@ -155,10 +155,10 @@ class PurchaseOrderLine(models.Model):
         ) <= 0:
             return False
         if short:
-            return self.env._("only %(stock)s in stock", stock=f"{offer.quantity:g}")
+            return self.env._("only %(stock)s in stock", stock=format(offer.quantity, "g"))
         return self.env._(
             "%(asked)s asked, %(stock)s in stock at %(location)s",
-            asked=f"{self.product_qty:g}", stock=f"{offer.quantity:g}",
+            asked=format(self.product_qty, "g"), stock=format(offer.quantity, "g"),
             location=offer.location_id.display_name or offer.location_code,
         )
 

@@ -223,12 +223,12 @@ class SupplierPriceHistory(models.Model):
             lines.setdefault(row.product_tmpl_id.id, []).append(self.env._(
                 "%(code)s: %(old)s → %(new)s %(currency)s (%(change)s %%)",
                 code=row.binding_id.external_code or row.product_id.display_name,
-                old=f"{row.old_price:.2f}", new=f"{row.new_price:.2f}",
-                currency=row.currency_id.name, change=f"{sign}{row.change_percent:.1f}",
+                old=format(row.old_price, ".2f"), new=format(row.new_price, ".2f"),
+                currency=row.currency_id.name, change=sign + format(row.change_percent, ".1f"),
             ))
         title = self.env._(
             "Price moved at %(connection)s (alert above %(threshold)s %%):",
-            connection=backend.name, threshold=f"{backend.price_alert_percent:g}",
+            connection=backend.name, threshold=format(backend.price_alert_percent, "g"),
         )
         bodies = {
             template_id: Markup("<p>%s</p><ul>%s</ul>") % (
@@ -264,18 +264,18 @@ class SupplierPriceHistory(models.Model):
                 "date_deadline": today,
                 "summary": self.env._(
                     "%(connection)s: price moved by %(change)s %%",
-                    connection=backend.name, change=f"{sign}{row.change_percent:.1f}",
+                    connection=backend.name, change=sign + format(row.change_percent, ".1f"),
                 ),
                 "note": self.env._(
                     "%(connection)s (%(code)s): price %(old)s → %(new)s %(currency)s "
                     "(%(change)s %%, alert above %(threshold)s %%).",
                     connection=backend.name,
                     code=row.binding_id.external_code,
-                    old=f"{row.old_price:.2f}",
-                    new=f"{row.new_price:.2f}",
+                    old=format(row.old_price, ".2f"),
+                    new=format(row.new_price, ".2f"),
                     currency=row.currency_id.name,
-                    change=f"{sign}{row.change_percent:.1f}",
-                    threshold=f"{backend.price_alert_percent:g}",
+                    change=sign + format(row.change_percent, ".1f"),
+                    threshold=format(backend.price_alert_percent, "g"),
                 ),
             })
         # No assignment e-mail per activity (a supplier repricing its catalogue would send

@@ -37,3 +37,4 @@ from . import test_currencies
 from . import test_order_selection_actions
 from . import test_action_dispatch
 from . import test_moysklad_migration
+from . import test_translations
