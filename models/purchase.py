@@ -184,6 +184,17 @@ class PurchaseOrder(models.Model):
         "supplier's price beside the unit price.",
     )
 
+    supplier_line_notes = fields.Boolean(
+        string="Lines have supplier notes", compute="_compute_supplier_line_notes",
+        help="Some line has a supplier note (a refusal, no offer, not mapped): the lines show the "
+        "column only then, so the order fits a laptop screen otherwise.",
+    )
+
+    @api.depends("order_line.supplier_message")
+    def _compute_supplier_line_notes(self):
+        for order in self:
+            order.supplier_line_notes = any(order.order_line.mapped("supplier_message"))
+
     @api.depends("currency_id", "order_line.supplier_price_currency_id")
     def _compute_supplier_other_currency(self):
         for order in self:

@@ -63,8 +63,10 @@ class TestPurchaseDetails(ShateCase):
         maximum = max(o.maximum for o in article.offers if o.maximum)
         po = self.make_po([(product, maximum + 1)])
         po.user_id = self.env.user
+        self.assertFalse(po.supplier_line_notes, "no note yet: the column stays hidden")
         po.action_supplier_send()
         line = po.order_line
+        self.assertTrue(po.supplier_line_notes, "the refusal shows the Supplier note column")
         self.assertTrue(line.supplier_refused)
         self.assertTrue(line.supplier_message)
         self.assertFalse(line.supplier_stock_warning, "the supplier's reason, not the warning too")
