@@ -285,7 +285,7 @@ def _moscow(value):
         try:
             return datetime.fromisoformat(value) - _MOSCOW_OFFSET
         except (ValueError, OverflowError):
-            pass
+            return parse_moscow(value)  # the slow reader says what is wrong with it
     return parse_moscow(value)
 
 
