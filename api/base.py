@@ -17,6 +17,7 @@ the ``except`` block so no traceback chains back to the original.
 import json as jsonlib
 import logging
 import math
+import threading
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -119,6 +120,8 @@ class HttpClient(DownloadMixin):
         self.session.headers["User-Agent"] = user_agent or "supplier_connector/18.0 (Odoo)"
         self.stats = Counter()
         self.request_count = 0
+        # Pages fetched ahead (api/prefetch.py) send from several threads: `+=` is not atomic.
+        self._count_lock = threading.Lock()
         self._next_slot = {}
         self._secret_pattern = secret_param_pattern(self.secret_params)
 
@@ -247,8 +250,9 @@ class HttpClient(DownloadMixin):
 
     def _send_once(self, prepared, label, stream, allow_redirects):
         self._throttle(label)
-        self.stats[label] += 1
-        self.request_count += 1
+        with self._count_lock:
+            self.stats[label] += 1
+            self.request_count += 1
         started = self.clock()
         response = failure = None
         try:
