@@ -200,7 +200,5 @@ class SupplierSyncEngineMoySkladDocuments(models.AbstractModel):
     _inherit = "supplier.sync.engine"
 
     @api.model
-    def _run_scheduled(self, backend, operation):
-        if operation == "pull_order_status" and backend.service == "moysklad":
-            return self.env["supplier.moysklad.documents"]._pull_states(backend.sudo(), "cron")
-        return super()._run_scheduled(backend, operation)
+    def _scheduled_moysklad_pull_order_status(self, backend):
+        return self.env["supplier.moysklad.documents"]._pull_states(backend.sudo(), "cron")

@@ -138,7 +138,5 @@ class SupplierSyncEnginePartners(models.AbstractModel):
     _inherit = "supplier.sync.engine"
 
     @api.model
-    def _run_scheduled(self, backend, operation):
-        if operation == "sync_partners":
-            return self.env["supplier.moysklad.partners"]._sync_partners(backend, trigger="cron")
-        return super()._run_scheduled(backend, operation)
+    def _scheduled_moysklad_sync_partners(self, backend):
+        return self.env["supplier.moysklad.partners"]._sync_partners(backend, trigger="cron")

@@ -295,12 +295,13 @@ class SupplierSyncEngineUdoma(models.AbstractModel):
     _inherit = "supplier.sync.engine"
 
     @api.model
-    def _run_scheduled(self, backend, operation):
-        if backend.service == "udoma":
-            if operation == "push_products":
-                return self.env["supplier.udoma.push"]._push(backend, trigger="cron")
-            if operation == "push_assortment":
-                return self.env["supplier.udoma.assortment.push"]._push(backend, trigger="cron")
-            if operation == "pull_orders":
-                return self.env["supplier.udoma.orders"]._pull(backend, trigger="cron")
-        return super()._run_scheduled(backend, operation)
+    def _scheduled_udoma_push_products(self, backend):
+        return self.env["supplier.udoma.push"]._push(backend, trigger="cron")
+
+    @api.model
+    def _scheduled_udoma_push_assortment(self, backend):
+        return self.env["supplier.udoma.assortment.push"]._push(backend, trigger="cron")
+
+    @api.model
+    def _scheduled_udoma_pull_orders(self, backend):
+        return self.env["supplier.udoma.orders"]._pull(backend, trigger="cron")

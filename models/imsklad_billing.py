@@ -61,10 +61,8 @@ class SupplierSyncEngineBilling(models.AbstractModel):
     _inherit = "supplier.sync.engine"
 
     @api.model
-    def _run_scheduled(self, backend, operation):
-        if operation == "pull_billing":
-            return self.env["supplier.billing.operation"]._pull(backend, trigger="cron")
-        return super()._run_scheduled(backend, operation)
+    def _scheduled_imsklad_pull_billing(self, backend):
+        return self.env["supplier.billing.operation"]._pull(backend, trigger="cron")
 
 
 class SupplierBackendBilling(models.Model):

@@ -973,9 +973,9 @@ class SupplierSyncEngineMoySklad(models.AbstractModel):
     _inherit = "supplier.sync.engine"
 
     @api.model
-    def _run_scheduled(self, backend, operation):
-        if backend.service == "moysklad" and operation == "import_catalogue":
-            return self.env["supplier.moysklad.pull"]._pull_catalogue(backend, trigger="cron")
-        if backend.service == "moysklad" and operation == "sync_offers":
-            return self.env["supplier.moysklad.pull"]._pull_stock(backend, trigger="cron")
-        return super()._run_scheduled(backend, operation)
+    def _scheduled_moysklad_import_catalogue(self, backend):
+        return self.env["supplier.moysklad.pull"]._pull_catalogue(backend, trigger="cron")
+
+    @api.model
+    def _scheduled_moysklad_sync_offers(self, backend):
+        return self.env["supplier.moysklad.pull"]._pull_stock(backend, trigger="cron")

@@ -137,13 +137,11 @@ class SupplierSyncEngineMoySkladPush(models.AbstractModel):
     _inherit = "supplier.sync.engine"
 
     @api.model
-    def _run_scheduled(self, backend, operation):
-        if backend.service == "moysklad" and operation == "push_products":
-            if backend.moysklad_products_direction != "push":
-                # Only a run asked by hand gets here (the line is disabled otherwise).
-                return self.env["supplier.sync.log"]
-            return self.env["supplier.moysklad.push"]._push(backend, trigger="cron")
-        return super()._run_scheduled(backend, operation)
+    def _scheduled_moysklad_push_products(self, backend):
+        if backend.moysklad_products_direction != "push":
+            # Only a run asked by hand gets here (the line is disabled otherwise).
+            return self.env["supplier.sync.log"]
+        return self.env["supplier.moysklad.push"]._push(backend, trigger="cron")
 
 
 def payload_hash(payload):

@@ -113,14 +113,30 @@ class SupplierSyncEngine(models.AbstractModel):
 
     @api.model
     def _run_scheduled(self, backend, operation):
-        """One scheduled run; the caller (``_run_once``) holds the operation's lock."""
-        if operation == "sync_offers":
-            return self._run_offers(backend, trigger="cron")
-        if operation == "import_catalogue":
-            return self.env["supplier.catalogue.importer"]._import(backend, trigger="cron")
-        if operation == "pull_order_status":
-            return self.env["purchase.order"]._supplier_refresh_status(backend, "cron")
-        raise UserError(self.env._("Unknown operation %(operation)s.", operation=operation))
+        """One scheduled run; the caller (``_run_once``) holds the operation's lock.
+
+        Found by name as the buttons are (``supplier.backend._dispatch``): the service's own
+        ``_scheduled_<service>_<operation>``, else the generic ``_scheduled_<operation>`` — so no
+        service's code can take, or refuse, another service's runs.
+        """
+        run = getattr(self, f"_scheduled_{backend.service}_{operation}", None) or getattr(
+            self, f"_scheduled_{operation}", None
+        )
+        if run is None:
+            raise UserError(self.env._("Unknown operation %(operation)s.", operation=operation))
+        return run(backend)
+
+    @api.model
+    def _scheduled_sync_offers(self, backend):
+        return self._run_offers(backend, trigger="cron")
+
+    @api.model
+    def _scheduled_import_catalogue(self, backend):
+        return self.env["supplier.catalogue.importer"]._import(backend, trigger="cron")
+
+    @api.model
+    def _scheduled_pull_order_status(self, backend):
+        return self.env["purchase.order"]._supplier_refresh_status(backend, "cron")
 
     @api.model
     def _run_offers(self, backend, trigger="manual", bindings=None):
