@@ -182,11 +182,7 @@ class SupplierBackendImsklad(models.Model):
             ))
         return True
 
-    def action_test_connection(self):
-        if any(backend.service != "imsklad" for backend in self):
-            return super().action_test_connection()
-        self._check_right("manager")
-        self.ensure_one()
+    def _imsklad_test_connection(self):
         adapter = self._adapter()
         try:
             adapter.test_connection([])

@@ -114,11 +114,7 @@ class SupplierBackendMoySklad(models.Model):
                 ))
 
     # -- buttons ----------------------------------------------------------------------------------
-    def action_test_connection(self):
-        if any(backend.service != "moysklad" for backend in self):
-            return super().action_test_connection()
-        self._check_right("manager")
-        self.ensure_one()
+    def _moysklad_test_connection(self):
         adapter = self._adapter()
         if not adapter.has_credentials():
             return self._notify(self.env._(

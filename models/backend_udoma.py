@@ -94,11 +94,7 @@ class SupplierBackendUdoma(models.Model):
         self.ensure_one()
         return self.sudo().location_ids.sorted(lambda shop: (shop.sequence, shop.code))
 
-    def action_test_connection(self):
-        if any(backend.service != "udoma" for backend in self):
-            return super().action_test_connection()
-        self._check_right("manager")
-        self.ensure_one()
+    def _udoma_test_connection(self):
         adapter = self._adapter()
         if not adapter.has_credentials():
             return self._notify(self.env._(

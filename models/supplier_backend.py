@@ -384,9 +384,13 @@ class SupplierBackend(models.Model):
         the form and its chatter are read again. The chatter gets a note when the test fails
         and when its outcome changes (the first success, a success after a failure), not on
         every success: a connection tested each morning would otherwise bury its history.
+        A service with its own test (``_<service>_test_connection``) runs that one instead.
         """
         self._check_right("manager")
         self.ensure_one()
+        own_test = getattr(self, f"_{self.service}_test_connection", None)
+        if own_test:
+            return own_test()
         adapter = self._adapter()
         if not adapter.has_credentials():
             return self._notify(self.env._(
