@@ -162,6 +162,7 @@ class SaleOrderMoySklad(models.Model):
     def action_supplier_send(self):
         """Send the confirmed order to MoySklad as a customer order (or its changes), and to the
         warehouse when one operates it."""
+        self.env["supplier.backend"]._check_right("user")
         return self._moysklad_send(super().action_supplier_send)
 
     def _action_cancel(self):
@@ -187,6 +188,7 @@ class PurchaseOrderMoySklad(models.Model):
     def action_supplier_send(self):
         """Send the confirmed order to MoySklad as a purchase order (or its changes), and to the
         supplier when its connection takes orders."""
+        self.env["supplier.backend"]._check_right("user")
         return self._moysklad_send(super().action_supplier_send)
 
     def action_supplier_refresh_status(self):
@@ -230,4 +232,5 @@ class StockPickingMoySklad(models.Model):
     def action_supplier_send(self):
         """Send the validated delivery or receipt to MoySklad (shipment / receipt), and to the
         warehouse when one operates it."""
+        self.env["supplier.backend"]._check_right("user")
         return self._moysklad_send(super().action_supplier_send)
