@@ -22,8 +22,8 @@ Public API (stable: the emulator's tests and the Odoo side build on it)::
     client.list_webhooks(), client.create_webhook(url, action, entity_type), delete_webhook(id)
     client.list_stock_webhooks(), create_stock_webhook(url), delete_stock_webhook(id)
     client.iter_pages(path, parse=..., filter=..., search=..., order=..., expand=...)
-    with client.prefetch(client.iter_assortment(...)) as pages:   # next page fetched in a
-        for page in pages: ...                                     # thread meanwhile
+    with client.prefetch_assortment(...) as pages:   # pages ahead fetched in threads,
+        for page in pages: ...                        # handed in page order
     client.iter_stock_rows(stock_type=..., changed_since=dt)     # streamed short report
     client.get_json(path, params), client.post_json(path, body), client.put_json(path, body)
 
@@ -165,7 +165,7 @@ from .moysklad_limits import (
 from .moysklad_media import MoySkladMediaMixin
 from .moysklad_payloads import dumps
 from .moysklad_query import MAX_LIMIT, list_params
-from .prefetch import Prefetcher, PrefetchStopped
+from .prefetch import PrefetchStopped
 from .session import SessionClientMixin
 
 __all__ = ["MOYSKLAD_DEFAULT_URL", "MOYSKLAD_HOSTS", "MoySkladClient", "MsReference"]
@@ -358,11 +358,6 @@ class MoySkladClient(
         return urlsplit(url).path[len(self._api_path):].strip("/")
 
     # -- prefetching ------------------------------------------------------------------------------
-    def prefetch(self, pages, *, name="moysklad-prefetch"):
-        """``pages`` (a generator of this client's, e.g. ``iter_assortment``) advanced one page
-        ahead in a thread; use as a context manager (see the module docstring)."""
-        return Prefetcher(pages, on_start=self._cancel_on, name=name)
-
     def _cancel_on(self, event):
         """Requests and waits of the calling thread stop once ``event`` is set."""
         self._local.cancel = event
