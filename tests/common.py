@@ -102,6 +102,18 @@ class ShateCase(TransactionCase):
         super().setUp()
         self.emulator = self.start_emulator()
 
+    def ready_to_order(self):
+        """Terms accepted, references loaded, agreement and delivery address chosen, offers
+        synced: what a buyer does before the first purchase order goes to Shate-M."""
+        self.backend.write({"order_accept_terms": True, "order_accept_personal_data": True})
+        self.backend.action_test_connection()
+        refs = self.backend.reference_ids
+        self.backend.write({
+            "shate_agreement_id": refs.filtered(lambda r: r.code == "SAGR1").id,
+            "shate_delivery_address_id": refs.filtered(lambda r: r.kind == "delivery_address")[:1].id,
+        })
+        self.backend.action_sync_offers()
+
     def start_emulator(self, **options):
         emulator = ShateEmulator(catalogue=self.catalogue, **options).start()
         self.addCleanup(emulator.stop)

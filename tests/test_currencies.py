@@ -182,14 +182,7 @@ class TestPurchaseCurrencies(ShateCase):
         super().setUp()
         self.rub, self.byn = self.env.ref("base.RUB"), self.env.ref("base.BYN")
         set_rates(self.env, self.env.company)
-        self.backend.write({"order_accept_terms": True, "order_accept_personal_data": True})
-        self.backend.action_test_connection()
-        refs = self.backend.reference_ids
-        self.backend.write({
-            "shate_agreement_id": refs.filtered(lambda r: r.code == "SAGR1").id,
-            "shate_delivery_address_id": refs.filtered(lambda r: r.kind == "delivery_address")[:1].id,
-        })
-        self.backend.action_sync_offers()
+        self.ready_to_order()
         self.product = self.products[0]
         self.binding = self.bindings[0]
         self.offer = self.binding.offer_ids.filtered("is_best")

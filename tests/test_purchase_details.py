@@ -12,14 +12,7 @@ from .common import ShateCase
 class TestPurchaseDetails(ShateCase):
     def setUp(self):
         super().setUp()
-        self.backend.write({"order_accept_terms": True, "order_accept_personal_data": True})
-        self.backend.action_test_connection()
-        refs = self.backend.reference_ids
-        self.backend.write({
-            "shate_agreement_id": refs.filtered(lambda r: r.code == "SAGR1").id,
-            "shate_delivery_address_id": refs.filtered(lambda r: r.kind == "delivery_address")[:1].id,
-        })
-        self.backend.action_sync_offers()
+        self.ready_to_order()
         self.refusal_type = self.env.ref("mail.mail_activity_data_warning")
 
     def make_po(self, lines):

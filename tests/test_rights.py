@@ -164,14 +164,7 @@ class TestPurchaseRights(RightsUsers, ShateCase):
 
     def setUp(self):
         super().setUp()
-        self.backend.write({"order_accept_terms": True, "order_accept_personal_data": True})
-        self.backend.action_test_connection()
-        refs = self.backend.reference_ids
-        self.backend.write({
-            "shate_agreement_id": refs.filtered(lambda r: r.code == "SAGR1").id,
-            "shate_delivery_address_id": refs.filtered(lambda r: r.kind == "delivery_address")[:1].id,
-        })
-        self.backend.action_sync_offers()
+        self.ready_to_order()
         self.po = self.env["purchase.order"].create({
             "partner_id": self.vendor.id,
             "order_line": [(0, 0, {"product_id": self.products[0].id, "product_qty": 1})],

@@ -13,14 +13,7 @@ class TestShateOrders(ShateCase):
 
     def setUp(self):
         super().setUp()
-        self.backend.write({"order_accept_terms": True, "order_accept_personal_data": True})
-        self.backend.action_test_connection()
-        refs = self.backend.reference_ids
-        self.backend.write({
-            "shate_agreement_id": refs.filtered(lambda r: r.code == "SAGR1").id,
-            "shate_delivery_address_id": refs.filtered(lambda r: r.kind == "delivery_address")[:1].id,
-        })
-        self.backend.action_sync_offers()
+        self.ready_to_order()
 
     def location(self, code):
         return self.backend.location_ids.filtered(lambda loc: loc.code == code)
